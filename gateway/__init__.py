@@ -1,0 +1,1 @@
+"""kindkoppeling: a consent-mediated data-exchange gateway for Dutch children's services."""

@@ -1,0 +1,63 @@
+"""The FastAPI application: routers, middleware and error handlers, wired from Settings."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from gateway import migrations
+from gateway.auth.access_tokens import AccessTokens
+from gateway.auth.api import router as oauth_router
+from gateway.db import make_engine, make_sessionmaker
+from gateway.errors import install_error_handlers
+from gateway.health import router as health_router
+from gateway.keys import load_keys
+from gateway.logs import configure_logging
+from gateway.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from gateway.organisations.api import router as organisations_router
+from gateway.settings import Settings
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    configure_logging(settings.log_level)
+    keys = load_keys(settings)  # refuses to start in production without them
+    if settings.effective_database_url.startswith("sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.effective_database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.is_dev:
+            await run_in_threadpool(migrations.upgrade, engine)
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="kindkoppeling",
+        summary="Consent-mediated data exchange for Dutch children's services",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = make_sessionmaker(engine)
+    app.state.access_tokens = AccessTokens(settings, keys.token_signing_key)
+
+    api = APIRouter(prefix=API_PREFIX)
+    api.include_router(organisations_router)
+    app.include_router(api)
+    app.include_router(oauth_router)
+    app.include_router(health_router)
+
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)
+    return app

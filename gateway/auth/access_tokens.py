@@ -1,0 +1,107 @@
+"""Access tokens: short-lived JWTs per RFC 9068 (JWT Profile for OAuth 2.0 Access Tokens).
+
+Signed ES256 with the gateway's key; the public half is served at ``/.well-known/jwks.json``.
+A token names the organisation (``sub`` and ``client_id``), its role and its scopes. Being
+self-contained, it is not stored; the organisation's status is checked on every use instead,
+so suspending an organisation stops its live tokens at once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import ECKey, KeySet
+
+from gateway.auth.scopes import Scope
+from gateway.errors import AuthenticationError
+from gateway.organisations.identifiers import OrganisationRole
+from gateway.settings import Settings
+
+TOKEN_TYPE = "at+jwt"
+ALGORITHM = "ES256"
+LEEWAY_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class AccessTokenClaims:
+    organisation_id: str
+    role: OrganisationRole
+    scopes: frozenset[Scope]
+    token_id: str
+
+
+class AccessTokens:
+    def __init__(self, settings: Settings, signing_key: ECKey) -> None:
+        self._settings = settings
+        self._key = signing_key
+        self._verify_keys = KeySet([signing_key])
+
+    def issue(
+        self, organisation_id: str, role: OrganisationRole, scopes: frozenset[Scope]
+    ) -> dict[str, Any]:
+        """Return an RFC 6749 §5.1 token response."""
+        now = datetime.now(UTC)
+        lifetime = self._settings.access_token_lifetime
+        claims = {
+            "iss": self._settings.issuer,
+            "aud": self._settings.api_audience,
+            "sub": organisation_id,
+            "client_id": organisation_id,
+            "role": role.value,
+            "scope": " ".join(sorted(scopes)),
+            "iat": int(now.timestamp()),
+            "nbf": int(now.timestamp()),
+            "exp": int((now + timedelta(seconds=lifetime)).timestamp()),
+            "jti": uuid.uuid4().hex,
+        }
+        header = {"alg": ALGORITHM, "typ": TOKEN_TYPE, "kid": self._key.kid}
+        return {
+            "access_token": jwt.encode(header, claims, self._key),
+            "token_type": "Bearer",
+            "expires_in": lifetime,
+            "scope": claims["scope"],
+        }
+
+    def verify(self, token: str) -> AccessTokenClaims:
+        """Check signature, type, issuer, audience and time; raise AuthenticationError."""
+        try:
+            decoded = jwt.decode(token, self._verify_keys, algorithms=[ALGORITHM])
+        except (JoseError, ValueError, TypeError) as exc:
+            raise AuthenticationError("The access token is malformed or its signature is wrong.") from exc
+        if decoded.header.get("typ") != TOKEN_TYPE:
+            raise AuthenticationError("The token is not an access token.")
+        registry = jwt.JWTClaimsRegistry(
+            leeway=LEEWAY_SECONDS,
+            iss={"essential": True, "value": self._settings.issuer},
+            aud={"essential": True, "value": self._settings.api_audience},
+            sub={"essential": True},
+            exp={"essential": True},
+            nbf={"essential": True},
+            jti={"essential": True},
+        )
+        try:
+            registry.validate(decoded.claims)
+            role = OrganisationRole(decoded.claims["role"])
+            scopes = frozenset(Scope(s) for s in str(decoded.claims.get("scope", "")).split())
+        except (JoseError, KeyError, ValueError) as exc:
+            raise AuthenticationError(f"The access token is not valid: {_reason(exc)}.") from exc
+        return AccessTokenClaims(
+            organisation_id=str(decoded.claims["sub"]),
+            role=role,
+            scopes=scopes,
+            token_id=str(decoded.claims["jti"]),
+        )
+
+    def jwks(self) -> dict[str, Any]:
+        public: dict[str, Any] = self._key.as_dict(private=False)
+        return {"keys": [{**public, "use": "sig", "alg": ALGORITHM}]}
+
+
+def _reason(exc: Exception) -> str:
+    description = getattr(exc, "description", None)
+    return str(description or exc.__class__.__name__)

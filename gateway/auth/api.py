@@ -1,0 +1,90 @@
+"""``/oauth/token`` and ``/.well-known/jwks.json``."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl
+
+from authlib.oauth2.rfc6749 import InvalidRequestError
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from gateway.auth.token_endpoint import (
+    TokenRequest,
+    TokenServer,
+    oauth_problem,
+    reject_repeated_parameters,
+)
+from gateway.deps import AccessTokensDep, SessionDep, SettingsDep
+
+router = APIRouter(tags=["oauth"])
+FORM = "application/x-www-form-urlencoded"
+MAX_FORM_FIELDS = 20
+
+_TOKEN_REQUEST_SCHEMA: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            FORM: {
+                "schema": {
+                    "type": "object",
+                    "required": ["grant_type"],
+                    "properties": {
+                        "grant_type": {"type": "string", "enum": ["client_credentials"]},
+                        "scope": {"type": "string", "examples": ["exchange"]},
+                        "client_assertion_type": {
+                            "type": "string",
+                            "enum": ["urn:ietf:params:oauth:client-assertion-type:jwt-bearer"],
+                        },
+                        "client_assertion": {
+                            "type": "string",
+                            "description": "JWT signed with the organisation's private key "
+                            "(RFC 7523): iss = sub = client_id, aud = the token URL, exp, jti.",
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/oauth/token",
+    summary="Obtain an access token (client credentials, private_key_jwt)",
+    openapi_extra=_TOKEN_REQUEST_SCHEMA,
+    response_model=None,
+)
+async def issue_token(
+    request: Request, session: SessionDep, settings: SettingsDep, tokens: AccessTokensDep
+) -> Response:
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != FORM:
+        response = oauth_problem(
+            "invalid_request", f"Send the token request as {FORM}.", status=415
+        )
+        response.headers["Accept-Post"] = FORM
+        return response
+    body = await request.body()
+    try:
+        pairs = parse_qsl(
+            body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS
+        )
+        form = reject_repeated_parameters(pairs)
+    except UnicodeDecodeError:
+        return oauth_problem("invalid_request", "The request body is not valid UTF-8.")
+    except InvalidRequestError as exc:
+        return oauth_problem(exc.error, exc.description)
+    except ValueError:
+        return oauth_problem("invalid_request", "The request has too many parameters.")
+
+    server = TokenServer(session, settings, tokens)
+    token_request = TokenRequest(settings.token_url, request.headers, form)
+    response: Response = await run_in_threadpool(server.create_token_response, token_request)
+    return response
+
+
+@router.get("/.well-known/jwks.json", summary="Public keys that sign access tokens")
+def jwks(tokens: AccessTokensDep) -> dict[str, Any]:
+    return tokens.jwks()

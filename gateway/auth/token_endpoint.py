@@ -1,0 +1,281 @@
+"""The OAuth2 token endpoint, built on Authlib's authorization server.
+
+Grant: client credentials (RFC 6749 §4.4). Client authentication: ``private_key_jwt``
+(RFC 7523 §2.2, as profiled by OpenID Connect Core §9) everywhere, ``client_secret_basic``
+in dev only. Authlib does the protocol; this module supplies what Authlib leaves to the host:
+how clients and their keys are found, how a used ``jti`` is remembered, which scopes a role
+may hold, and how responses are written (errors as problem+json that keep RFC 6749's ``error``
+and ``error_description`` members, so OAuth client libraries still understand them).
+
+Authlib ships server integrations for Flask and Django only; the small adapter to Starlette
+requests and responses lives here.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+from authlib.oauth2 import AuthorizationServer
+from authlib.oauth2.rfc6749 import (
+    ClientMixin,
+    InvalidClientError,
+    InvalidRequestError,
+    InvalidScopeError,
+    OAuth2Request,
+    UnauthorizedClientError,
+    grants,
+)
+from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
+from authlib.oauth2.rfc6749.util import scope_to_list
+from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+from sqlalchemy import delete, insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from starlette.responses import JSONResponse
+
+from gateway.auth.access_tokens import AccessTokens
+from gateway.auth.client_secrets import verify_client_secret
+from gateway.auth.models import UsedClientAssertion
+from gateway.auth.scopes import ROLE_SCOPES, Scope
+from gateway.errors import ProblemType, problem_response
+from gateway.organisations.models import Organisation
+from gateway.settings import Settings
+
+PRIVATE_KEY_JWT = "private_key_jwt"
+CLIENT_SECRET_BASIC = "client_secret_basic"
+ASSERTION_ALGORITHMS = ["ES256", "RS256", "PS256"]
+ASSERTION_LEEWAY_SECONDS = 30
+
+log = structlog.get_logger(__name__)
+
+
+class OrganisationClient(ClientMixin):  # type: ignore[misc]
+    """An organisation seen as an OAuth2 client (Authlib's ``ClientMixin``)."""
+
+    def __init__(self, organisation: Organisation, *, secrets_allowed: bool) -> None:
+        self.organisation = organisation
+        self._secrets_allowed = secrets_allowed
+
+    def get_client_id(self) -> str:
+        return self.organisation.id
+
+    def get_allowed_scope(self, scope: str) -> str:
+        allowed = ROLE_SCOPES[self.organisation.role]
+        return " ".join(s for s in scope_to_list(scope) or [] if s in allowed)
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        stored = self.organisation.client_secret_hash
+        return stored is not None and verify_client_secret(client_secret, stored)
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        if endpoint != "token":
+            return False
+        if method == PRIVATE_KEY_JWT:
+            return bool(self.organisation.keys)
+        if method == CLIENT_SECRET_BASIC:
+            return self._secrets_allowed and self.organisation.client_secret_hash is not None
+        return False
+
+    def check_grant_type(self, grant_type: str) -> bool:
+        return grant_type == "client_credentials"
+
+
+class PrivateKeyJWTAuthentication(JWTBearerClientAssertion):  # type: ignore[misc]
+    """RFC 7523 client assertions, checked against the organisation's registered JWKS."""
+
+    CLIENT_AUTH_METHOD = PRIVATE_KEY_JWT
+
+    def __init__(self, session: Session, settings: Settings) -> None:
+        super().__init__(validate_jti=True, leeway=ASSERTION_LEEWAY_SECONDS)
+        self._session = session
+        self._settings = settings
+
+    def get_audiences(self) -> list[str]:
+        # RFC 7523 §3: the token endpoint URL; RFC 7523bis prefers the issuer identifier.
+        return [self._settings.token_url, self._settings.issuer]
+
+    def resolve_client_public_key(self, client: OrganisationClient) -> KeySet:
+        return KeySet.import_key_set({"keys": [k.jwk for k in client.organisation.keys]})
+
+    def process_assertion_claims(self, assertion: str, resolve_key: Any) -> Any:
+        # Authlib leaves the algorithm list to joserfc's defaults; we name ours, so
+        # "none" and HMAC-with-the-public-key are refused whatever the header says.
+        try:
+            token = jwt.decode(assertion, resolve_key, algorithms=ASSERTION_ALGORITHMS)
+        except (JoseError, ValueError) as exc:
+            raise InvalidClientError(
+                description="The client assertion signature does not verify with any "
+                "registered key of this client."
+            ) from exc
+        self.verify_claims(token.claims)
+        return token.claims
+
+    def verify_claims(self, claims: Any) -> None:
+        exp = claims.get("exp")
+        if isinstance(exp, int | float):
+            horizon = time.time() + self._settings.client_assertion_max_lifetime
+            if exp > horizon + ASSERTION_LEEWAY_SECONDS:
+                raise InvalidClientError(
+                    description="The client assertion lives too long; its exp may be at most "
+                    f"{self._settings.client_assertion_max_lifetime} seconds ahead."
+                )
+        super().verify_claims(claims)
+
+    def validate_jti(self, claims: Any, jti: Any) -> bool:
+        """Record the jti in its own transaction: once presented, it is spent."""
+        expires_at = datetime.fromtimestamp(float(claims["exp"]), UTC)
+        now = datetime.now(UTC)
+        engine = self._session.get_bind()
+        try:
+            with engine.begin() as connection:
+                connection.execute(
+                    delete(UsedClientAssertion).where(
+                        UsedClientAssertion.expires_at
+                        < now - timedelta(seconds=ASSERTION_LEEWAY_SECONDS)
+                    )
+                )
+                connection.execute(
+                    insert(UsedClientAssertion).values(
+                        client_id=str(claims["sub"]), jti=str(jti)[:255], expires_at=expires_at
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+
+class ClientCredentialsGrant(grants.ClientCredentialsGrant):  # type: ignore[misc]
+    TOKEN_ENDPOINT_AUTH_METHODS = [PRIVATE_KEY_JWT, CLIENT_SECRET_BASIC]
+
+    def validate_token_request(self) -> None:
+        super().validate_token_request()
+        organisation: Organisation = self.client.organisation
+        if not organisation.is_active:
+            raise UnauthorizedClientError(description="The organisation is suspended.")
+        requested = set(scope_to_list(self.request.payload.scope) or [])
+        allowed = {scope.value for scope in ROLE_SCOPES[organisation.role]}
+        if not requested <= allowed:
+            raise InvalidScopeError(
+                description=f"A {organisation.role.value} client may request only: "
+                + " ".join(sorted(allowed))
+            )
+
+
+class TokenRequest(OAuth2Request):  # type: ignore[misc]
+    def __init__(self, uri: str, headers: Mapping[str, str], form: dict[str, str]) -> None:
+        super().__init__("POST", uri, headers=headers)
+        self._form = form
+        self.payload = BasicOAuth2Payload(form)
+
+    @property
+    def form(self) -> dict[str, str]:
+        return self._form
+
+
+class TokenServer(AuthorizationServer):  # type: ignore[misc]
+    """One per request: it holds the request's database session."""
+
+    def __init__(self, session: Session, settings: Settings, tokens: AccessTokens) -> None:
+        super().__init__(scopes_supported=[scope.value for scope in Scope])
+        self._session = session
+        self._settings = settings
+        self._tokens = tokens
+        self.register_client_auth_method(
+            PRIVATE_KEY_JWT, PrivateKeyJWTAuthentication(session, settings)
+        )
+        self.register_grant(ClientCredentialsGrant)
+        self.register_token_generator("default", self._generate_token)
+
+    def authenticate_client(
+        self, request: TokenRequest, methods: list[str], endpoint: str = "token"
+    ) -> OrganisationClient:
+        try:
+            client: OrganisationClient = super().authenticate_client(request, methods, endpoint)
+        except InvalidClientError as exc:
+            if "cannot authenticate with methods" not in (exc.description or ""):
+                raise
+            raise InvalidClientError(
+                description="No usable client authentication: send client_assertion_type and "
+                "client_assertion (private_key_jwt, RFC 7523)."
+            ) from exc
+        return client
+
+    def query_client(self, client_id: str) -> OrganisationClient | None:
+        organisation = self._session.get(Organisation, client_id)
+        if organisation is None:
+            return None
+        return OrganisationClient(organisation, secrets_allowed=self._settings.is_dev)
+
+    def _generate_token(
+        self,
+        grant_type: str,
+        client: OrganisationClient,
+        user: Any = None,
+        scope: str | None = None,
+        expires_in: int | None = None,
+        include_refresh_token: bool = False,
+    ) -> dict[str, Any]:
+        organisation = client.organisation
+        requested = set(scope_to_list(scope) or [])
+        allowed = ROLE_SCOPES[organisation.role]
+        granted = frozenset(s for s in allowed if s.value in requested) if requested else allowed
+        return self._tokens.issue(organisation.id, organisation.role, granted)
+
+    def save_token(self, token: dict[str, Any], request: TokenRequest) -> None:
+        # Access tokens are self-contained JWTs; only the fact of issuance is logged.
+        log.info("token_issued", client_id=request.client.get_client_id(), scope=token["scope"])
+
+    def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def create_oauth2_request(self, request: TokenRequest) -> TokenRequest:
+        return request
+
+    def handle_response(
+        self, status: int, body: dict[str, Any], headers: list[tuple[str, str]]
+    ) -> JSONResponse:
+        header_map = dict(headers)
+        if status < 400:
+            return JSONResponse(body, status_code=status, headers=header_map)
+        return oauth_problem(
+            body["error"], body.get("error_description"), status=status, headers=header_map
+        )
+
+
+def oauth_problem(
+    error: str,
+    description: str | None,
+    *,
+    status: int = 400,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """An RFC 6749 §5.2 error as problem+json, keeping ``error``/``error_description``."""
+    headers = {k: v for k, v in (headers or {}).items() if k.lower() != "content-type"}
+    if error == "invalid_client":
+        # RFC 6749 §5.2 allows 401 here; it tells clients to fix credentials, not the request.
+        status = 401
+        headers.setdefault(
+            "WWW-Authenticate", f'Bearer realm="kindkoppeling", error="{error}"'
+        )
+    problem = ProblemType(f"oauth:{error}", status, "The token request was refused")
+    detail = description or error.replace("_", " ")
+    return problem_response(
+        problem, detail, headers=headers, error=error, error_description=detail
+    )
+
+
+def reject_repeated_parameters(pairs: list[tuple[str, str]]) -> dict[str, str]:
+    """RFC 6749 §3.2: request parameters MUST NOT be included more than once."""
+    form: dict[str, str] = {}
+    for key, value in pairs:
+        if key in form:
+            raise InvalidRequestError(description=f"The parameter {key} is repeated.")
+        form[key] = value
+    return form

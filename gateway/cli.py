@@ -1,0 +1,219 @@
+"""The ``gateway`` command: serve, demo data, migrations and the organisation registry.
+
+Commands are thin: they build Settings, open a session and call the same services the API uses.
+In dev, commands that touch the database bring its schema up to date first, as ``serve`` does.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+from joserfc.jwk import ECKey
+from sqlalchemy.orm import Session
+
+from gateway import demo, migrations
+from gateway.auth.assertions import sign_client_assertion, token_request_form
+from gateway.db import make_engine, make_sessionmaker
+from gateway.errors import GatewayError
+from gateway.organisations import service
+from gateway.organisations.identifiers import OrganisationRole
+from gateway.organisations.models import Organisation, OrganisationStatus
+from gateway.settings import Settings
+
+app = typer.Typer(help="kindkoppeling gateway.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
+org_app = typer.Typer(help="The organisation registry.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(org_app, name="org")
+
+
+@contextmanager
+def _session(settings: Settings) -> Iterator[Session]:
+    if settings.effective_database_url.startswith("sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.effective_database_url)
+    try:
+        if settings.is_dev:
+            migrations.upgrade(engine)
+        with make_sessionmaker(engine)() as session:
+            yield session
+    except GatewayError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+
+
+def _print_organisation(organisation: Organisation) -> None:
+    kids = ",".join(k.kid for k in organisation.keys) or "-"
+    typer.echo(
+        f"{organisation.id}  {organisation.role.value:<10}  {organisation.identifier:<9}  "
+        f"{organisation.status.value:<9}  {organisation.name}  keys={kids}"
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Run the HTTP service (in dev, migrations run at start)."""
+    import uvicorn
+
+    from gateway.logs import configure_logging
+
+    settings = Settings()
+    configure_logging(settings.log_level)
+    typer.echo(f"kindkoppeling on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    uvicorn.run(
+        "gateway.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+    )
+
+
+@app.command("demo")
+def demo_command() -> None:
+    """Register demo organisations of every role and write their credentials file (dev only)."""
+    settings = Settings()
+    if not settings.is_dev:
+        typer.echo("error: demo data exists only in dev", err=True)
+        raise typer.Exit(1)
+    with _session(settings) as session:
+        path = demo.seed_demo(session, settings)
+    typer.echo(f"Demo organisations registered; credentials (private keys, dev only): {path}")
+
+
+@app.command("demo-token")
+def demo_token(
+    organisation: Annotated[
+        str, typer.Argument(help="Role, name or identifier of a demo organisation.")
+    ],
+    credentials: Annotated[
+        Path | None, typer.Option(help="Credentials file; default: the demo's own.")
+    ] = None,
+    scope: Annotated[str | None, typer.Option(help="Scopes to ask for.")] = None,
+) -> None:
+    """Get an access token for a demo organisation from the running gateway and print it."""
+    settings = Settings()
+    path = credentials or demo.credentials_path(settings)
+    try:
+        entry = demo.find_credentials(demo.load_credentials(path), organisation)
+    except (OSError, LookupError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    document = demo.load_credentials(path)
+    key = ECKey.import_key(entry["private_jwk"])
+    assertion = sign_client_assertion(key, entry["client_id"], document["token_url"])
+    try:
+        response = httpx.post(
+            document["token_url"], data=token_request_form(assertion, scope), timeout=10
+        )
+    except httpx.HTTPError as exc:
+        typer.echo(f"error: cannot reach {document['token_url']}: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    if response.status_code != 200:
+        typer.echo(f"error: {response.status_code} {response.text}", err=True)
+        raise typer.Exit(1)
+    typer.echo(response.json()["access_token"])
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending migrations to the configured database."""
+    settings = Settings()
+    if settings.effective_database_url.startswith("sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.effective_database_url)
+    try:
+        migrations.upgrade(engine)
+        typer.echo(f"database at revision {migrations.current_revision(engine)}")
+    finally:
+        engine.dispose()
+
+
+@org_app.command("add")
+def org_add(
+    role: Annotated[OrganisationRole, typer.Option(help="Role of the organisation.")],
+    name: Annotated[str, typer.Option(help="Display name.")],
+    identifier: Annotated[
+        str, typer.Option(help="BRIN, LRK/KvK, PO/VO code or GM code, per role.")
+    ],
+    key_file: Annotated[
+        Path | None, typer.Option(help="Public key (PEM or JWK) to register at once.")
+    ] = None,
+) -> None:
+    """Register an organisation; prints its id, which is also its OAuth2 client_id."""
+    with _session(Settings()) as session:
+        organisation = service.register_organisation(
+            session, role=role, name=name, identifier=identifier
+        )
+        if key_file is not None:
+            service.add_key(session, organisation.id, _read(key_file))
+        _print_organisation(organisation)
+
+
+@org_app.command("list")
+def org_list(
+    role: Annotated[OrganisationRole | None, typer.Option(help="Only this role.")] = None,
+    status: Annotated[OrganisationStatus | None, typer.Option(help="Only this status.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List registered organisations."""
+    with _session(Settings()) as session:
+        found = service.list_organisations(session, role=role, status=status)
+        if as_json:
+            from gateway.organisations.schemas import OrganisationOut
+
+            rows = [OrganisationOut.of(o).model_dump(mode="json") for o in found]
+            typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+            return
+        for organisation in found:
+            _print_organisation(organisation)
+
+
+@org_app.command("suspend")
+def org_suspend(
+    organisation_id: Annotated[str, typer.Argument(help="Organisation id (client_id).")],
+) -> None:
+    """Suspend an organisation: no new tokens, and its live tokens stop working."""
+    with _session(Settings()) as session:
+        _print_organisation(
+            service.set_status(session, organisation_id, OrganisationStatus.SUSPENDED)
+        )
+
+
+@org_app.command("activate")
+def org_activate(
+    organisation_id: Annotated[str, typer.Argument(help="Organisation id (client_id).")],
+) -> None:
+    """Lift a suspension."""
+    with _session(Settings()) as session:
+        _print_organisation(service.set_status(session, organisation_id, OrganisationStatus.ACTIVE))
+
+
+@org_app.command("add-key")
+def org_add_key(
+    organisation_id: Annotated[str, typer.Argument(help="Organisation id (client_id).")],
+    key_file: Annotated[Path, typer.Argument(help="Public key as PEM or JWK JSON; - for stdin.")],
+) -> None:
+    """Register a public key the organisation signs its client assertions with."""
+    with _session(Settings()) as session:
+        key = service.add_key(session, organisation_id, _read(key_file))
+        typer.echo(f"registered key {key.kid} for {organisation_id}")
+
+
+def _read(path: Path) -> str:
+    return sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")

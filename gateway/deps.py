@@ -1,0 +1,124 @@
+"""Injected dependencies, as ``Annotated`` aliases so route signatures read like sentences."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from gateway.auth.access_tokens import AccessTokens
+from gateway.auth.scopes import Scope
+from gateway.errors import (
+    AUTHENTICATION_REQUIRED,
+    INSUFFICIENT_SCOPE,
+    AuthenticationError,
+    ForbiddenError,
+    UnsupportedMediaTypeError,
+)
+from gateway.organisations.models import Organisation
+from gateway.settings import Settings
+
+_bearer = HTTPBearer(auto_error=False, description="An access token from /oauth/token.")
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with request.app.state.sessions() as session:
+        yield session
+
+
+def get_access_tokens(request: Request) -> AccessTokens:
+    tokens: AccessTokens = request.app.state.access_tokens
+    return tokens
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[Session, Depends(get_session)]
+AccessTokensDep = Annotated[AccessTokens, Depends(get_access_tokens)]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated API client: an active organisation and the scopes of its token."""
+
+    organisation: Organisation
+    scopes: frozenset[Scope]
+
+
+def _challenge(error: str | None = None, scope: Scope | None = None) -> dict[str, str]:
+    parts = ['Bearer realm="kindkoppeling"']
+    if error:
+        parts.append(f'error="{error}"')
+    if scope:
+        parts.append(f'scope="{scope.value}"')
+    return {"WWW-Authenticate": ", ".join(parts)}
+
+
+def get_principal(
+    request: Request,
+    session: SessionDep,
+    tokens: AccessTokensDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+) -> Principal:
+    if credentials is None:
+        raise AuthenticationError(
+            "This endpoint needs an access token: send Authorization: Bearer <token>.",
+            problem=AUTHENTICATION_REQUIRED,
+            headers=_challenge(),
+        )
+    try:
+        claims = tokens.verify(credentials.credentials)
+    except AuthenticationError as exc:
+        exc.headers = _challenge("invalid_token")
+        raise
+    organisation = session.get(Organisation, claims.organisation_id)
+    if organisation is None or organisation.role != claims.role:
+        raise AuthenticationError(
+            "The token names an organisation that is not registered.",
+            headers=_challenge("invalid_token"),
+        )
+    if not organisation.is_active:
+        raise AuthenticationError(
+            "The organisation is suspended; its tokens no longer work.",
+            headers=_challenge("invalid_token"),
+        )
+    request.state.client_id = organisation.id
+    return Principal(organisation=organisation, scopes=claims.scopes)
+
+
+CurrentClient = Annotated[Principal, Depends(get_principal)]
+
+
+def require_scope(scope: Scope) -> Callable[[Principal], Principal]:
+    def check(principal: CurrentClient) -> Principal:
+        if scope not in principal.scopes:
+            raise ForbiddenError(
+                f"This action needs the {scope.value} scope.",
+                problem=INSUFFICIENT_SCOPE,
+                headers=_challenge("insufficient_scope", scope),
+            )
+        return principal
+
+    return check
+
+
+AdminClient = Annotated[Principal, Depends(require_scope(Scope.ADMIN))]
+
+
+def require_json(request: Request) -> None:
+    """Bodies of the JSON API must be JSON; anything else is 415, not a parse error."""
+    if request.method in {"POST", "PUT", "PATCH"}:
+        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media_type != "application/json" and not media_type.endswith("+json"):
+            raise UnsupportedMediaTypeError(
+                f"Send the body as application/json, not {media_type or 'no content type'}.",
+                headers={"Accept-Post": "application/json"},
+            )

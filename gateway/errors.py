@@ -1,0 +1,212 @@
+"""One error vocabulary: RFC 9457 problem details for everything the service returns.
+
+Services raise :class:`GatewayError` subclasses that name a :class:`ProblemType`; the handlers
+below turn those, framework HTTP errors, request-validation errors and unexpected exceptions into
+``application/problem+json``. Each problem type has a stable URN, so clients can branch on
+``type`` without parsing ``detail``. An unexpected exception is logged with the request id and
+answered with a 500 that carries no internals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_PREFIX = "urn:kindkoppeling:problem:"
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class ProblemType:
+    slug: str
+    status: int
+    title: str
+
+    @property
+    def uri(self) -> str:
+        return TYPE_PREFIX + self.slug
+
+
+BAD_REQUEST = ProblemType("bad-request", 400, "The request is malformed")
+AUTHENTICATION_REQUIRED = ProblemType("authentication-required", 401, "Authentication required")
+INVALID_TOKEN = ProblemType("invalid-token", 401, "The access token is not valid")
+FORBIDDEN = ProblemType("forbidden", 403, "Not allowed")
+INSUFFICIENT_SCOPE = ProblemType("insufficient-scope", 403, "The token lacks a required scope")
+NOT_FOUND = ProblemType("not-found", 404, "Not found")
+METHOD_NOT_ALLOWED = ProblemType("method-not-allowed", 405, "Method not allowed")
+NOT_ACCEPTABLE = ProblemType("not-acceptable", 406, "Not acceptable")
+CONFLICT = ProblemType("conflict", 409, "Conflict with the current state")
+PAYLOAD_TOO_LARGE = ProblemType("payload-too-large", 413, "Request body too large")
+UNSUPPORTED_MEDIA_TYPE = ProblemType("unsupported-media-type", 415, "Unsupported media type")
+VALIDATION_FAILED = ProblemType("validation-failed", 422, "The request is not valid")
+TOO_MANY_REQUESTS = ProblemType("too-many-requests", 429, "Too many requests")
+INTERNAL_ERROR = ProblemType("internal-error", 500, "Internal error")
+SERVICE_UNAVAILABLE = ProblemType("service-unavailable", 503, "Service unavailable")
+
+_BY_STATUS = {
+    p.status: p
+    for p in (
+        BAD_REQUEST,
+        AUTHENTICATION_REQUIRED,
+        FORBIDDEN,
+        NOT_FOUND,
+        METHOD_NOT_ALLOWED,
+        NOT_ACCEPTABLE,
+        CONFLICT,
+        PAYLOAD_TOO_LARGE,
+        UNSUPPORTED_MEDIA_TYPE,
+        VALIDATION_FAILED,
+        TOO_MANY_REQUESTS,
+        INTERNAL_ERROR,
+        SERVICE_UNAVAILABLE,
+    )
+}
+
+
+def problem_for_status(status: int) -> ProblemType:
+    """The generic problem type of an HTTP status, for errors raised by the framework."""
+    if status in _BY_STATUS:
+        return _BY_STATUS[status]
+    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    return ProblemType(f"http-{status}", status, phrase)
+
+
+class GatewayError(Exception):
+    """A domain error with a problem type; raised by services, rendered by the HTTP layer."""
+
+    problem: ProblemType = BAD_REQUEST
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        problem: ProblemType | None = None,
+        headers: dict[str, str] | None = None,
+        **extensions: Any,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if problem is not None:
+            self.problem = problem
+        self.headers = headers or {}
+        self.extensions = extensions
+
+
+class NotFoundError(GatewayError):
+    problem = NOT_FOUND
+
+
+class ConflictError(GatewayError):
+    problem = CONFLICT
+
+
+class ValidationFailedError(GatewayError):
+    """Domain validation of one or more fields; ``errors`` names them like request validation."""
+
+    problem = VALIDATION_FAILED
+
+    def __init__(self, detail: str, *, errors: list[dict[str, str]]) -> None:
+        super().__init__(detail, errors=errors)
+
+
+class AuthenticationError(GatewayError):
+    problem = INVALID_TOKEN
+
+
+class ForbiddenError(GatewayError):
+    problem = FORBIDDEN
+
+
+class UnsupportedMediaTypeError(GatewayError):
+    problem = UNSUPPORTED_MEDIA_TYPE
+
+
+class ServiceUnavailableError(GatewayError):
+    problem = SERVICE_UNAVAILABLE
+
+
+def problem_response(
+    problem: ProblemType,
+    detail: str,
+    *,
+    request: Request | None = None,
+    headers: dict[str, str] | None = None,
+    **extensions: Any,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": problem.uri,
+        "title": problem.title,
+        "status": problem.status,
+        "detail": detail,
+    }
+    if request is not None:
+        body["instance"] = request.url.path
+        request_id = getattr(request.state, "request_id", None)
+        if request_id:
+            body["request_id"] = request_id
+    body.update(extensions)
+    return JSONResponse(body, status_code=problem.status, headers=headers, media_type=PROBLEM_JSON)
+
+
+def _pointer(loc: tuple[Any, ...]) -> dict[str, str]:
+    """RFC 6901 pointer for body errors, parameter name for the rest (RFC 9457 §3 example)."""
+    where, *path = loc
+    if where == "body":
+        escaped = [str(p).replace("~", "~0").replace("/", "~1") for p in path]
+        return {"pointer": "#/" + "/".join(escaped)}
+    return {"parameter": ".".join(str(p) for p in path), "in": str(where)}
+
+
+async def _gateway_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, GatewayError)
+    return problem_response(
+        exc.problem, exc.detail, request=request, headers=exc.headers, **exc.extensions
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    problem = problem_for_status(exc.status_code)
+    detail = exc.detail if isinstance(exc.detail, str) else problem.title
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = f"There is no resource at {request.url.path}."
+    elif exc.status_code == 405:
+        detail = f"{request.method} is not allowed on {request.url.path}."
+    return problem_response(problem, detail, request=request, headers=exc.headers)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [{**_pointer(tuple(e["loc"])), "detail": e["msg"]} for e in exc.errors()]
+    fields = ", ".join(e.get("pointer") or e["parameter"] for e in errors)
+    return problem_response(
+        VALIDATION_FAILED,
+        f"The request has invalid or missing fields: {fields}.",
+        request=request,
+        errors=errors,
+    )
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    log.error("unhandled_exception", exc_info=exc)
+    return problem_response(
+        INTERNAL_ERROR,
+        "Something went wrong on our side. Quote the request_id when you report it.",
+        request=request,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(GatewayError, _gateway_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected_error)

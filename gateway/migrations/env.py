@@ -1,0 +1,18 @@
+"""Alembic environment: runs online against the engine passed in by gateway.migrations."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from gateway.models import metadata
+
+engine = context.config.attributes["engine"]
+
+with engine.begin() as connection:
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    context.run_migrations()

@@ -1,0 +1,1 @@
+"""The organisation registry: who may connect to the gateway, in which role, with which keys."""

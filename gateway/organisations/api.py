@@ -1,0 +1,75 @@
+"""HTTP endpoints of the organisation registry: admin management and ``/me``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response, status
+
+from gateway.deps import AdminClient, CurrentClient, SessionDep, require_json
+from gateway.organisations import service
+from gateway.organisations.identifiers import OrganisationRole
+from gateway.organisations.models import OrganisationStatus
+from gateway.organisations.schemas import (
+    KeyCreate,
+    KeyOut,
+    OrganisationCreate,
+    OrganisationList,
+    OrganisationOut,
+    OrganisationUpdate,
+)
+
+router = APIRouter(
+    prefix="/organisations", tags=["organisations"], dependencies=[Depends(require_json)]
+)
+
+
+@router.get("/me", summary="The organisation the access token belongs to")
+def read_me(client: CurrentClient) -> OrganisationOut:
+    return OrganisationOut.of(client.organisation)
+
+
+@router.get("", summary="List registered organisations (admin)")
+def list_organisations(
+    _: AdminClient,
+    session: SessionDep,
+    role: Annotated[OrganisationRole | None, Query()] = None,
+    status_: Annotated[OrganisationStatus | None, Query(alias="status")] = None,
+) -> OrganisationList:
+    found = service.list_organisations(session, role=role, status=status_)
+    return OrganisationList(items=[OrganisationOut.of(o) for o in found], total=len(found))
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, summary="Register an organisation (admin)")
+def create_organisation(
+    body: OrganisationCreate, _: AdminClient, session: SessionDep, response: Response
+) -> OrganisationOut:
+    organisation = service.register_organisation(
+        session, role=body.role, name=body.name, identifier=body.identifier
+    )
+    response.headers["Location"] = f"/api/v1/organisations/{organisation.id}"
+    return OrganisationOut.of(organisation)
+
+
+@router.get("/{organisation_id}", summary="One organisation (admin)")
+def read_organisation(organisation_id: str, _: AdminClient, session: SessionDep) -> OrganisationOut:
+    return OrganisationOut.of(service.get_organisation(session, organisation_id))
+
+
+@router.patch("/{organisation_id}", summary="Suspend or reactivate an organisation (admin)")
+def update_organisation(
+    organisation_id: str, body: OrganisationUpdate, _: AdminClient, session: SessionDep
+) -> OrganisationOut:
+    return OrganisationOut.of(service.set_status(session, organisation_id, body.status))
+
+
+@router.post(
+    "/{organisation_id}/keys",
+    status_code=status.HTTP_201_CREATED,
+    summary="Register a public key for private_key_jwt (admin)",
+)
+def add_key(
+    organisation_id: str, body: KeyCreate, _: AdminClient, session: SessionDep
+) -> KeyOut:
+    key = service.add_key(session, organisation_id, body.jwk)
+    return KeyOut(kid=key.kid, jwk=key.jwk, created_at=key.created_at)

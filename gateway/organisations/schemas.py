@@ -1,0 +1,75 @@
+"""API shapes of the organisation registry."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from gateway.organisations.identifiers import OrganisationRole
+from gateway.organisations.models import Organisation, OrganisationStatus
+
+
+class OrganisationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: OrganisationRole
+    name: str = Field(min_length=2, max_length=200, examples=["Basisschool De Regenboog"])
+    identifier: str = Field(
+        min_length=4,
+        max_length=16,
+        description="BRIN (school), LRK or KvK (opvang), PO/VO code (swv), GM code "
+        "(leerplicht), KvK (gateway).",
+        examples=["12AB"],
+    )
+
+
+class OrganisationUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: OrganisationStatus
+
+
+class KeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    jwk: dict[str, Any] = Field(
+        description="Public key as a JWK (RFC 7517): EC P-256 or RSA of 2048 bits or more.",
+        examples=[{"kty": "EC", "crv": "P-256", "x": "…", "y": "…"}],
+    )
+
+
+class KeyOut(BaseModel):
+    kid: str
+    jwk: dict[str, Any]
+    created_at: datetime
+
+
+class OrganisationOut(BaseModel):
+    id: str = Field(description="Also the organisation's OAuth2 client_id.")
+    role: OrganisationRole
+    name: str
+    identifier: str
+    status: OrganisationStatus
+    keys: list[KeyOut]
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, organisation: Organisation) -> OrganisationOut:
+        return cls(
+            id=organisation.id,
+            role=organisation.role,
+            name=organisation.name,
+            identifier=organisation.identifier,
+            status=organisation.status,
+            keys=[KeyOut(kid=k.kid, jwk=k.jwk, created_at=k.created_at) for k in organisation.keys],
+            created_at=organisation.created_at,
+            updated_at=organisation.updated_at,
+        )
+
+
+class OrganisationList(BaseModel):
+    items: list[OrganisationOut]
+    total: int

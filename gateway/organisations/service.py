@@ -1,0 +1,163 @@
+"""Registering organisations, suspending them, and managing their client keys.
+
+Each function is one unit of work: it validates, changes the registry and commits.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from typing import Any
+
+from joserfc.errors import JoseError, SecurityWarning
+from joserfc.jwk import ECKey, RSAKey
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from gateway.auth.client_secrets import hash_client_secret
+from gateway.errors import ConflictError, NotFoundError, ValidationFailedError
+from gateway.organisations.identifiers import OrganisationRole, normalise_identifier
+from gateway.organisations.models import Organisation, OrganisationKey, OrganisationStatus
+
+MIN_RSA_BITS = 2048
+# Fields a public JWK may carry into the registry; anything else (notably "d") is refused.
+_PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
+
+
+class InvalidKeyError(ValidationFailedError):
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"The key cannot be registered: {reason}",
+            errors=[{"pointer": "#/jwk", "detail": reason}],
+        )
+
+
+def register_organisation(
+    session: Session, *, role: OrganisationRole, name: str, identifier: str
+) -> Organisation:
+    try:
+        canonical = normalise_identifier(role, identifier)
+    except ValueError as exc:
+        raise ValidationFailedError(
+            f"The identifier does not fit the role {role.value}: {exc}.",
+            errors=[{"pointer": "#/identifier", "detail": str(exc)}],
+        ) from exc
+    organisation = Organisation(role=role, name=name.strip(), identifier=canonical)
+    session.add(organisation)
+    try:
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        raise ConflictError(
+            f"An organisation with role {role.value} and identifier {canonical} is already "
+            "registered."
+        ) from exc
+    return organisation
+
+
+def list_organisations(
+    session: Session,
+    *,
+    role: OrganisationRole | None = None,
+    status: OrganisationStatus | None = None,
+) -> list[Organisation]:
+    query = select(Organisation).order_by(Organisation.name, Organisation.id)
+    if role is not None:
+        query = query.where(Organisation.role == role)
+    if status is not None:
+        query = query.where(Organisation.status == status)
+    return list(session.scalars(query))
+
+
+def get_organisation(session: Session, organisation_id: str) -> Organisation:
+    organisation = session.get(Organisation, organisation_id)
+    if organisation is None:
+        raise NotFoundError(f"There is no organisation with id {organisation_id}.")
+    return organisation
+
+
+def set_status(
+    session: Session, organisation_id: str, status: OrganisationStatus
+) -> Organisation:
+    """Suspend or reactivate; a suspended organisation gets no tokens and its tokens stop."""
+    organisation = get_organisation(session, organisation_id)
+    organisation.status = status
+    session.commit()
+    return organisation
+
+
+def add_key(session: Session, organisation_id: str, key: dict[str, Any] | str) -> OrganisationKey:
+    """Register a public key (a JWK object, or PEM text) for ``private_key_jwt``."""
+    organisation = get_organisation(session, organisation_id)
+    jwk = public_jwk(key)
+    if any(existing.kid == jwk["kid"] for existing in organisation.keys):
+        raise ConflictError(f"The key {jwk['kid']} is already registered for this organisation.")
+    record = OrganisationKey(organisation=organisation, kid=jwk["kid"], jwk=jwk)
+    session.add(record)
+    session.commit()
+    return record
+
+
+def set_client_secret(session: Session, organisation_id: str, secret: str) -> None:
+    organisation = get_organisation(session, organisation_id)
+    organisation.client_secret_hash = hash_client_secret(secret)
+    session.commit()
+
+
+def find_by_identifier(
+    session: Session, role: OrganisationRole, identifier: str
+) -> Organisation | None:
+    return session.scalar(
+        select(Organisation).where(
+            Organisation.role == role,
+            Organisation.identifier == normalise_identifier(role, identifier),
+        )
+    )
+
+
+def public_jwk(key: dict[str, Any] | str) -> dict[str, Any]:
+    """Validate a client's public key and return it as a JWK with a ``kid``.
+
+    Accepted: EC P-256 (ES256) and RSA of at least 2048 bits (RS256, PS256). A private key is
+    refused outright: it must never leave the organisation that owns it.
+    """
+    if isinstance(key, str):
+        text = key.strip()
+        if text.startswith("{"):
+            try:
+                key = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise InvalidKeyError("the text is neither a PEM public key nor a JWK") from exc
+        elif "PRIVATE KEY" in text:
+            raise InvalidKeyError("this is a private key; register the public key only")
+    if isinstance(key, dict) and _PRIVATE_MEMBERS & key.keys():
+        raise InvalidKeyError("this is a private or symmetric key; register the public key only")
+    imported = _import_public_key(key)
+    if isinstance(imported, ECKey):
+        if imported.curve_name != "P-256":
+            raise InvalidKeyError("EC keys must use the P-256 curve (ES256)")
+    elif isinstance(imported, RSAKey):
+        if imported.raw_value.key_size < MIN_RSA_BITS:
+            raise InvalidKeyError(f"RSA keys must have at least {MIN_RSA_BITS} bits")
+    imported.ensure_kid()
+    result: dict[str, Any] = imported.as_dict(private=False)
+    return result
+
+
+def _import_public_key(key: dict[str, Any] | str) -> ECKey | RSAKey:
+    key_types: tuple[type[ECKey] | type[RSAKey], ...] = (ECKey, RSAKey)
+    if isinstance(key, dict):
+        by_kty = {"EC": ECKey, "RSA": RSAKey}
+        if key.get("kty") not in by_kty:
+            raise InvalidKeyError("only EC P-256 and RSA keys are accepted")
+        key_types = (by_kty[key["kty"]],)
+    for key_type in key_types:
+        try:
+            # joserfc warns about small RSA keys; public_jwk refuses them with a clear reason.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", SecurityWarning)
+                return key_type.import_key(key)  # type: ignore[arg-type]
+        except (JoseError, ValueError, TypeError):
+            continue
+    raise InvalidKeyError("the key is not a valid EC P-256 or RSA public key (PEM or JWK)")

@@ -1,0 +1,78 @@
+"""All configuration of the gateway, read from ``GATEWAY_*`` environment variables.
+
+One ``Settings`` object is built at start and passed down; no module reads the environment
+itself. Secrets (signing and pseudonymisation keys) are settings too, but they are resolved
+into usable key objects by :mod:`gateway.keys`, which in dev generates missing ones.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Environment = Literal["dev", "production"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore", frozen=True)
+
+    environment: Environment = "dev"
+    data_dir: Path = Field(
+        default=Path("var"),
+        description="Where the dev database, the dev key file and demo credentials live.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; defaults to a SQLite file in data_dir.",
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="The URL clients use to reach the gateway; the token audience is derived "
+        "from it.",
+    )
+    token_signing_key: SecretStr | None = Field(
+        default=None, description="PEM EC P-256 private key that signs access tokens."
+    )
+    pseudonymisation_key: SecretStr | None = Field(
+        default=None, description="Base64 secret (32 bytes) for the keyed BSN pseudonym."
+    )
+    access_token_lifetime: int = Field(default=300, ge=30, le=3600, description="Seconds.")
+    client_assertion_max_lifetime: int = Field(
+        default=300,
+        ge=30,
+        le=3600,
+        description="Seconds between an assertion's iat (or now) and its exp that we accept.",
+    )
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("public_url")
+    @classmethod
+    def _strip_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @cached_property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'gateway.db'}"
+
+    @property
+    def issuer(self) -> str:
+        return self.public_url
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.public_url}/oauth/token"
+
+    @property
+    def api_audience(self) -> str:
+        return f"{self.public_url}/api"
+
+    @property
+    def is_dev(self) -> bool:
+        return self.environment == "dev"
