@@ -1,0 +1,120 @@
+"""Fixtures: every database test runs on SQLite and on PostgreSQL.
+
+``backend`` is parametrised from ``--db`` (default: both). PostgreSQL comes from
+``GATEWAY_TEST_POSTGRES_URL`` (scripts/test starts a server and sets it); a session creates its
+own database there and drops it at the end. Tables are emptied before each test.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, delete, make_url, text
+from sqlalchemy.orm import Session
+
+from gateway import migrations
+from gateway.app import create_app
+from gateway.db import make_engine, make_sessionmaker
+from gateway.models import metadata
+from gateway.settings import Settings
+
+BACKENDS = ("sqlite", "postgresql")
+PUBLIC_URL = "http://127.0.0.1:8000"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--db",
+        default=",".join(BACKENDS),
+        help="Comma-separated database backends to run database tests on (sqlite,postgresql).",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        chosen = [b for b in metafunc.config.getoption("--db").split(",") if b]
+        unknown = set(chosen) - set(BACKENDS)
+        if unknown:
+            raise pytest.UsageError(f"unknown --db backend(s): {', '.join(sorted(unknown))}")
+        metafunc.parametrize("backend", chosen, scope="session")
+
+
+def fresh_database_url(backend: str, directory: Path) -> str:
+    """A new, empty database on the backend, for one session or one migration test."""
+    if backend == "sqlite":
+        return f"sqlite:///{directory / f'{uuid.uuid4().hex}.db'}"
+    admin_url = os.environ.get("GATEWAY_TEST_POSTGRES_URL")
+    if not admin_url:
+        pytest.fail(
+            "GATEWAY_TEST_POSTGRES_URL is not set: run scripts/test, which starts PostgreSQL, "
+            "or pass --db sqlite"
+        )
+    name = f"kk_test_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(admin_url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(url: str) -> None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        return
+    admin = make_engine(parsed.set(database="postgres").render_as_string(hide_password=False))
+    with admin.execution_options(isolation_level="AUTOCOMMIT").connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url = fresh_database_url(backend, tmp_path_factory.mktemp("db"))
+    engine = make_engine(url)
+    migrations.upgrade(engine)
+    engine.dispose()
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        for table in reversed(metadata.sorted_tables):
+            connection.execute(delete(table))
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    with make_sessionmaker(engine)() as session:
+        yield session
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str, engine: Engine) -> Settings:
+    return Settings(
+        environment="dev",
+        data_dir=tmp_path / "var",
+        database_url=database_url,
+        public_url=PUBLIC_URL,
+    )
+
+
+@pytest.fixture
+def app(settings: Settings) -> FastAPI:
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, base_url=PUBLIC_URL) as test_client:
+        yield test_client

@@ -1,0 +1,79 @@
+"""Small factories for registered organisations and their tokens."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from dataclasses import dataclass
+from typing import Any
+
+import httpx2
+from fastapi.testclient import TestClient
+from joserfc.jwk import ECKey, RSAKey
+from sqlalchemy.orm import Session
+
+from gateway.auth.assertions import sign_client_assertion, token_request_form
+from gateway.organisations import service
+from gateway.organisations.identifiers import OrganisationRole
+
+TOKEN_URL = "http://127.0.0.1:8000/oauth/token"
+_counter = itertools.count(1)
+
+
+def identifier_for(role: OrganisationRole) -> str:
+    n = next(_counter) + random.randrange(10_000)  # noqa: S311 - test data, not security
+    return {
+        OrganisationRole.OPVANG: f"{n:09d}",
+        OrganisationRole.SCHOOL: f"{n % 100:02d}" + "".join(random.sample("ABCDEFGHJK", 2)),
+        OrganisationRole.SWV: f"PO{n % 10_000:04d}",
+        OrganisationRole.LEERPLICHT: f"GM{n % 10_000:04d}",
+        OrganisationRole.GATEWAY: f"{n:08d}",
+    }[role]
+
+
+@dataclass
+class RegisteredClient:
+    organisation_id: str
+    role: OrganisationRole
+    key: ECKey | RSAKey
+
+    def assertion(self, **overrides: Any) -> str:
+        return sign_client_assertion(self.key, self.organisation_id, TOKEN_URL, **overrides)
+
+
+def register(
+    session: Session,
+    role: OrganisationRole = OrganisationRole.SCHOOL,
+    *,
+    key: ECKey | RSAKey | None = None,
+    name: str | None = None,
+) -> RegisteredClient:
+    for _ in range(20):  # random identifiers may collide; retry a few times
+        identifier = identifier_for(role)
+        if service.find_by_identifier(session, role, identifier) is None:
+            break
+    organisation = service.register_organisation(
+        session, role=role, name=name or f"Test {role.value} {identifier}", identifier=identifier
+    )
+    key = key or ECKey.generate_key("P-256", private=True)
+    key.ensure_kid()
+    service.add_key(session, organisation.id, key.as_dict(private=False))
+    return RegisteredClient(organisation.id, role, key)
+
+
+def request_token(
+    client: TestClient, registered: RegisteredClient, *, scope: str | None = None, **overrides: Any
+) -> httpx2.Response:
+    form = token_request_form(registered.assertion(**overrides), scope)
+    return client.post("/oauth/token", data=form)
+
+
+def access_token(client: TestClient, registered: RegisteredClient) -> str:
+    response = request_token(client, registered)
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
