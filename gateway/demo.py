@@ -50,9 +50,11 @@ def seed_demo(session: Session, settings: Settings) -> Path:
     if not settings.is_dev:
         raise RuntimeError("demo data exists only in dev; GATEWAY_ENVIRONMENT is production")
     path = credentials_path(settings)
-    previous = {c["client_id"]: c for c in load_credentials(path)["organisations"]} if (
-        path.exists()
-    ) else {}
+    previous = (
+        {c["client_id"]: c for c in load_credentials(path)["organisations"]}
+        if (path.exists())
+        else {}
+    )
     entries: list[dict[str, Any]] = []
     for demo in DEMO_ORGANISATIONS:
         organisation = service.find_by_identifier(session, demo.role, demo.identifier)
@@ -114,5 +116,5 @@ def _write_private(path: Path, text: str) -> None:
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
-    os.chmod(temporary, 0o600)
+    temporary.chmod(0o600)
     temporary.replace(path)

@@ -148,11 +148,14 @@ def problem_response(
         "status": problem.status,
         "detail": detail,
     }
+    headers = dict(headers or {})
     if request is not None:
         body["instance"] = request.url.path
         request_id = getattr(request.state, "request_id", None)
         if request_id:
             body["request_id"] = request_id
+            # A 500 is written outside the request-id middleware; name the id here too.
+            headers.setdefault("X-Request-ID", request_id)
     body.update(extensions)
     return JSONResponse(body, status_code=problem.status, headers=headers, media_type=PROBLEM_JSON)
 
@@ -181,7 +184,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         detail = f"There is no resource at {request.url.path}."
     elif exc.status_code == 405:
         detail = f"{request.method} is not allowed on {request.url.path}."
-    return problem_response(problem, detail, request=request, headers=exc.headers)
+    return problem_response(problem, detail, request=request, headers=dict(exc.headers or {}))
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

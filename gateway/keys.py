@@ -30,7 +30,8 @@ class MissingSecretsError(RuntimeError):
     def __init__(self, names: list[str]) -> None:
         self.names = names
         super().__init__(
-            "refusing to start in production without: " + ", ".join(names)
+            "refusing to start in production without: "
+            + ", ".join(names)
             + " (set them in the environment; see .env.example)"
         )
 

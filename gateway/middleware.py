@@ -45,11 +45,10 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [
-                    *message["headers"],
-                    (REQUEST_ID_HEADER.encode(), request_id.encode()),
-                ]
+                headers = list(message.get("headers", []))
+                if all(key.lower() != REQUEST_ID_HEADER.encode() for key, _ in headers):
+                    headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
+                message["headers"] = headers
             await send(message)
 
         try:
@@ -126,5 +125,3 @@ def _header(scope: Scope, name: str) -> str | None:
         if key == raw:
             return value.decode("latin-1")
     return None
-
-

@@ -22,7 +22,7 @@ from gateway.errors import AuthenticationError
 from gateway.organisations.identifiers import OrganisationRole
 from gateway.settings import Settings
 
-TOKEN_TYPE = "at+jwt"
+TOKEN_TYPE = "at+jwt"  # noqa: S105 - a media type, not a secret
 ALGORITHM = "ES256"
 LEEWAY_SECONDS = 30
 
@@ -72,7 +72,9 @@ class AccessTokens:
         try:
             decoded = jwt.decode(token, self._verify_keys, algorithms=[ALGORITHM])
         except (JoseError, ValueError, TypeError) as exc:
-            raise AuthenticationError("The access token is malformed or its signature is wrong.") from exc
+            raise AuthenticationError(
+                "The access token is malformed or its signature is wrong."
+            ) from exc
         if decoded.header.get("typ") != TOKEN_TYPE:
             raise AuthenticationError("The token is not an access token.")
         registry = jwt.JWTClaimsRegistry(

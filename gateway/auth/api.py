@@ -61,11 +61,12 @@ async def issue_token(
 ) -> Response:
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != FORM:
-        response = oauth_problem(
-            "invalid_request", f"Send the token request as {FORM}.", status=415
+        return oauth_problem(
+            "invalid_request",
+            f"Send the token request as {FORM}.",
+            status=415,
+            headers={"Accept-Post": FORM},
         )
-        response.headers["Accept-Post"] = FORM
-        return response
     body = await request.body()
     try:
         pairs = parse_qsl(

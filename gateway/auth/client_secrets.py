@@ -17,9 +17,7 @@ _N, _R, _P = 2**14, 8, 1
 def hash_client_secret(secret: str) -> str:
     salt = secrets.token_bytes(16)
     digest = hashlib.scrypt(secret.encode(), salt=salt, n=_N, r=_R, p=_P)
-    return "$".join(
-        ["scrypt", str(_N), str(_R), str(_P), _b64(salt), _b64(digest)]
-    )
+    return "$".join(["scrypt", str(_N), str(_R), str(_P), _b64(salt), _b64(digest)])
 
 
 def verify_client_secret(secret: str, stored: str) -> bool:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import structlog
 from authlib.oauth2 import AuthorizationServer
@@ -49,7 +49,7 @@ from gateway.organisations.models import Organisation
 from gateway.settings import Settings
 
 PRIVATE_KEY_JWT = "private_key_jwt"
-CLIENT_SECRET_BASIC = "client_secret_basic"
+CLIENT_SECRET_BASIC = "client_secret_basic"  # noqa: S105 - a method name
 ASSERTION_ALGORITHMS = ["ES256", "RS256", "PS256"]
 ASSERTION_LEEWAY_SECONDS = 30
 
@@ -132,16 +132,15 @@ class PrivateKeyJWTAuthentication(JWTBearerClientAssertion):  # type: ignore[mis
         """Record the jti in its own transaction: once presented, it is spent."""
         expires_at = datetime.fromtimestamp(float(claims["exp"]), UTC)
         now = datetime.now(UTC)
-        engine = self._session.get_bind()
         try:
-            with engine.begin() as connection:
-                connection.execute(
+            with Session(self._session.get_bind()) as own, own.begin():
+                own.execute(
                     delete(UsedClientAssertion).where(
                         UsedClientAssertion.expires_at
                         < now - timedelta(seconds=ASSERTION_LEEWAY_SECONDS)
                     )
                 )
-                connection.execute(
+                own.execute(
                     insert(UsedClientAssertion).values(
                         client_id=str(claims["sub"]), jti=str(jti)[:255], expires_at=expires_at
                     )
@@ -152,7 +151,7 @@ class PrivateKeyJWTAuthentication(JWTBearerClientAssertion):  # type: ignore[mis
 
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):  # type: ignore[misc]
-    TOKEN_ENDPOINT_AUTH_METHODS = [PRIVATE_KEY_JWT, CLIENT_SECRET_BASIC]
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = [PRIVATE_KEY_JWT, CLIENT_SECRET_BASIC]
 
     def validate_token_request(self) -> None:
         super().validate_token_request()
@@ -261,14 +260,10 @@ def oauth_problem(
     if error == "invalid_client":
         # RFC 6749 §5.2 allows 401 here; it tells clients to fix credentials, not the request.
         status = 401
-        headers.setdefault(
-            "WWW-Authenticate", f'Bearer realm="kindkoppeling", error="{error}"'
-        )
+        headers.setdefault("WWW-Authenticate", f'Bearer realm="kindkoppeling", error="{error}"')
     problem = ProblemType(f"oauth:{error}", status, "The token request was refused")
     detail = description or error.replace("_", " ")
-    return problem_response(
-        problem, detail, headers=headers, error=error, error_description=detail
-    )
+    return problem_response(problem, detail, headers=headers, error=error, error_description=detail)
 
 
 def reject_repeated_parameters(pairs: list[tuple[str, str]]) -> dict[str, str]:

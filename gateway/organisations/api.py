@@ -68,8 +68,6 @@ def update_organisation(
     status_code=status.HTTP_201_CREATED,
     summary="Register a public key for private_key_jwt (admin)",
 )
-def add_key(
-    organisation_id: str, body: KeyCreate, _: AdminClient, session: SessionDep
-) -> KeyOut:
+def add_key(organisation_id: str, body: KeyCreate, _: AdminClient, session: SessionDep) -> KeyOut:
     key = service.add_key(session, organisation_id, body.jwk)
     return KeyOut(kid=key.kid, jwk=key.jwk, created_at=key.created_at)

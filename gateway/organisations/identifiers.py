@@ -29,29 +29,29 @@ class OrganisationRole(StrEnum):
 
 _RULES: dict[OrganisationRole, tuple[re.Pattern[str], str]] = {
     OrganisationRole.OPVANG: (
-        re.compile(r"^(\d{9}|\d{8})$"),
+        re.compile(r"^(\d{9}|\d{8})$", re.ASCII),
         "an LRK number (9 digits) or, for a shelter, a KvK number (8 digits)",
     ),
     OrganisationRole.SCHOOL: (
-        re.compile(r"^\d{2}[A-Z]{2}(\d{2})?$"),
+        re.compile(r"^\d{2}[A-Z]{2}(\d{2})?$", re.ASCII),
         "a BRIN number: 2 digits and 2 letters, optionally a 2-digit vestiging (12AB, 12AB01)",
     ),
     OrganisationRole.SWV: (
-        re.compile(r"^(PO|VO)\d{4}$"),
+        re.compile(r"^(PO|VO)\d{4}$", re.ASCII),
         "a samenwerkingsverband code: PO or VO and 4 digits (PO2701)",
     ),
     OrganisationRole.LEERPLICHT: (
-        re.compile(r"^GM\d{4}$"),
+        re.compile(r"^GM\d{4}$", re.ASCII),
         "a CBS gemeentecode: GM and 4 digits (GM0344)",
     ),
-    OrganisationRole.GATEWAY: (re.compile(r"^\d{8}$"), "a KvK number (8 digits)"),
+    OrganisationRole.GATEWAY: (re.compile(r"^\d{8}$", re.ASCII), "a KvK number (8 digits)"),
 }
 
 
 def normalise_identifier(role: OrganisationRole, raw: str) -> str:
     """Return the canonical form of ``raw`` for ``role``, or raise ``ValueError`` saying why."""
     value = re.sub(r"[\s.-]", "", raw).upper()
-    if role is OrganisationRole.LEERPLICHT and re.fullmatch(r"\d{4}", value):
+    if role is OrganisationRole.LEERPLICHT and re.fullmatch(r"\d{4}", value, re.ASCII):
         value = "GM" + value
     pattern, expected = _RULES[role]
     if not pattern.fullmatch(value):

@@ -77,9 +77,7 @@ def get_organisation(session: Session, organisation_id: str) -> Organisation:
     return organisation
 
 
-def set_status(
-    session: Session, organisation_id: str, status: OrganisationStatus
-) -> Organisation:
+def set_status(session: Session, organisation_id: str, status: OrganisationStatus) -> Organisation:
     """Suspend or reactivate; a suspended organisation gets no tokens and its tokens stop."""
     organisation = get_organisation(session, organisation_id)
     organisation.status = status
@@ -122,24 +120,20 @@ def public_jwk(key: dict[str, Any] | str) -> dict[str, Any]:
     Accepted: EC P-256 (ES256) and RSA of at least 2048 bits (RS256, PS256). A private key is
     refused outright: it must never leave the organisation that owns it.
     """
-    if isinstance(key, str):
-        text = key.strip()
-        if text.startswith("{"):
-            try:
-                key = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise InvalidKeyError("the text is neither a PEM public key nor a JWK") from exc
-        elif "PRIVATE KEY" in text:
-            raise InvalidKeyError("this is a private key; register the public key only")
+    if isinstance(key, str) and "PRIVATE KEY" in key:
+        raise InvalidKeyError("this is a private key; register the public key only")
+    if isinstance(key, str) and key.strip().startswith("{"):
+        try:
+            key = json.loads(key)
+        except json.JSONDecodeError as exc:
+            raise InvalidKeyError("the text is neither a PEM public key nor a JWK") from exc
     if isinstance(key, dict) and _PRIVATE_MEMBERS & key.keys():
         raise InvalidKeyError("this is a private or symmetric key; register the public key only")
     imported = _import_public_key(key)
-    if isinstance(imported, ECKey):
-        if imported.curve_name != "P-256":
-            raise InvalidKeyError("EC keys must use the P-256 curve (ES256)")
-    elif isinstance(imported, RSAKey):
-        if imported.raw_value.key_size < MIN_RSA_BITS:
-            raise InvalidKeyError(f"RSA keys must have at least {MIN_RSA_BITS} bits")
+    if isinstance(imported, ECKey) and imported.curve_name != "P-256":
+        raise InvalidKeyError("EC keys must use the P-256 curve (ES256)")
+    if isinstance(imported, RSAKey) and imported.raw_value.key_size < MIN_RSA_BITS:
+        raise InvalidKeyError(f"RSA keys must have at least {MIN_RSA_BITS} bits")
     imported.ensure_kid()
     result: dict[str, Any] = imported.as_dict(private=False)
     return result
@@ -148,7 +142,7 @@ def public_jwk(key: dict[str, Any] | str) -> dict[str, Any]:
 def _import_public_key(key: dict[str, Any] | str) -> ECKey | RSAKey:
     key_types: tuple[type[ECKey] | type[RSAKey], ...] = (ECKey, RSAKey)
     if isinstance(key, dict):
-        by_kty = {"EC": ECKey, "RSA": RSAKey}
+        by_kty: dict[str, type[ECKey] | type[RSAKey]] = {"EC": ECKey, "RSA": RSAKey}
         if key.get("kty") not in by_kty:
             raise InvalidKeyError("only EC P-256 and RSA keys are accepted")
         key_types = (by_kty[key["kty"]],)
@@ -157,7 +151,7 @@ def _import_public_key(key: dict[str, Any] | str) -> ECKey | RSAKey:
             # joserfc warns about small RSA keys; public_jwk refuses them with a clear reason.
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", SecurityWarning)
-                return key_type.import_key(key)  # type: ignore[arg-type]
+                return key_type.import_key(key)
         except (JoseError, ValueError, TypeError):
             continue
     raise InvalidKeyError("the key is not a valid EC P-256 or RSA public key (PEM or JWK)")

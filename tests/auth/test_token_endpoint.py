@@ -214,9 +214,7 @@ def test_assertion_without_a_required_claim_is_refused(
 
 def test_unknown_client_is_refused(client: TestClient, session: Session) -> None:
     school = register(session)
-    response = request_token(
-        client, school, claims={"iss": "not-a-client", "sub": "not-a-client"}
-    )
+    response = request_token(client, school, claims={"iss": "not-a-client", "sub": "not-a-client"})
 
     assert_invalid_client(response, "does not exist")
 
@@ -327,7 +325,11 @@ class TestClientSecretBasic:
         assert response.status_code == 401
 
     def test_refused_in_production(
-        self, client: TestClient, session: Session, settings, monkeypatch  # type: ignore[no-untyped-def]
+        self,
+        client: TestClient,
+        session: Session,
+        settings,
+        monkeypatch,  # type: ignore[no-untyped-def]
     ) -> None:
         school = register(session)
         service.set_client_secret(session, school.organisation_id, "s3cret-for-dev")

@@ -1,0 +1,93 @@
+"""Secrets: generated once in dev (mode 0600), required in production."""
+
+from __future__ import annotations
+
+import base64
+import stat
+from pathlib import Path
+
+import pytest
+from joserfc.jwk import ECKey
+
+from gateway.app import create_app
+from gateway.keys import InvalidSecretError, MissingSecretsError, load_keys
+from gateway.settings import Settings
+
+
+def test_dev_generates_a_key_file_once_with_mode_0600(tmp_path: Path) -> None:
+    settings = Settings(environment="dev", data_dir=tmp_path)
+
+    first = load_keys(settings)
+    second = load_keys(settings)
+
+    key_file = tmp_path / "keys.json"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert first.token_signing_kid == second.token_signing_kid
+    assert first.pseudonymisation_key == second.pseudonymisation_key
+    assert len(first.pseudonymisation_key) == 32
+
+
+def test_explicit_dev_secrets_win_over_the_key_file(tmp_path: Path) -> None:
+    pem = ECKey.generate_key("P-256", private=True).as_pem(private=True).decode()
+    secret = base64.b64encode(b"k" * 32).decode()
+
+    keys = load_keys(
+        Settings(data_dir=tmp_path, token_signing_key=pem, pseudonymisation_key=secret)
+    )
+
+    assert keys.pseudonymisation_key == b"k" * 32
+    assert not (tmp_path / "keys.json").exists()
+
+
+def test_production_refuses_to_start_and_names_what_is_missing(tmp_path: Path) -> None:
+    settings = Settings(environment="production", data_dir=tmp_path)
+
+    with pytest.raises(MissingSecretsError) as refused:
+        create_app(settings)
+
+    assert refused.value.names == [
+        "GATEWAY_TOKEN_SIGNING_KEY",
+        "GATEWAY_PSEUDONYMISATION_KEY",
+        "GATEWAY_DATABASE_URL",
+    ]
+    assert not (tmp_path / "keys.json").exists()
+
+
+def test_production_with_every_secret_starts(tmp_path: Path) -> None:
+    settings = Settings(
+        environment="production",
+        data_dir=tmp_path,
+        database_url=f"sqlite:///{tmp_path / 'p.db'}",
+        token_signing_key=ECKey.generate_key("P-256", private=True).as_pem(private=True).decode(),
+        pseudonymisation_key=base64.b64encode(b"p" * 32).decode(),
+    )
+
+    app = create_app(settings)
+
+    assert app.state.settings.environment == "production"
+    assert not (tmp_path / "keys.json").exists()
+
+
+def test_settings_come_from_gateway_environment_variables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GATEWAY_ENVIRONMENT", "production")
+    monkeypatch.setenv("GATEWAY_ACCESS_TOKEN_LIFETIME", "120")
+
+    settings = Settings()
+
+    assert settings.environment == "production"
+    assert settings.access_token_lifetime == 120
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("token_signing_key", "not a pem", "not a PEM EC private key"),
+        ("pseudonymisation_key", "***", "not base64"),
+        ("pseudonymisation_key", base64.b64encode(b"short").decode(), "at least 32 bytes"),
+    ],
+)
+def test_unusable_secrets_are_named(tmp_path: Path, field: str, value: str, message: str) -> None:
+    with pytest.raises(InvalidSecretError, match=message):
+        load_keys(Settings(data_dir=tmp_path, **{field: value}))
