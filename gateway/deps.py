@@ -20,6 +20,7 @@ from gateway.errors import (
     UnsupportedMediaTypeError,
 )
 from gateway.organisations.models import Organisation
+from gateway.organisations.service import find_organisation
 from gateway.settings import Settings
 
 _bearer = HTTPBearer(auto_error=False, description="An access token from /oauth/token.")
@@ -79,7 +80,7 @@ def get_principal(
     except AuthenticationError as exc:
         exc.headers = _challenge("invalid_token")
         raise
-    organisation = session.get(Organisation, claims.organisation_id)
+    organisation = find_organisation(session, claims.organisation_id)
     if organisation is None or organisation.role != claims.role:
         raise AuthenticationError(
             "The token names an organisation that is not registered.",

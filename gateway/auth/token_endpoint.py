@@ -46,12 +46,14 @@ from gateway.auth.models import UsedClientAssertion
 from gateway.auth.scopes import ROLE_SCOPES, Scope
 from gateway.errors import ProblemType, problem_response
 from gateway.organisations.models import Organisation
+from gateway.organisations.service import find_organisation
 from gateway.settings import Settings
 
 PRIVATE_KEY_JWT = "private_key_jwt"
 CLIENT_SECRET_BASIC = "client_secret_basic"  # noqa: S105 - a method name
 ASSERTION_ALGORITHMS = ["ES256", "RS256", "PS256"]
 ASSERTION_LEEWAY_SECONDS = 30
+MAX_JTI = 255
 
 log = structlog.get_logger(__name__)
 
@@ -130,6 +132,10 @@ class PrivateKeyJWTAuthentication(JWTBearerClientAssertion):  # type: ignore[mis
 
     def validate_jti(self, claims: Any, jti: Any) -> bool:
         """Record the jti in its own transaction: once presented, it is spent."""
+        if not isinstance(jti, str) or not jti.isprintable() or not 0 < len(jti) <= MAX_JTI:
+            raise InvalidClientError(
+                description=f"The jti must be 1 to {MAX_JTI} printable characters."
+            )
         expires_at = datetime.fromtimestamp(float(claims["exp"]), UTC)
         now = datetime.now(UTC)
         try:
@@ -142,7 +148,7 @@ class PrivateKeyJWTAuthentication(JWTBearerClientAssertion):  # type: ignore[mis
                 )
                 own.execute(
                     insert(UsedClientAssertion).values(
-                        client_id=str(claims["sub"]), jti=str(jti)[:255], expires_at=expires_at
+                        client_id=str(claims["sub"]), jti=jti, expires_at=expires_at
                     )
                 )
         except IntegrityError:
@@ -207,7 +213,7 @@ class TokenServer(AuthorizationServer):  # type: ignore[misc]
         return client
 
     def query_client(self, client_id: str) -> OrganisationClient | None:
-        organisation = self._session.get(Organisation, client_id)
+        organisation = find_organisation(self._session, client_id)
         if organisation is None:
             return None
         return OrganisationClient(organisation, secrets_allowed=self._settings.is_dev)

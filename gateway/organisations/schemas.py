@@ -10,13 +10,21 @@ from pydantic import BaseModel, ConfigDict, Field
 from gateway.organisations.identifiers import OrganisationRole
 from gateway.organisations.models import Organisation, OrganisationStatus
 
+NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]*$"
+
 
 class OrganisationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: OrganisationRole
-    name: str = Field(min_length=2, max_length=200, examples=["Basisschool De Regenboog"])
+    name: str = Field(
+        min_length=2,
+        max_length=200,
+        pattern=NO_CONTROL_CHARACTERS,
+        examples=["Basisschool De Regenboog"],
+    )
     identifier: str = Field(
+        pattern=NO_CONTROL_CHARACTERS,
         min_length=4,
         max_length=16,
         description="BRIN (school), LRK or KvK (opvang), PO/VO code (swv), GM code "

@@ -6,6 +6,7 @@ Each function is one unit of work: it validates, changes the registry and commit
 from __future__ import annotations
 
 import json
+import uuid
 import warnings
 from typing import Any
 
@@ -71,10 +72,19 @@ def list_organisations(
 
 
 def get_organisation(session: Session, organisation_id: str) -> Organisation:
-    organisation = session.get(Organisation, organisation_id)
+    organisation = find_organisation(session, organisation_id)
     if organisation is None:
         raise NotFoundError(f"There is no organisation with id {organisation_id}.")
     return organisation
+
+
+def find_organisation(session: Session, organisation_id: object) -> Organisation | None:
+    """Look up by id; anything that is not a UUID (say, a client-supplied NUL byte) is absent."""
+    try:
+        canonical = str(uuid.UUID(str(organisation_id)))
+    except ValueError:
+        return None
+    return session.get(Organisation, canonical)
 
 
 def set_status(session: Session, organisation_id: str, status: OrganisationStatus) -> Organisation:

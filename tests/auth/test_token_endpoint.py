@@ -344,3 +344,17 @@ class TestClientSecretBasic:
 
         assert response.status_code == 401
         assert response.json()["error"] == "invalid_client"
+
+
+@pytest.mark.parametrize(
+    "claims", [{"sub": "\x00", "iss": "\x00"}, {"jti": "\x00bad"}, {"jti": 42}]
+)
+def test_hostile_claim_values_are_refused_not_errors(
+    client: TestClient, session: Session, claims: dict[str, object]
+) -> None:
+    school = register(session)
+
+    response = request_token(client, school, claims=claims)
+
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"

@@ -199,3 +199,25 @@ def test_me_shows_only_the_callers_own_organisation(client: TestClient, session:
 
     assert me["id"] == opvang.organisation_id
     assert me["id"] != school.organisation_id
+
+
+@pytest.mark.parametrize("organisation_id", ["%00", "x" * 300, "1 OR 1=1", "%27%3B--"])
+def test_odd_ids_are_404_not_errors(
+    client: TestClient, admin: dict[str, str], organisation_id: str
+) -> None:
+    response = client.get(f"{ORGS}/{organisation_id}", headers=admin)
+
+    assert response.status_code == 404
+    assert response.headers["content-type"] == PROBLEM
+
+
+@pytest.mark.parametrize("name", ["Nul\x00byte", "Line\nbreak"])
+def test_control_characters_in_names_are_refused(
+    client: TestClient, admin: dict[str, str], name: str
+) -> None:
+    response = client.post(
+        ORGS, json={"role": "school", "name": name, "identifier": "55AB"}, headers=admin
+    )
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["pointer"] == "#/name"
