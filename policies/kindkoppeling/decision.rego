@@ -1,0 +1,411 @@
+# The decision on one exchange: may data about this child flow from source to recipient for
+# this purpose, on what basis, at what level, which fields, and what must happen next.
+#
+# One section per rule of the domain brief (DOMAIN.md, "Rules the policies enforce"); the input
+# contract is documented in policies/README.md. The package is kept in this one module on
+# purpose: the in-process engine (regorus) evaluates rules wrongly under `with input as` when a
+# comprehension refers to a rule in another module of the same package, and the Rego tests
+# depend on `with`.
+package kindkoppeling.decision
+
+import rego.v1
+
+# --- Rule 1 (purpose limitation), assembly and obligations ------------------------------
+
+levels := ["signal", "summary", "full"]
+
+rank := {"signal": 0, "summary": 1, "full": 2}
+
+purpose := data.purposes[input.purpose]
+
+# The route this exchange takes, if the purpose lists it (rule 1).
+route := r if {
+	some r in purpose.routes
+	r.from == input.source.role
+	r.to == input.recipient.role
+}
+
+direction := "offer" if input.initiator == "source"
+
+direction := "request" if input.initiator == "recipient"
+
+known_purpose if purpose
+
+routed if route
+
+direction_allowed if direction in purpose.directions
+
+basis := "break_glass" if break_glass_valid
+
+basis := route.basis if not break_glass_valid
+
+legal_basis if basis in {"legal_duty", "public_task"}
+
+deny_reasons contains sprintf("The purpose '%v' is not in the processing register.", [input.purpose]) if {
+	not known_purpose
+}
+
+deny_reasons contains msg if {
+	known_purpose
+	not routed
+	msg := sprintf(
+		"The purpose '%v' does not let a %v send data to a %v.",
+		[input.purpose, input.source.role, input.recipient.role],
+	)
+}
+
+deny_reasons contains msg if {
+	routed
+	not direction_allowed
+	msg := sprintf("The purpose '%v' does not allow an exchange started by the %v.", [input.purpose, input.initiator])
+}
+
+deny_reasons contains msg if {
+	routed
+	some field in input.requested_fields
+	why := purpose.forbidden_fields[field]
+	msg := sprintf("The field '%v' may never be sent for this purpose: %v.", [field, why])
+}
+
+deny_reasons contains "No fields were requested." if {
+	routed
+	count(input.requested_fields) == 0
+}
+
+deny_reasons contains "Nothing is left to share once every rule has been applied." if {
+	routed
+	count(input.requested_fields) > 0
+	count(fields) == 0
+}
+
+# The consent and break-glass sections add their own deny reasons.
+
+awaiting_consent if {
+	count(deny_reasons) == 0
+	basis == "consent"
+	count(missing_consent) > 0
+}
+
+default allow := false
+
+allow if {
+	count(deny_reasons) == 0
+	not awaiting_consent
+}
+
+reasons := array.concat(
+	sort([r | some r in deny_reasons]),
+	array.concat(sort([r | some r in level_reasons]), sort([r | some r in consent_reasons])),
+)
+
+obligations contains {"type": "await_consent", "holders": sort([h | some h in missing_consent])} if {
+	awaiting_consent
+}
+
+obligations contains {"type": "inform_parents", "parties": sort([p | some p in holders])} if {
+	allow
+	legal_basis
+	count(holders) > 0
+}
+
+obligations contains {"type": "review_break_glass"} if {
+	allow
+	basis == "break_glass"
+}
+
+decision := routed_decision if routed else := unrouted_decision
+
+routed_decision := {
+	"allow": allow,
+	"purpose": input.purpose,
+	"basis": basis,
+	"level": level,
+	"fields": sort([f | some f in fields]),
+	"stripped": stripped,
+	"reasons": reasons,
+	"obligations": sort([o | some o in obligations]),
+	"retention_days": purpose.retention_days,
+}
+
+unrouted_decision := {
+	"allow": false,
+	"purpose": input.purpose,
+	"basis": null,
+	"level": null,
+	"fields": [],
+	"stripped": {},
+	"reasons": sort([r | some r in deny_reasons]),
+	"obligations": [],
+	"retention_days": null,
+}
+
+# --- Rule 3 (subsidiarity) and the level side of rule 4 --------------------------------------
+# The lowest level that serves the purpose. A higher level needs a stated
+# reason; the full dossier of a child in a shelter only goes to the school that offered a place.
+# Rule 4 (safety codes) caps leerplicht at a signal under code rood.
+
+
+lower(a, b) := a if rank[a] <= rank[b]
+
+lower(a, b) := b if rank[a] > rank[b]
+
+has_reason if {
+	r := object.get(input, "reason", null)
+	is_string(r)
+	count(trim_space(r)) > 0
+}
+
+asked_level := l if {
+	l := object.get(input, "requested_level", null)
+	l in levels
+} else := purpose.default_level
+
+# Step 1: above the purpose's default only with a stated reason; break-glass never above it.
+level_1 := asked_level if {
+	rank[asked_level] <= rank[purpose.default_level]
+} else := asked_level if {
+	not break_glass_valid
+	has_reason
+} else := purpose.default_level
+
+# Step 2: staged disclosure for children in a shelter.
+placement_confirmed if input.subject.placement_confirmed == true
+
+level_2 := "summary" if {
+	level_1 == "full"
+	purpose.full_requires_placement
+	not placement_confirmed
+} else := level_1
+
+# Step 3: never above what the route allows, and only a signal to leerplicht under code rood.
+rood if input.subject.safety_code == "rood"
+
+route_cap := "signal" if {
+	rood
+	input.recipient.role == "leerplicht"
+} else := route.max_level
+
+level_3 := lower(level_2, route_cap)
+
+# Step 4: never above what every consent holder agreed to.
+level := lower(level_3, consent_level_cap) if {
+	basis == "consent"
+	consent_level_cap
+} else := level_3
+
+level_reasons contains msg if {
+	rank[asked_level] > rank[purpose.default_level]
+	level_1 == purpose.default_level
+	not break_glass_valid
+	msg := sprintf("Level lowered to %v: a higher level needs a stated reason.", [purpose.default_level])
+}
+
+level_reasons contains msg if {
+	rank[asked_level] > rank[purpose.default_level]
+	break_glass_valid
+	msg := sprintf("Break-glass grants the lowest level that helps: %v.", [purpose.default_level])
+}
+
+level_reasons contains "Level lowered to summary: the full dossier only goes to the school that has offered a place." if {
+	level_1 == "full"
+	level_2 == "summary"
+}
+
+level_reasons contains msg if {
+	rank[level_2] > rank[route_cap]
+	not rood_leerplicht
+	msg := sprintf("Level lowered to %v, the most this purpose allows for a %v.", [route_cap, input.recipient.role])
+}
+
+level_reasons contains "Under safety code rood, leerplicht is only told that the child is in a safe place." if {
+	rood_leerplicht
+}
+
+rood_leerplicht if {
+	rood
+	input.recipient.role == "leerplicht"
+}
+
+level_reasons contains msg if {
+	basis == "consent"
+	consent_level_cap
+	rank[level_3] > rank[consent_level_cap]
+	msg := sprintf("Level lowered to %v, the most the consent allows.", [consent_level_cap])
+}
+
+# --- Rule 2 (proportionality) and the field side of rule 4 -----------------------------------
+# Fields delivered = requested ∩ allowed for the purpose at the
+# granted level ∩ consented. Rule 4 (safety codes): under code rood no location or address
+# field goes to anyone. Every field that does not go gets exactly one reason.
+
+
+requested := {f | some f in input.requested_fields}
+
+location_field(f) if purpose.fields[f].location == true
+
+strip_reason(f) := "not part of this purpose" if {
+	not purpose.fields[f]
+} else := sprintf("needs level %v; %v was granted", [purpose.fields[f].level, level]) if {
+	rank[purpose.fields[f].level] > rank[level]
+} else := "location and address are never shared under safety code rood" if {
+	rood
+	location_field(f)
+} else := "not covered by the consent of every holder" if {
+	basis == "consent"
+	count(active_holders) > 0
+	not consented_by_all(f)
+}
+
+stripped := {f: reason |
+	some f in requested
+	reason := strip_reason(f)
+}
+
+fields := {f | some f in requested; not stripped[f]}
+
+# --- Rule 5 (consent) ------------------------------------------------------------------------
+# Who must consent depends on age; a restricted parent (rule 4) is never
+# asked and never informed. Consent counts per purpose, per recipient organisation, per field
+# set, for a period; a revoked, declined or expired consent denies rather than waits.
+
+
+child := "child"
+
+age := input.subject.age
+
+eligible_parent(g) if {
+	g.gezag == true
+	not g.restricted == true
+	purpose.consent_holders == "gezag"
+}
+
+eligible_parent(g) if {
+	g.gezag == true
+	not g.restricted == true
+	purpose.consent_holders == "accompanying_parent"
+	g.accompanying == true
+}
+
+parents := {g.id | some g in input.subject.guardians; eligible_parent(g)}
+
+holders := parents if age < 12
+
+holders := parents | {child} if {
+	age >= 12
+	age < 16
+}
+
+holders := {child} if age >= 16
+
+# Consents this exchange can rely on: same purpose, same recipient organisation.
+relevant_consents := [c |
+	some c in input.consents
+	c.purpose == input.purpose
+	c.grantee == input.recipient.organisation_id
+]
+
+# Per holder, every active consent whose period includes now.
+active_consents := {h: cs |
+	some h in holders
+	cs := [c |
+		some c in relevant_consents
+		c.status == "active"
+		h in c.grantors
+		c.valid_from <= input.now
+		input.now < c.valid_until
+	]
+	count(cs) > 0
+}
+
+active_holders := {h | some h, _ in active_consents}
+
+# Per holder without an active consent, why not: declined wins over revoked over expired.
+refusals := {h: why |
+	some h in holders
+	not active_consents[h]
+	statuses := {status |
+		some c in relevant_consents
+		h in c.grantors
+		status := effective_status(c)
+	}
+	why := [s | some s in ["declined", "revoked", "expired"]; s in statuses][0]
+}
+
+effective_status(c) := "expired" if {
+	c.status == "active"
+	not c.valid_from <= input.now
+} else := "expired" if {
+	c.status == "active"
+	not input.now < c.valid_until
+} else := c.status
+
+refused_holders := {h | some h, _ in refusals}
+
+missing_consent := {h | some h in holders; not active_consents[h]; not refusals[h]}
+
+consented_fields := {h: {f | some c in cs; some f in c.fields} | some h, cs in active_consents}
+
+consented_by_all(f) if {
+	every _, fs in consented_fields {
+		f in fs
+	}
+}
+
+# The highest level each holder agreed to; the lowest of those across holders.
+holder_levels := [max({rank[c.level] | some c in cs}) | some _, cs in active_consents]
+
+consent_level_cap := levels[min(holder_levels)] if count(holder_levels) > 0
+
+deny_reasons contains msg if {
+	routed
+	basis == "consent"
+	some h, why in refusals
+	msg := sprintf("The consent of %v is %v.", [h, why])
+}
+
+deny_reasons contains "Nobody can give consent for this child: no parent with gezag who may be asked." if {
+	routed
+	basis == "consent"
+	count(holders) == 0
+}
+
+consent_reasons contains msg if {
+	routed
+	basis == "consent"
+	count(missing_consent) > 0
+	count(refused_holders) == 0
+	msg := sprintf("Waiting for consent of: %v.", [concat(", ", sort([h | some h in missing_consent]))])
+}
+
+consent_reasons contains msg if {
+	routed
+	legal_basis
+	msg := sprintf("Basis %v: no consent is needed, the parents are informed.", [basis])
+}
+
+# --- Rule 6 (break-glass) --------------------------------------------------------------------
+# In an acute safety situation an organisation may force an exchange with
+# a written justification. It skips consent, never the purpose register or the safety codes, is
+# held to the lowest level that helps (rule 3 section), and always goes to a privacy officer.
+
+
+min_justification := 20
+
+break_glass_requested if is_object(input.break_glass)
+
+justification := j if {
+	j := input.break_glass.justification
+	is_string(j)
+} else := ""
+
+break_glass_valid if {
+	break_glass_requested
+	count(trim_space(justification)) >= min_justification
+}
+
+deny_reasons contains msg if {
+	routed
+	break_glass_requested
+	not break_glass_valid
+	msg := sprintf("Break-glass needs a written justification of at least %v characters.", [min_justification])
+}
