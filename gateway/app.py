@@ -18,6 +18,8 @@ from gateway.keys import load_keys
 from gateway.logs import configure_logging
 from gateway.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from gateway.organisations.api import router as organisations_router
+from gateway.policy.api import router as policy_router
+from gateway.policy.service import make_decider
 from gateway.settings import Settings
 
 API_PREFIX = "/api/v1"
@@ -50,9 +52,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
     app.state.access_tokens = AccessTokens(settings, keys.token_signing_key)
+    app.state.policy = make_decider(settings)
 
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(organisations_router)
+    api.include_router(policy_router)
     app.include_router(api)
     app.include_router(oauth_router)
     app.include_router(health_router)

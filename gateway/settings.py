@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gateway.policy.bundle import default_policy_dir
+
 Environment = Literal["dev", "production"]
 
 
@@ -48,6 +50,15 @@ class Settings(BaseSettings):
         description="Seconds between an assertion's iat (or now) and its exp that we accept.",
     )
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    policy_dir: Path = Field(
+        default_factory=default_policy_dir, description="The Rego policy bundle (policies/)."
+    )
+    opa_url: str | None = Field(
+        default=None,
+        description="An OPA server to ask instead of the in-process engine, e.g. "
+        "http://127.0.0.1:8181.",
+    )
+    opa_timeout: float = Field(default=1.0, gt=0, le=30, description="Seconds per OPA query.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("public_url")

@@ -1,0 +1,86 @@
+"""``GET /api/v1/policies`` (the register in plain language) and the decision preview."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+
+from gateway.auth.scopes import Scope
+from gateway.deps import CurrentClient, SessionDep, require_json, require_scope
+from gateway.errors import ValidationFailedError
+from gateway.organisations.service import find_organisation
+from gateway.policy.decision import DecisionInput, Party
+from gateway.policy.schemas import PolicyCatalogue, PreviewRequest, PreviewResponse
+from gateway.policy.service import PolicyDecider
+
+router = APIRouter(tags=["policies"], dependencies=[Depends(require_json)])
+
+
+def get_decider(request: Request) -> PolicyDecider:
+    decider: PolicyDecider = request.app.state.policy
+    return decider
+
+
+DeciderDep = Annotated[PolicyDecider, Depends(get_decider)]
+
+
+@router.get("/policies", summary="The purpose register and the rules, in plain language")
+def read_policies(decider: DeciderDep) -> PolicyCatalogue:
+    data = decider.bundle.data
+    return PolicyCatalogue(
+        policy_version=decider.policy_version,
+        engine=decider.engine.name,
+        rules=[{"id": rule_id, **rule} for rule_id, rule in data.get("rules", {}).items()],
+        purposes=[_purpose(pid, p) for pid, p in sorted(data.get("purposes", {}).items())],
+    )
+
+
+@router.post(
+    "/decisions/preview",
+    summary="Dry run: what would this exchange share, and why",
+    dependencies=[Depends(require_scope(Scope.EXCHANGE))],
+)
+def preview_decision(
+    body: PreviewRequest, client: CurrentClient, session: SessionDep, decider: DeciderDep
+) -> PreviewResponse:
+    counterparty = find_organisation(session, body.counterparty_id)
+    if counterparty is None or not counterparty.is_active:
+        raise ValidationFailedError(
+            "The counterparty is not an active registered organisation.",
+            errors=[{"pointer": "#/counterparty_id", "detail": "no such active organisation"}],
+        )
+    caller = Party(organisation_id=client.organisation.id, role=client.organisation.role)
+    other = Party(organisation_id=counterparty.id, role=counterparty.role)
+    offer = body.direction == "offer"
+    decision = decider.decide(
+        DecisionInput(
+            purpose=body.purpose,
+            initiator="source" if offer else "recipient",
+            source=caller if offer else other,
+            recipient=other if offer else caller,
+            requested_fields=body.requested_fields,
+            requested_level=body.requested_level,
+            reason=body.reason,
+            break_glass=body.break_glass,
+            subject=body.subject,
+        )
+    )
+    return PreviewResponse.model_validate(decision.model_dump())
+
+
+def _purpose(purpose_id: str, spec: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": purpose_id,
+        "title": spec["title"],
+        "description": spec["description"],
+        "uri": spec["uri"],
+        "routes": spec["routes"],
+        "directions": spec["directions"],
+        "default_level": spec["default_level"],
+        "full_requires_placement": spec["full_requires_placement"],
+        "consent_holders": spec["consent_holders"],
+        "retention_days": spec["retention_days"],
+        "fields": [{"name": name, **field} for name, field in spec["fields"].items()],
+        "never": [{"name": name, "why": why} for name, why in spec["forbidden_fields"].items()],
+    }

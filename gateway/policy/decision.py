@@ -1,0 +1,144 @@
+"""What the policy is asked and what it answers, as typed values.
+
+``DecisionInput`` is the input document of ``data.kindkoppeling.decision.decision`` (its
+contract is in ``policies/README.md``); ``Decision`` is the answer, checked on the way in so a
+malformed answer from an engine is an engine failure, never an allow.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from gateway.organisations.identifiers import OrganisationRole
+
+
+class Level(StrEnum):
+    SIGNAL = "signal"
+    SUMMARY = "summary"
+    FULL = "full"
+
+
+class SafetyCode(StrEnum):
+    GROEN = "groen"
+    ORANJE = "oranje"
+    ROOD = "rood"
+
+
+class Basis(StrEnum):
+    CONSENT = "consent"
+    LEGAL_DUTY = "legal_duty"
+    PUBLIC_TASK = "public_task"
+    BREAK_GLASS = "break_glass"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Party(_Strict):
+    organisation_id: str
+    role: OrganisationRole
+
+
+class Guardian(_Strict):
+    id: str = Field(description="Pseudonymous id of the parent or guardian.")
+    gezag: bool = Field(description="Holds parental authority.")
+    restricted: bool = Field(
+        default=False, description="Marked by a shelter as never to be asked or shown anything."
+    )
+    accompanying: bool = Field(
+        default=False, description="The parent who is with the child in the shelter."
+    )
+
+
+class Subject(_Strict):
+    age: int = Field(ge=0, le=30)
+    safety_code: SafetyCode | None = None
+    placement_confirmed: bool = Field(
+        default=False, description="A school has offered a place (staged disclosure)."
+    )
+    guardians: list[Guardian] = Field(default_factory=list, max_length=10)
+
+
+class ConsentFact(_Strict):
+    id: str
+    purpose: str
+    grantee: str = Field(description="Organisation id the consent is given to.")
+    grantors: list[str] = Field(description="Guardian ids, or 'child'.")
+    fields: list[str]
+    level: Level
+    status: Literal["proposed", "active", "declined", "revoked", "expired"]
+    valid_from: datetime
+    valid_until: datetime
+
+
+class BreakGlass(_Strict):
+    justification: str
+
+
+class DecisionInput(_Strict):
+    purpose: str
+    initiator: Literal["recipient", "source"]
+    recipient: Party
+    source: Party
+    requested_fields: list[str] = Field(max_length=100)
+    requested_level: Level | None = None
+    reason: str | None = None
+    break_glass: BreakGlass | None = None
+    subject: Subject
+    consents: list[ConsentFact] = Field(default_factory=list)
+    now: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+    def document(self) -> dict[str, Any]:
+        """The policy input: plain JSON types, times as Unix seconds."""
+        doc = self.model_dump(mode="json")
+        doc["now"] = int(self.now.timestamp())
+        doc["consents"] = [
+            {
+                **c.model_dump(mode="json"),
+                "valid_from": int(c.valid_from.timestamp()),
+                "valid_until": int(c.valid_until.timestamp()),
+            }
+            for c in self.consents
+        ]
+        return doc
+
+
+class Obligation(_Strict):
+    type: Literal["await_consent", "inform_parents", "review_break_glass"]
+    holders: list[str] | None = None
+    parties: list[str] | None = None
+
+
+class Decision(_Strict):
+    allow: bool
+    purpose: str
+    basis: Basis | None
+    level: Level | None
+    fields: list[str]
+    stripped: dict[str, str]
+    reasons: list[str]
+    obligations: list[Obligation]
+    retention_days: int | None
+    policy_version: str
+
+    @property
+    def awaiting_consent(self) -> bool:
+        return any(o.type == "await_consent" for o in self.obligations)
+
+
+class MalformedDecisionError(ValueError):
+    """The engine answered something that is not a decision document."""
+
+
+def parse_decision(document: Any, policy_version: str) -> Decision:
+    if not isinstance(document, dict):
+        raise MalformedDecisionError("the policy returned no decision document")
+    try:
+        return Decision.model_validate({**document, "policy_version": policy_version})
+    except ValidationError as exc:
+        raise MalformedDecisionError(f"the decision document is malformed: {exc}") from exc

@@ -1,0 +1,75 @@
+"""The one decision interface the rest of the gateway uses.
+
+``PolicyDecider.decide`` turns a :class:`DecisionInput` into a :class:`Decision`, stamped with
+the bundle's version. Any engine failure, or an answer that is not a decision document, raises
+:class:`PolicyUnavailableError` (503): the gateway fails closed and never treats silence as an
+allow.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+
+from gateway.errors import ServiceUnavailableError
+from gateway.policy.bundle import PolicyBundle
+from gateway.policy.decision import (
+    Decision,
+    DecisionInput,
+    MalformedDecisionError,
+    parse_decision,
+)
+from gateway.policy.engines import OpaEngine, PolicyEngine, PolicyEngineError, RegorusEngine
+from gateway.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+class PolicyUnavailableError(ServiceUnavailableError):
+    def __init__(self) -> None:
+        super().__init__(
+            "The policy engine could not decide; nothing was allowed. Try again shortly.",
+            headers={"Retry-After": "5"},
+            check="policy",
+        )
+
+
+class PolicyDecider:
+    def __init__(self, bundle: PolicyBundle, engine: PolicyEngine) -> None:
+        self.bundle = bundle
+        self.engine = engine
+
+    @property
+    def policy_version(self) -> str:
+        return self.bundle.version
+
+    def decide(self, request: DecisionInput) -> Decision:
+        return self.decide_document(request.document())
+
+    def decide_document(self, document: dict[str, Any]) -> Decision:
+        try:
+            answer = self.engine.evaluate(document)
+            decision = parse_decision(answer, self.bundle.version)
+        except (PolicyEngineError, MalformedDecisionError) as exc:
+            log.error("policy_unavailable", engine=self.engine.name, error=str(exc))
+            raise PolicyUnavailableError() from exc
+        log.info(
+            "policy_decision",
+            purpose=decision.purpose,
+            allow=decision.allow,
+            basis=decision.basis,
+            level=decision.level,
+            policy_version=decision.policy_version,
+        )
+        return decision
+
+
+def make_decider(settings: Settings) -> PolicyDecider:
+    bundle = PolicyBundle.load(settings.policy_dir)
+    engine: PolicyEngine
+    if settings.opa_url:
+        engine = OpaEngine(settings.opa_url, timeout=settings.opa_timeout)
+    else:
+        engine = RegorusEngine(bundle)
+    return PolicyDecider(bundle, engine)
