@@ -24,6 +24,7 @@ _SHARED_PROCESSORS: list[structlog.types.Processor] = [
 def configure_logging(level: str = "INFO") -> None:
     structlog.configure(
         processors=[
+            structlog.stdlib.filter_by_level,  # drop below-level events before any formatting
             *_SHARED_PROCESSORS,
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],

@@ -140,97 +140,89 @@ unrouted_decision := {
 }
 
 # --- Rule 3 (subsidiarity) and the level side of rule 4 --------------------------------------
-# The lowest level that serves the purpose. A higher level needs a stated
-# reason; the full dossier of a child in a shelter only goes to the school that offered a place.
-# Rule 4 (safety codes) caps leerplicht at a signal under code rood.
+# The lowest level that serves the purpose. Each rule below sets a cap on the level (as a rank:
+# signal 0, summary 1, full 2); the level granted is the lowest of what was asked and every cap.
 
+default_rank := rank[purpose.default_level]
 
-lower(a, b) := a if rank[a] <= rank[b]
-
-lower(a, b) := b if rank[a] > rank[b]
+asked_rank := r if {
+	r := rank[input.requested_level]
+} else := default_rank
 
 has_reason if {
-	r := object.get(input, "reason", null)
-	is_string(r)
-	count(trim_space(r)) > 0
+	is_string(input.reason)
+	count(trim_space(input.reason)) > 0
 }
 
-asked_level := l if {
-	l := object.get(input, "requested_level", null)
-	l in levels
-} else := purpose.default_level
-
-# Step 1: above the purpose's default only with a stated reason; break-glass never above it.
-level_1 := asked_level if {
-	rank[asked_level] <= rank[purpose.default_level]
-} else := asked_level if {
-	not break_glass_valid
+# Above the purpose's default only with a stated reason; break-glass never above it.
+subsidiarity_cap := 2 if {
 	has_reason
-} else := purpose.default_level
+	not break_glass_valid
+} else := default_rank
 
-# Step 2: staged disclosure for children in a shelter.
+# Staged disclosure: the full dossier of a child in a shelter only goes to the school that
+# has offered a place.
 placement_confirmed if input.subject.placement_confirmed == true
 
-level_2 := "summary" if {
-	level_1 == "full"
+placement_cap := 1 if {
 	purpose.full_requires_placement
 	not placement_confirmed
-} else := level_1
+} else := 2
 
-# Step 3: never above what the route allows, and only a signal to leerplicht under code rood.
+# Rule 4: under code rood, leerplicht is only told that the child is in a safe place.
 rood if input.subject.safety_code == "rood"
-
-route_cap := "signal" if {
-	rood
-	input.recipient.role == "leerplicht"
-} else := route.max_level
-
-level_3 := lower(level_2, route_cap)
-
-# Step 4: never above what every consent holder agreed to.
-level := lower(level_3, consent_level_cap) if {
-	basis == "consent"
-	consent_level_cap
-} else := level_3
-
-level_reasons contains msg if {
-	rank[asked_level] > rank[purpose.default_level]
-	level_1 == purpose.default_level
-	not break_glass_valid
-	msg := sprintf("Level lowered to %v: a higher level needs a stated reason.", [purpose.default_level])
-}
-
-level_reasons contains msg if {
-	rank[asked_level] > rank[purpose.default_level]
-	break_glass_valid
-	msg := sprintf("Break-glass grants the lowest level that helps: %v.", [purpose.default_level])
-}
-
-level_reasons contains "Level lowered to summary: the full dossier only goes to the school that has offered a place." if {
-	level_1 == "full"
-	level_2 == "summary"
-}
-
-level_reasons contains msg if {
-	rank[level_2] > rank[route_cap]
-	not rood_leerplicht
-	msg := sprintf("Level lowered to %v, the most this purpose allows for a %v.", [route_cap, input.recipient.role])
-}
-
-level_reasons contains "Under safety code rood, leerplicht is only told that the child is in a safe place." if {
-	rood_leerplicht
-}
 
 rood_leerplicht if {
 	rood
 	input.recipient.role == "leerplicht"
 }
 
-level_reasons contains msg if {
+safety_cap := 0 if rood_leerplicht else := 2
+
+route_cap := rank[route.max_level]
+
+# Never above what every consent holder agreed to (holder_levels: consent section).
+consent_cap := min(holder_levels) if {
 	basis == "consent"
-	consent_level_cap
-	rank[level_3] > rank[consent_level_cap]
-	msg := sprintf("Level lowered to %v, the most the consent allows.", [consent_level_cap])
+	count(holder_levels) > 0
+} else := 2
+
+before_route := min([asked_rank, subsidiarity_cap, placement_cap])
+
+granted_rank := min([before_route, safety_cap, route_cap, consent_cap])
+
+level := levels[granted_rank]
+
+level_reasons contains msg if {
+	asked_rank > default_rank
+	subsidiarity_cap == default_rank
+	not break_glass_valid
+	msg := sprintf("Level lowered to %v: a higher level needs a stated reason.", [purpose.default_level])
+}
+
+level_reasons contains msg if {
+	asked_rank > default_rank
+	break_glass_valid
+	msg := sprintf("Break-glass grants the lowest level that helps: %v.", [purpose.default_level])
+}
+
+level_reasons contains "Level lowered to summary: the full dossier only goes to the school that has offered a place." if {
+	min([asked_rank, subsidiarity_cap]) > placement_cap
+}
+
+level_reasons contains msg if {
+	before_route > route_cap
+	not rood_leerplicht
+	msg := sprintf("Level lowered to %v, the most this purpose allows for a %v.", [route.max_level, input.recipient.role])
+}
+
+level_reasons contains "Under safety code rood, leerplicht is only told that the child is in a safe place." if {
+	rood_leerplicht
+}
+
+level_reasons contains msg if {
+	consent_cap < min([before_route, safety_cap, route_cap])
+	msg := sprintf("Level lowered to %v, the most the consent allows.", [levels[consent_cap]])
 }
 
 # --- Rule 2 (proportionality) and the field side of rule 4 -----------------------------------
@@ -246,7 +238,7 @@ location_field(f) if purpose.fields[f].location == true
 strip_reason(f) := "not part of this purpose" if {
 	not purpose.fields[f]
 } else := sprintf("needs level %v; %v was granted", [purpose.fields[f].level, level]) if {
-	rank[purpose.fields[f].level] > rank[level]
+	rank[purpose.fields[f].level] > granted_rank
 } else := "location and address are never shared under safety code rood" if {
 	rood
 	location_field(f)
@@ -351,10 +343,8 @@ consented_by_all(f) if {
 	}
 }
 
-# The highest level each holder agreed to; the lowest of those across holders.
+# The highest level each holder agreed to (the level section caps at the lowest of these).
 holder_levels := [max({rank[c.level] | some c in cs}) | some _, cs in active_consents]
-
-consent_level_cap := levels[min(holder_levels)] if count(holder_levels) > 0
 
 deny_reasons contains msg if {
 	routed

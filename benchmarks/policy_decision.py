@@ -1,0 +1,145 @@
+"""Cost of one policy decision, per engine, against a bare request and plain Python.
+
+Measured in one run, each as p50 and p99 over many decisions of the same realistic case
+(a consented warme overdracht with one field to strip):
+- in-process: ``PolicyDecider.decide`` on regorus, engine reused (input conversion, evaluation,
+  result validation);
+- in-process, evaluation only: ``Engine.eval_rule`` with the input already set;
+- OPA REST: the same through opa-python-client against the test OPA Data API server;
+- plain Python: the same case's rules written directly in Python, the floor of the work itself;
+- bare request: ``GET`` of a FastAPI route returning a constant, over loopback with httpx.
+Prints the ratios; exits non-zero when in-process p50 is above TARGET of the bare request p50.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import httpx  # noqa: E402
+import uvicorn  # noqa: E402
+from fastapi import FastAPI  # noqa: E402
+
+from gateway.logs import configure_logging  # noqa: E402
+from gateway.policy.bundle import PolicyBundle, default_policy_dir  # noqa: E402
+from gateway.policy.engines import DECISION_PACKAGE, OpaEngine, RegorusEngine  # noqa: E402
+from gateway.policy.service import PolicyDecider  # noqa: E402
+from tests.policy.cases import CASES  # noqa: E402
+from tests.policy.conftest import load_bundle_into_opa  # noqa: E402
+from tests.policy.opa_test_server import free_port, running_opa_server  # noqa: E402
+
+TARGET = 0.10
+CASE = CASES["extra fields stripped"]
+ROUNDS = 2000
+
+
+def percentiles(fn: Callable[[], object], rounds: int = ROUNDS) -> tuple[float, float]:
+    for _ in range(min(200, rounds)):
+        fn()
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    times.sort()
+    return statistics.median(times), times[int(len(times) * 0.99)]
+
+
+RANK = {"signal": 0, "summary": 1, "full": 2}
+
+
+def plain_python(document: dict, register: dict) -> dict:  # type: ignore[type-arg]
+    """The same case's rules in Python: route, level, fields, consent of every holder."""
+    purpose = register[document["purpose"]]
+    route = next(
+        r
+        for r in purpose["routes"]
+        if r["from"] == document["source"]["role"] and r["to"] == document["recipient"]["role"]
+    )
+    level = min(RANK[purpose["default_level"]], RANK[route["max_level"]])
+    holders = {g["id"] for g in document["subject"]["guardians"] if g["gezag"] and not g["restricted"]}
+    consented: dict[str, set[str]] = {}
+    for c in document["consents"]:
+        if c["status"] == "active" and c["valid_from"] <= document["now"] < c["valid_until"]:
+            for h in c["grantors"]:
+                consented.setdefault(h, set()).update(c["fields"])
+    fields, stripped = [], {}
+    for f in document["requested_fields"]:
+        spec = purpose["fields"].get(f)
+        if spec is None:
+            stripped[f] = "not part of this purpose"
+        elif RANK[spec["level"]] > level:
+            stripped[f] = "above level"
+        elif not all(f in consented.get(h, set()) for h in holders):
+            stripped[f] = "not consented"
+        else:
+            fields.append(f)
+    return {"allow": bool(fields) and holders <= consented.keys(), "fields": sorted(fields),
+            "stripped": stripped, "level": level}
+
+
+def bare_request_percentiles() -> tuple[float, float]:
+    app = FastAPI()
+
+    @app.get("/ping")
+    def ping() -> dict[str, bool]:
+        return {"ok": True}
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+            return percentiles(lambda: client.get("/ping"))
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def main() -> int:
+    configure_logging("WARNING")
+    bundle = PolicyBundle.load(default_policy_dir())
+    regorus_engine = RegorusEngine(bundle)
+    decider = PolicyDecider(bundle, regorus_engine)
+    document = CASE.document()
+    assert decider.decide(CASE).fields == ["development_summary", "home_language", "vve_participation"]
+
+    results: dict[str, tuple[float, float]] = {}
+    results["in-process decide()"] = percentiles(lambda: decider.decide(CASE))
+    engine = regorus_engine.engine()
+    engine.set_input(document)
+    rule = f"data.{DECISION_PACKAGE}.decision"
+    results["in-process eval only"] = percentiles(lambda: engine.eval_rule(rule))
+    register = bundle.data["purposes"]
+    results["plain Python"] = percentiles(lambda: plain_python(document, register))
+    with running_opa_server() as (url, _):
+        load_bundle_into_opa(url, bundle)
+        opa = OpaEngine(url, timeout=5.0)
+        opa_decider = PolicyDecider(bundle, opa)
+        assert opa_decider.decide(CASE) == decider.decide(CASE)
+        results["OPA REST decide()"] = percentiles(lambda: opa_decider.decide(CASE), 500)
+        opa.close()
+    results["bare FastAPI request"] = bare_request_percentiles()
+
+    for name, (p50, p99) in results.items():
+        print(f"{name:24s} p50 {p50 * 1e6:9.1f} us   p99 {p99 * 1e6:9.1f} us")
+    in_process = results["in-process decide()"][0]
+    bare = results["bare FastAPI request"][0]
+    print(f"in-process / plain Python: {in_process / results['plain Python'][0]:.0f}x")
+    print(f"OPA REST / in-process: {results['OPA REST decide()'][0] / in_process:.1f}x")
+    ratio = in_process / bare
+    print(f"in-process / bare request: {ratio:.2f} (target <= {TARGET:.2f})")
+    return 0 if ratio <= TARGET else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
