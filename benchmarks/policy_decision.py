@@ -22,17 +22,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import httpx  # noqa: E402
-import uvicorn  # noqa: E402
-from fastapi import FastAPI  # noqa: E402
+import httpx
+import uvicorn
+from fastapi import FastAPI
 
-from gateway.logs import configure_logging  # noqa: E402
-from gateway.policy.bundle import PolicyBundle, default_policy_dir  # noqa: E402
-from gateway.policy.engines import DECISION_PACKAGE, OpaEngine, RegorusEngine  # noqa: E402
-from gateway.policy.service import PolicyDecider  # noqa: E402
-from tests.policy.cases import CASES  # noqa: E402
-from tests.policy.conftest import load_bundle_into_opa  # noqa: E402
-from tests.policy.opa_test_server import free_port, running_opa_server  # noqa: E402
+from gateway.logs import configure_logging
+from gateway.policy.bundle import PolicyBundle, default_policy_dir
+from gateway.policy.engines import DECISION_PACKAGE, OpaEngine, RegorusEngine
+from gateway.policy.service import PolicyDecider
+from tests.policy.cases import CASES
+from tests.policy.conftest import load_bundle_into_opa
+from tests.policy.opa_test_server import free_port, running_opa_server
 
 TARGET = 0.10
 CASE = CASES["extra fields stripped"]
@@ -63,7 +63,9 @@ def plain_python(document: dict, register: dict) -> dict:  # type: ignore[type-a
         if r["from"] == document["source"]["role"] and r["to"] == document["recipient"]["role"]
     )
     level = min(RANK[purpose["default_level"]], RANK[route["max_level"]])
-    holders = {g["id"] for g in document["subject"]["guardians"] if g["gezag"] and not g["restricted"]}
+    holders = {
+        g["id"] for g in document["subject"]["guardians"] if g["gezag"] and not g["restricted"]
+    }
     consented: dict[str, set[str]] = {}
     for c in document["consents"]:
         if c["status"] == "active" and c["valid_from"] <= document["now"] < c["valid_until"]:
@@ -80,8 +82,12 @@ def plain_python(document: dict, register: dict) -> dict:  # type: ignore[type-a
             stripped[f] = "not consented"
         else:
             fields.append(f)
-    return {"allow": bool(fields) and holders <= consented.keys(), "fields": sorted(fields),
-            "stripped": stripped, "level": level}
+    return {
+        "allow": bool(fields) and holders <= consented.keys(),
+        "fields": sorted(fields),
+        "stripped": stripped,
+        "level": level,
+    }
 
 
 def bare_request_percentiles() -> tuple[float, float]:
@@ -111,7 +117,11 @@ def main() -> int:
     regorus_engine = RegorusEngine(bundle)
     decider = PolicyDecider(bundle, regorus_engine)
     document = CASE.document()
-    assert decider.decide(CASE).fields == ["development_summary", "home_language", "vve_participation"]
+    assert decider.decide(CASE).fields == [
+        "development_summary",
+        "home_language",
+        "vve_participation",
+    ]
 
     results: dict[str, tuple[float, float]] = {}
     results["in-process decide()"] = percentiles(lambda: decider.decide(CASE))
