@@ -118,3 +118,12 @@ def app(settings: Settings) -> FastAPI:
 def client(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app, base_url=PUBLIC_URL) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def admin(client: TestClient, session: Session) -> dict[str, str]:
+    """Authorization headers of a gateway operator (admin scope)."""
+    from gateway.organisations.identifiers import OrganisationRole
+    from tests.factories import access_token, bearer, register
+
+    return bearer(access_token(client, register(session, OrganisationRole.GATEWAY)))

@@ -28,11 +28,6 @@ def assert_problem(response, status: int, slug: str) -> dict:  # type: ignore[no
     return body  # type: ignore[no-any-return]
 
 
-@pytest.fixture
-def admin(client: TestClient, session: Session) -> dict[str, str]:
-    return bearer(access_token(client, register(session, OrganisationRole.GATEWAY)))
-
-
 def test_unknown_route_is_404(client: TestClient) -> None:
     response = client.get("/api/v1/nothing-here")
     body = assert_problem(response, 404, "not-found")

@@ -14,11 +14,6 @@ PROBLEM = "application/problem+json"
 ORGS = "/api/v1/organisations"
 
 
-@pytest.fixture
-def admin(client: TestClient, session: Session) -> dict[str, str]:
-    return bearer(access_token(client, register(session, OrganisationRole.GATEWAY)))
-
-
 def test_admin_registers_lists_and_reads_an_organisation(
     client: TestClient, admin: dict[str, str]
 ) -> None:

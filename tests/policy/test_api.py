@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -12,7 +13,7 @@ from gateway.app import create_app
 from gateway.organisations.identifiers import OrganisationRole
 from gateway.settings import Settings
 from tests.conftest import PUBLIC_URL
-from tests.factories import access_token, bearer, register
+from tests.factories import RegisteredClient, access_token, bearer, register
 from tests.policy.opa_test_server import OpaState, free_port
 
 PREVIEW = "/api/v1/decisions/preview"
@@ -33,6 +34,16 @@ def preview_body(counterparty_id: str, **changes: object) -> dict[str, object]:
         },
     }
     return body | changes
+
+
+def post_preview(
+    client: TestClient, caller: RegisteredClient, counterparty_id: str, **changes: object
+) -> httpx2.Response:
+    return client.post(
+        PREVIEW,
+        json=preview_body(counterparty_id, **changes),
+        headers=bearer(access_token(client, caller)),
+    )
 
 
 def test_policies_lists_every_purpose_and_rule(client: TestClient) -> None:
@@ -58,11 +69,7 @@ def test_preview_shows_what_would_be_shared_and_why(client: TestClient, session:
     opvang = register(session, OrganisationRole.OPVANG)
     school = register(session, OrganisationRole.SCHOOL)
 
-    response = client.post(
-        PREVIEW,
-        json=preview_body(school.organisation_id),
-        headers=bearer(access_token(client, opvang)),
-    )
+    response = post_preview(client, opvang, school.organisation_id)
 
     assert response.status_code == 200, response.text
     decision = response.json()
@@ -83,11 +90,7 @@ def test_preview_takes_roles_from_the_registry_not_the_body(
 
     # A school cannot pass itself off as opvang: the register has no school -> school route
     # for warme overdracht.
-    decision = client.post(
-        PREVIEW,
-        json=preview_body(other_school.organisation_id),
-        headers=bearer(access_token(client, school)),
-    ).json()
+    decision = post_preview(client, school, other_school.organisation_id).json()
 
     assert decision["allow"] is False
     assert "does not let a school send data to a school" in decision["reasons"][0]
@@ -96,11 +99,7 @@ def test_preview_takes_roles_from_the_registry_not_the_body(
 def test_preview_with_unknown_counterparty_is_422(client: TestClient, session: Session) -> None:
     opvang = register(session, OrganisationRole.OPVANG)
 
-    response = client.post(
-        PREVIEW,
-        json=preview_body("00000000-0000-0000-0000-000000000000"),
-        headers=bearer(access_token(client, opvang)),
-    )
+    response = post_preview(client, opvang, "00000000-0000-0000-0000-000000000000")
 
     assert response.status_code == 422
     assert response.json()["errors"][0]["pointer"] == "#/counterparty_id"
@@ -110,11 +109,7 @@ def test_preview_needs_the_exchange_scope(client: TestClient, session: Session) 
     admin = register(session, OrganisationRole.GATEWAY)
     school = register(session, OrganisationRole.SCHOOL)
 
-    response = client.post(
-        PREVIEW,
-        json=preview_body(school.organisation_id),
-        headers=bearer(access_token(client, admin)),
-    )
+    response = post_preview(client, admin, school.organisation_id)
 
     assert response.status_code == 403
 
@@ -123,10 +118,8 @@ def test_preview_validates_the_subject(client: TestClient, session: Session) -> 
     opvang = register(session, OrganisationRole.OPVANG)
     school = register(session, OrganisationRole.SCHOOL)
 
-    response = client.post(
-        PREVIEW,
-        json=preview_body(school.organisation_id, subject={"age": -1, "safety_code": "paars"}),
-        headers=bearer(access_token(client, opvang)),
+    response = post_preview(
+        client, opvang, school.organisation_id, subject={"age": -1, "safety_code": "paars"}
     )
 
     assert response.status_code == 422
@@ -152,11 +145,7 @@ def test_gateway_configured_with_opa_asks_the_opa_server(
     opvang = register(session, OrganisationRole.OPVANG)
     school = register(session, OrganisationRole.SCHOOL)
 
-    response = client.post(
-        PREVIEW,
-        json=preview_body(school.organisation_id),
-        headers=bearer(access_token(client, opvang)),
-    )
+    response = post_preview(client, opvang, school.organisation_id)
 
     assert response.status_code == 200
     assert response.json()["fields"] == ["development_summary", "home_language"]
@@ -170,11 +159,7 @@ def test_policy_engine_down_is_503_never_an_allow(settings: Settings, session: S
     school = register(session, OrganisationRole.SCHOOL)
 
     with TestClient(app, base_url=PUBLIC_URL) as client:
-        response = client.post(
-            PREVIEW,
-            json=preview_body(school.organisation_id),
-            headers=bearer(access_token(client, opvang)),
-        )
+        response = post_preview(client, opvang, school.organisation_id)
 
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"

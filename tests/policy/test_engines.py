@@ -53,23 +53,19 @@ def test_opa_server_down_fails_closed(bundle: PolicyBundle) -> None:
         PolicyDecider(bundle, engine).decide(CASES["consented warme overdracht"])
 
 
-def test_slow_opa_server_fails_closed(
-    bundle: PolicyBundle, opa_server: tuple[str, OpaState]
+@pytest.mark.parametrize(
+    ("delay_seconds", "fail_with_status"), [(1.0, None), (0.0, 500)], ids=["slow", "error"]
+)
+def test_unhealthy_opa_server_fails_closed(
+    bundle: PolicyBundle,
+    opa_server: tuple[str, OpaState],
+    delay_seconds: float,
+    fail_with_status: int | None,
 ) -> None:
     url, state = opa_server
-    state.delay_seconds = 1.0
+    state.delay_seconds = delay_seconds
+    state.fail_with_status = fail_with_status
     engine = OpaEngine(url, timeout=0.2)
-
-    with pytest.raises(PolicyUnavailableError):
-        PolicyDecider(bundle, engine).decide(CASES["consented warme overdracht"])
-
-
-def test_opa_server_error_fails_closed(
-    bundle: PolicyBundle, opa_server: tuple[str, OpaState]
-) -> None:
-    url, state = opa_server
-    state.fail_with_status = 500
-    engine = OpaEngine(url, timeout=1.0)
 
     with pytest.raises(PolicyUnavailableError):
         PolicyDecider(bundle, engine).decide(CASES["consented warme overdracht"])
