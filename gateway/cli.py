@@ -19,6 +19,7 @@ from joserfc.jwk import ECKey
 from sqlalchemy.orm import Session
 
 from gateway import demo, migrations
+from gateway.auditing.service import CLI_ACTOR
 from gateway.auth.assertions import sign_client_assertion, token_request_form
 from gateway.db import make_engine, make_sessionmaker
 from gateway.errors import GatewayError
@@ -158,10 +159,10 @@ def org_add(
     """Register an organisation; prints its id, which is also its OAuth2 client_id."""
     with _session(Settings()) as session:
         organisation = service.register_organisation(
-            session, role=role, name=name, identifier=identifier
+            session, actor=CLI_ACTOR, role=role, name=name, identifier=identifier
         )
         if key_file is not None:
-            service.add_key(session, organisation.id, _read(key_file))
+            service.add_key(session, organisation.id, _read(key_file), actor=CLI_ACTOR)
         _print_organisation(organisation)
 
 
@@ -191,7 +192,9 @@ def org_suspend(
     """Suspend an organisation: no new tokens, and its live tokens stop working."""
     with _session(Settings()) as session:
         _print_organisation(
-            service.set_status(session, organisation_id, OrganisationStatus.SUSPENDED)
+            service.set_status(
+                session, organisation_id, OrganisationStatus.SUSPENDED, actor=CLI_ACTOR
+            )
         )
 
 
@@ -201,7 +204,9 @@ def org_activate(
 ) -> None:
     """Lift a suspension."""
     with _session(Settings()) as session:
-        _print_organisation(service.set_status(session, organisation_id, OrganisationStatus.ACTIVE))
+        _print_organisation(
+            service.set_status(session, organisation_id, OrganisationStatus.ACTIVE, actor=CLI_ACTOR)
+        )
 
 
 @org_app.command("add-key")
@@ -211,7 +216,7 @@ def org_add_key(
 ) -> None:
     """Register a public key the organisation signs its client assertions with."""
     with _session(Settings()) as session:
-        key = service.add_key(session, organisation_id, _read(key_file))
+        key = service.add_key(session, organisation_id, _read(key_file), actor=CLI_ACTOR)
         typer.echo(f"registered key {key.kid} for {organisation_id}")
 
 

@@ -16,11 +16,13 @@ from typing import Any
 from joserfc.jwk import ECKey
 from sqlalchemy.orm import Session
 
+from audit.entry import Actor
 from gateway.organisations import service
 from gateway.organisations.identifiers import OrganisationRole
 from gateway.settings import Settings
 
 CREDENTIALS_FILE_NAME = "demo-credentials.json"
+DEMO_ACTOR = Actor(type="system", id="gateway-demo")
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,11 @@ def seed_demo(session: Session, settings: Settings) -> Path:
         organisation = service.find_by_identifier(session, demo.role, demo.identifier)
         if organisation is None:
             organisation = service.register_organisation(
-                session, role=demo.role, name=demo.name, identifier=demo.identifier
+                session,
+                actor=DEMO_ACTOR,
+                role=demo.role,
+                name=demo.name,
+                identifier=demo.identifier,
             )
         registered_kids = {k.kid for k in organisation.keys}
         old = previous.get(organisation.id)
@@ -69,10 +75,10 @@ def seed_demo(session: Session, settings: Settings) -> Path:
         else:
             key = ECKey.generate_key("P-256", private=True)
             key.ensure_kid()
-            service.add_key(session, organisation.id, key.as_dict(private=False))
+            service.add_key(session, organisation.id, key.as_dict(private=False), actor=DEMO_ACTOR)
             private_jwk = key.as_dict(private=True)
         client_secret = secrets.token_urlsafe(24)
-        service.set_client_secret(session, organisation.id, client_secret)
+        service.set_client_secret(session, organisation.id, client_secret, actor=DEMO_ACTOR)
         entries.append(
             {
                 "name": organisation.name,

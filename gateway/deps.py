@@ -10,6 +10,8 @@ from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from audit.entry import Actor
+from gateway.auditing.service import organisation_actor
 from gateway.auth.access_tokens import AccessTokens
 from gateway.auth.scopes import Scope
 from gateway.errors import (
@@ -52,6 +54,11 @@ class Principal:
 
     organisation: Organisation
     scopes: frozenset[Scope]
+
+    @property
+    def actor(self) -> Actor:
+        """How the audit log names this caller."""
+        return organisation_actor(self.organisation.id, self.organisation.role.value)
 
 
 def _challenge(error: str | None = None, scope: Scope | None = None) -> dict[str, str]:

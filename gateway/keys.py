@@ -2,8 +2,9 @@
 
 In production every secret must come from the environment (a secret store injects it) and the
 service refuses to start, naming what is missing. In dev, missing secrets are generated once
-into ``<data_dir>/keys.json`` with mode 0600 and reused on the next start, so a developer's
-tokens and pseudonyms stay stable across restarts without anyone pasting keys around.
+into ``<data_dir>/keys.json`` with mode 0600 and reused on the next start (a secret added in a
+later version is added to the file), so a developer's tokens, pseudonyms and checkpoints stay
+stable across restarts without anyone pasting keys around.
 """
 
 from __future__ import annotations
@@ -13,9 +14,18 @@ import binascii
 import json
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    load_pem_private_key,
+)
 from joserfc.jwk import ECKey
 
 from gateway.settings import Settings
@@ -44,69 +54,38 @@ class InvalidSecretError(RuntimeError):
 class GatewayKeys:
     token_signing_key: ECKey
     pseudonymisation_key: bytes
+    checkpoint_signing_key: Ed25519PrivateKey
 
     @property
     def token_signing_kid(self) -> str:
         return str(self.token_signing_key.kid)
 
 
-def load_keys(settings: Settings) -> GatewayKeys:
-    """Return the gateway's keys, generating dev ones when absent."""
-    signing_pem = _secret(settings.token_signing_key)
-    pseudonym_b64 = _secret(settings.pseudonymisation_key)
+@dataclass(frozen=True)
+class _Secret:
+    setting: str  # attribute of Settings, and (upper-cased, prefixed) its variable
+    generate: Callable[[], str]
+    parse: Callable[[str], Any]
 
-    if settings.environment == "production":
-        missing = [
-            name
-            for name, value in (
-                ("GATEWAY_TOKEN_SIGNING_KEY", signing_pem),
-                ("GATEWAY_PSEUDONYMISATION_KEY", pseudonym_b64),
-                ("GATEWAY_DATABASE_URL", settings.database_url),
-            )
-            if not value
-        ]
-        if missing:
-            raise MissingSecretsError(missing)
-    elif signing_pem is None or pseudonym_b64 is None:
-        stored = _dev_key_file(settings.data_dir / KEY_FILE_NAME)
-        signing_pem = signing_pem or stored["token_signing_key"]
-        pseudonym_b64 = pseudonym_b64 or stored["pseudonymisation_key"]
+    @property
+    def variable(self) -> str:
+        return f"GATEWAY_{self.setting.upper()}"
 
-    assert signing_pem is not None and pseudonym_b64 is not None
-    return GatewayKeys(
-        token_signing_key=_parse_signing_key(signing_pem),
-        pseudonymisation_key=_parse_pseudonymisation_key(pseudonym_b64),
+
+def _generate_ec_pem() -> str:
+    return ECKey.generate_key("P-256", private=True).as_pem(private=True).decode("ascii")
+
+
+def _generate_random_b64() -> str:
+    return base64.b64encode(secrets.token_bytes(PSEUDONYMISATION_KEY_BYTES)).decode("ascii")
+
+
+def _generate_ed25519_pem() -> str:
+    return (
+        Ed25519PrivateKey.generate()
+        .private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+        .decode("ascii")
     )
-
-
-def _secret(value: object) -> str | None:
-    if value is None:
-        return None
-    text: str = value.get_secret_value()  # type: ignore[attr-defined]
-    return text or None
-
-
-def _dev_key_file(path: Path) -> dict[str, str]:
-    if path.exists():
-        stored: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
-        return stored
-    path.parent.mkdir(parents=True, exist_ok=True)
-    generated = {
-        "token_signing_key": ECKey.generate_key("P-256", private=True)
-        .as_pem(private=True)
-        .decode("ascii"),
-        "pseudonymisation_key": base64.b64encode(
-            secrets.token_bytes(PSEUDONYMISATION_KEY_BYTES)
-        ).decode("ascii"),
-    }
-    # O_EXCL: two processes starting at once must not both write; the loser reads the winner's.
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return _dev_key_file(path)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(generated, handle)
-    return generated
 
 
 def _parse_signing_key(pem: str) -> ECKey:
@@ -130,3 +109,64 @@ def _parse_pseudonymisation_key(encoded: str) -> bytes:
             f"GATEWAY_PSEUDONYMISATION_KEY must be at least {PSEUDONYMISATION_KEY_BYTES} bytes"
         )
     return raw
+
+
+def _parse_checkpoint_key(pem: str) -> Ed25519PrivateKey:
+    try:
+        key = load_pem_private_key(pem.encode(), password=None)
+    except (ValueError, TypeError) as exc:
+        raise InvalidSecretError("GATEWAY_CHECKPOINT_SIGNING_KEY is not a PEM private key") from exc
+    if not isinstance(key, Ed25519PrivateKey):
+        raise InvalidSecretError("GATEWAY_CHECKPOINT_SIGNING_KEY must be an Ed25519 key")
+    return key
+
+
+_SECRETS = (
+    _Secret("token_signing_key", _generate_ec_pem, _parse_signing_key),
+    _Secret("pseudonymisation_key", _generate_random_b64, _parse_pseudonymisation_key),
+    _Secret("checkpoint_signing_key", _generate_ed25519_pem, _parse_checkpoint_key),
+)
+
+
+def load_keys(settings: Settings) -> GatewayKeys:
+    """Return the gateway's keys, generating dev ones when absent."""
+    values = {s.setting: _secret(getattr(settings, s.setting)) for s in _SECRETS}
+    if settings.environment == "production":
+        missing = [s.variable for s in _SECRETS if not values[s.setting]]
+        if not settings.database_url:
+            missing.append("GATEWAY_DATABASE_URL")
+        if missing:
+            raise MissingSecretsError(missing)
+    elif not all(values.values()):
+        stored = _dev_key_file(settings.data_dir / KEY_FILE_NAME)
+        values = {name: value or stored[name] for name, value in values.items()}
+    parsed = {s.setting: s.parse(str(values[s.setting])) for s in _SECRETS}
+    return GatewayKeys(**parsed)
+
+
+def _secret(value: object) -> str | None:
+    if value is None:
+        return None
+    text: str = value.get_secret_value()  # type: ignore[attr-defined]
+    return text or None
+
+
+def _dev_key_file(path: Path) -> dict[str, str]:
+    """Read the dev key file, adding any secret it lacks; create it (0600) if absent."""
+    stored: dict[str, str] = {}
+    if path.exists():
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        if all(s.setting in stored for s in _SECRETS):
+            return stored
+    complete = {s.setting: stored.get(s.setting) or s.generate() for s in _SECRETS}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(complete, handle)
+    if not path.exists() or stored:
+        temporary.replace(path)
+    else:  # another process created it meanwhile: keep theirs
+        temporary.unlink()
+        return _dev_key_file(path)
+    return complete

@@ -1,9 +1,12 @@
 """Every domain's models, imported in one place so migrations and tests see the whole schema."""
 
+from audit.tables import metadata as audit_metadata
 from gateway.auth.models import UsedClientAssertion
 from gateway.db import Base
 from gateway.organisations.models import Organisation, OrganisationKey
 
 metadata = Base.metadata
+# Everything migrations manage: the gateway's models and the audit package's tables.
+all_metadata = (metadata, audit_metadata)
 
-__all__ = ["Organisation", "OrganisationKey", "UsedClientAssertion", "metadata"]
+__all__ = ["Organisation", "OrganisationKey", "UsedClientAssertion", "all_metadata", "metadata"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -41,6 +42,14 @@ class Settings(BaseSettings):
     )
     pseudonymisation_key: SecretStr | None = Field(
         default=None, description="Base64 secret (32 bytes) for the keyed BSN pseudonym."
+    )
+    checkpoint_signing_key: SecretStr | None = Field(
+        default=None, description="PEM Ed25519 private key that signs audit checkpoints."
+    )
+    audit_origin: str | None = Field(
+        default=None,
+        description="Origin line of audit checkpoints and name of their key; default: "
+        "<host of the public URL>/audit.",
     )
     access_token_lifetime: int = Field(default=300, ge=30, le=3600, description="Seconds.")
     client_assertion_max_lifetime: int = Field(
@@ -83,6 +92,10 @@ class Settings(BaseSettings):
     @property
     def api_audience(self) -> str:
         return f"{self.public_url}/api"
+
+    @property
+    def checkpoint_origin(self) -> str:
+        return self.audit_origin or f"{urlsplit(self.public_url).netloc}/audit"
 
     @property
     def is_dev(self) -> bool:

@@ -15,9 +15,12 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, delete, make_url, text
+from sqlalchemy import Engine, delete, make_url, text, update
 from sqlalchemy.orm import Session
 
+from audit import tables as audit_tables
+from audit.tables import drop_immutability_ddl, immutability_ddl
+from audit.tables import metadata as audit_metadata
 from gateway import migrations
 from gateway.app import create_app
 from gateway.db import make_engine, make_sessionmaker
@@ -83,12 +86,24 @@ def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     drop_database(url)
 
 
+def empty_all_tables(engine: Engine) -> None:
+    """Start each test from empty tables; the audit log's triggers are lifted for it only."""
+    dialect = engine.dialect.name
+    with engine.begin() as connection:
+        for statement in drop_immutability_ddl(dialect):
+            connection.execute(text(statement))
+        for table in [*reversed(metadata.sorted_tables), *reversed(audit_metadata.sorted_tables)]:
+            if table is not audit_tables.head:
+                connection.execute(delete(table))
+        connection.execute(update(audit_tables.head).values(size=0))
+        for statement in immutability_ddl(dialect):
+            connection.execute(text(statement))
+
+
 @pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:
     engine = make_engine(database_url)
-    with engine.begin() as connection:
-        for table in reversed(metadata.sorted_tables):
-            connection.execute(delete(table))
+    empty_all_tables(engine)
     yield engine
     engine.dispose()
 

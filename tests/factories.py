@@ -12,11 +12,13 @@ from fastapi.testclient import TestClient
 from joserfc.jwk import ECKey, RSAKey
 from sqlalchemy.orm import Session
 
+from audit.entry import Actor
 from gateway.auth.assertions import sign_client_assertion, token_request_form
 from gateway.organisations import service
 from gateway.organisations.identifiers import OrganisationRole
 
 TOKEN_URL = "http://127.0.0.1:8000/oauth/token"
+TEST_ACTOR = Actor(type="system", id="test-setup")
 _counter = itertools.count(1)
 
 
@@ -53,11 +55,15 @@ def register(
         if service.find_by_identifier(session, role, identifier) is None:
             break
     organisation = service.register_organisation(
-        session, role=role, name=name or f"Test {role.value} {identifier}", identifier=identifier
+        session,
+        actor=TEST_ACTOR,
+        role=role,
+        name=name or f"Test {role.value} {identifier}",
+        identifier=identifier,
     )
     key = key or ECKey.generate_key("P-256", private=True)
     key.ensure_kid()
-    service.add_key(session, organisation.id, key.as_dict(private=False))
+    service.add_key(session, organisation.id, key.as_dict(private=False), actor=TEST_ACTOR)
     return RegisteredClient(organisation.id, role, key)
 
 

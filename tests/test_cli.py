@@ -15,6 +15,7 @@ from gateway.organisations import service
 from gateway.organisations.identifiers import OrganisationRole
 from gateway.organisations.models import OrganisationStatus
 from gateway.settings import Settings
+from tests.factories import TEST_ACTOR
 
 runner = CliRunner()
 
@@ -90,7 +91,11 @@ def test_org_add_key_reads_a_jwk_file(
     env: dict[str, str], session: Session, tmp_path: Path
 ) -> None:
     organisation = service.register_organisation(
-        session, role=OrganisationRole.LEERPLICHT, name="Leerplicht Zeist", identifier="GM0355"
+        session,
+        actor=TEST_ACTOR,
+        role=OrganisationRole.LEERPLICHT,
+        name="Leerplicht Zeist",
+        identifier="GM0355",
     )
     key = ECKey.generate_key("P-256", private=True)
     jwk_file = tmp_path / "key.jwk"
@@ -116,7 +121,7 @@ def test_bad_input_is_a_clear_error_not_a_traceback(env: dict[str, str]) -> None
 
 def test_private_key_file_is_refused(env: dict[str, str], session: Session, tmp_path: Path) -> None:
     organisation = service.register_organisation(
-        session, role=OrganisationRole.SWV, name="SWV De Eem", identifier="PO2603"
+        session, actor=TEST_ACTOR, role=OrganisationRole.SWV, name="SWV De Eem", identifier="PO2603"
     )
     private = tmp_path / "private.pem"
     private.write_bytes(ECKey.generate_key("P-256", private=True).as_pem(private=True))

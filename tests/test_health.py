@@ -50,13 +50,8 @@ def test_not_ready_when_the_database_does_not_answer(tmp_path: Path) -> None:
 
 
 def _production_keys() -> dict[str, object]:
-    import base64
-
-    from joserfc.jwk import ECKey
     from pydantic import SecretStr
 
-    pem = ECKey.generate_key("P-256", private=True).as_pem(private=True).decode()
-    return {
-        "token_signing_key": SecretStr(pem),
-        "pseudonymisation_key": SecretStr(base64.b64encode(b"r" * 32).decode()),
-    }
+    from tests.test_keys import production_secrets
+
+    return {name: SecretStr(value) for name, value in production_secrets().items()}

@@ -3,15 +3,30 @@
 from __future__ import annotations
 
 import base64
+import json
 import stat
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from joserfc.jwk import ECKey
 
 from gateway.app import create_app
-from gateway.keys import InvalidSecretError, MissingSecretsError, load_keys
+from gateway.keys import InvalidSecretError, MissingSecretsError, _generate_ec_pem, load_keys
 from gateway.settings import Settings
+
+
+def production_secrets() -> dict[str, str]:
+    return {
+        "token_signing_key": ECKey.generate_key("P-256", private=True)
+        .as_pem(private=True)
+        .decode(),
+        "pseudonymisation_key": base64.b64encode(b"p" * 32).decode(),
+        "checkpoint_signing_key": Ed25519PrivateKey.generate()
+        .private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+        .decode(),
+    }
 
 
 def test_dev_generates_a_key_file_once_with_mode_0600(tmp_path: Path) -> None:
@@ -28,15 +43,24 @@ def test_dev_generates_a_key_file_once_with_mode_0600(tmp_path: Path) -> None:
 
 
 def test_explicit_dev_secrets_win_over_the_key_file(tmp_path: Path) -> None:
-    pem = ECKey.generate_key("P-256", private=True).as_pem(private=True).decode()
-    secret = base64.b64encode(b"k" * 32).decode()
+    keys = load_keys(Settings(data_dir=tmp_path, **production_secrets()))
 
-    keys = load_keys(
-        Settings(data_dir=tmp_path, token_signing_key=pem, pseudonymisation_key=secret)
-    )
-
-    assert keys.pseudonymisation_key == b"k" * 32
+    assert keys.pseudonymisation_key == b"p" * 32
     assert not (tmp_path / "keys.json").exists()
+
+
+def test_a_secret_added_later_is_added_to_an_existing_key_file(tmp_path: Path) -> None:
+    key_file = tmp_path / "keys.json"
+    first = load_keys(Settings(data_dir=tmp_path))
+    stored = json.loads(key_file.read_text())
+    del stored["checkpoint_signing_key"]  # a key file from before checkpoints existed
+    key_file.write_text(json.dumps(stored))
+
+    second = load_keys(Settings(data_dir=tmp_path))
+
+    assert second.token_signing_kid == first.token_signing_kid
+    assert "checkpoint_signing_key" in json.loads(key_file.read_text())
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
 
 
 def test_production_refuses_to_start_and_names_what_is_missing(tmp_path: Path) -> None:
@@ -48,6 +72,7 @@ def test_production_refuses_to_start_and_names_what_is_missing(tmp_path: Path) -
     assert refused.value.names == [
         "GATEWAY_TOKEN_SIGNING_KEY",
         "GATEWAY_PSEUDONYMISATION_KEY",
+        "GATEWAY_CHECKPOINT_SIGNING_KEY",
         "GATEWAY_DATABASE_URL",
     ]
     assert not (tmp_path / "keys.json").exists()
@@ -58,8 +83,7 @@ def test_production_with_every_secret_starts(tmp_path: Path) -> None:
         environment="production",
         data_dir=tmp_path,
         database_url=f"sqlite:///{tmp_path / 'p.db'}",
-        token_signing_key=ECKey.generate_key("P-256", private=True).as_pem(private=True).decode(),
-        pseudonymisation_key=base64.b64encode(b"p" * 32).decode(),
+        **production_secrets(),
     )
 
     app = create_app(settings)
@@ -86,6 +110,7 @@ def test_settings_come_from_gateway_environment_variables(
         ("token_signing_key", "not a pem", "not a PEM EC private key"),
         ("pseudonymisation_key", "***", "not base64"),
         ("pseudonymisation_key", base64.b64encode(b"short").decode(), "at least 32 bytes"),
+        ("checkpoint_signing_key", _generate_ec_pem(), "must be an Ed25519 key"),
     ],
 )
 def test_unusable_secrets_are_named(tmp_path: Path, field: str, value: str, message: str) -> None:

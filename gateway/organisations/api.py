@@ -42,10 +42,10 @@ def list_organisations(
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Register an organisation (admin)")
 def create_organisation(
-    body: OrganisationCreate, _: AdminClient, session: SessionDep, response: Response
+    body: OrganisationCreate, admin: AdminClient, session: SessionDep, response: Response
 ) -> OrganisationOut:
     organisation = service.register_organisation(
-        session, role=body.role, name=body.name, identifier=body.identifier
+        session, actor=admin.actor, role=body.role, name=body.name, identifier=body.identifier
     )
     response.headers["Location"] = f"/api/v1/organisations/{organisation.id}"
     return OrganisationOut.of(organisation)
@@ -58,9 +58,10 @@ def read_organisation(organisation_id: str, _: AdminClient, session: SessionDep)
 
 @router.patch("/{organisation_id}", summary="Suspend or reactivate an organisation (admin)")
 def update_organisation(
-    organisation_id: str, body: OrganisationUpdate, _: AdminClient, session: SessionDep
+    organisation_id: str, body: OrganisationUpdate, admin: AdminClient, session: SessionDep
 ) -> OrganisationOut:
-    return OrganisationOut.of(service.set_status(session, organisation_id, body.status))
+    organisation = service.set_status(session, organisation_id, body.status, actor=admin.actor)
+    return OrganisationOut.of(organisation)
 
 
 @router.post(
@@ -68,6 +69,8 @@ def update_organisation(
     status_code=status.HTTP_201_CREATED,
     summary="Register a public key for private_key_jwt (admin)",
 )
-def add_key(organisation_id: str, body: KeyCreate, _: AdminClient, session: SessionDep) -> KeyOut:
-    key = service.add_key(session, organisation_id, body.jwk)
+def add_key(
+    organisation_id: str, body: KeyCreate, admin: AdminClient, session: SessionDep
+) -> KeyOut:
+    key = service.add_key(session, organisation_id, body.jwk, actor=admin.actor)
     return KeyOut(kid=key.kid, jwk=key.jwk, created_at=key.created_at)

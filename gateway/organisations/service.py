@@ -16,6 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from audit.entry import Actor, Entry
+from gateway.auditing.service import record
 from gateway.auth.client_secrets import hash_client_secret
 from gateway.errors import ConflictError, NotFoundError, ValidationFailedError
 from gateway.organisations.identifiers import OrganisationRole, normalise_identifier
@@ -35,7 +37,7 @@ class InvalidKeyError(ValidationFailedError):
 
 
 def register_organisation(
-    session: Session, *, role: OrganisationRole, name: str, identifier: str
+    session: Session, *, actor: Actor, role: OrganisationRole, name: str, identifier: str
 ) -> Organisation:
     try:
         canonical = normalise_identifier(role, identifier)
@@ -47,13 +49,15 @@ def register_organisation(
     organisation = Organisation(role=role, name=name.strip(), identifier=canonical)
     session.add(organisation)
     try:
-        session.commit()
+        session.flush()
     except IntegrityError as exc:
         session.rollback()
         raise ConflictError(
             f"An organisation with role {role.value} and identifier {canonical} is already "
             "registered."
         ) from exc
+    _record_admin(session, actor, "admin.organisation.register", organisation, role=role.value)
+    session.commit()
     return organisation
 
 
@@ -87,30 +91,52 @@ def find_organisation(session: Session, organisation_id: object) -> Organisation
     return session.get(Organisation, canonical)
 
 
-def set_status(session: Session, organisation_id: str, status: OrganisationStatus) -> Organisation:
+def set_status(
+    session: Session, organisation_id: str, status: OrganisationStatus, *, actor: Actor
+) -> Organisation:
     """Suspend or reactivate; a suspended organisation gets no tokens and its tokens stop."""
     organisation = get_organisation(session, organisation_id)
     organisation.status = status
+    _record_admin(session, actor, "admin.organisation.status", organisation, status=status.value)
     session.commit()
     return organisation
 
 
-def add_key(session: Session, organisation_id: str, key: dict[str, Any] | str) -> OrganisationKey:
+def add_key(
+    session: Session, organisation_id: str, key: dict[str, Any] | str, *, actor: Actor
+) -> OrganisationKey:
     """Register a public key (a JWK object, or PEM text) for ``private_key_jwt``."""
     organisation = get_organisation(session, organisation_id)
     jwk = public_jwk(key)
     if any(existing.kid == jwk["kid"] for existing in organisation.keys):
         raise ConflictError(f"The key {jwk['kid']} is already registered for this organisation.")
-    record = OrganisationKey(organisation=organisation, kid=jwk["kid"], jwk=jwk)
-    session.add(record)
+    key_record = OrganisationKey(organisation=organisation, kid=jwk["kid"], jwk=jwk)
+    session.add(key_record)
+    _record_admin(session, actor, "admin.organisation.key.add", organisation, kid=jwk["kid"])
     session.commit()
-    return record
+    return key_record
 
 
-def set_client_secret(session: Session, organisation_id: str, secret: str) -> None:
+def set_client_secret(session: Session, organisation_id: str, secret: str, *, actor: Actor) -> None:
     organisation = get_organisation(session, organisation_id)
     organisation.client_secret_hash = hash_client_secret(secret)
+    _record_admin(session, actor, "admin.organisation.secret.set", organisation)
     session.commit()
+
+
+def _record_admin(
+    session: Session, actor: Actor, action: str, organisation: Organisation, **details: str
+) -> None:
+    record(
+        session,
+        Entry(
+            action=action,
+            actor=actor,
+            outcome="success",
+            subject=organisation.id,
+            extra={"organisation_role": organisation.role.value, **details},
+        ),
+    )
 
 
 def find_by_identifier(

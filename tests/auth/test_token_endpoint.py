@@ -21,7 +21,7 @@ from gateway.auth.models import UsedClientAssertion
 from gateway.organisations import service
 from gateway.organisations.identifiers import OrganisationRole
 from gateway.organisations.models import OrganisationStatus
-from tests.factories import access_token, bearer, register, request_token
+from tests.factories import TEST_ACTOR, access_token, bearer, register, request_token
 
 PROBLEM = "application/problem+json"
 
@@ -221,7 +221,9 @@ def test_unknown_client_is_refused(client: TestClient, session: Session) -> None
 
 def test_suspended_organisation_gets_no_token(client: TestClient, session: Session) -> None:
     school = register(session)
-    service.set_status(session, school.organisation_id, OrganisationStatus.SUSPENDED)
+    service.set_status(
+        session, school.organisation_id, OrganisationStatus.SUSPENDED, actor=TEST_ACTOR
+    )
 
     response = request_token(client, school)
 
@@ -235,7 +237,9 @@ def test_suspension_stops_live_tokens(client: TestClient, session: Session) -> N
     token = access_token(client, school)
     assert client.get("/api/v1/organisations/me", headers=bearer(token)).status_code == 200
 
-    service.set_status(session, school.organisation_id, OrganisationStatus.SUSPENDED)
+    service.set_status(
+        session, school.organisation_id, OrganisationStatus.SUSPENDED, actor=TEST_ACTOR
+    )
     refused = client.get("/api/v1/organisations/me", headers=bearer(token))
 
     assert refused.status_code == 401
@@ -302,7 +306,9 @@ def test_token_request_with_invalid_utf8_is_refused(client: TestClient) -> None:
 class TestClientSecretBasic:
     def test_accepted_in_dev(self, client: TestClient, session: Session) -> None:
         school = register(session)
-        service.set_client_secret(session, school.organisation_id, "s3cret-for-dev")
+        service.set_client_secret(
+            session, school.organisation_id, "s3cret-for-dev", actor=TEST_ACTOR
+        )
 
         response = client.post(
             "/oauth/token",
@@ -314,7 +320,9 @@ class TestClientSecretBasic:
 
     def test_wrong_secret_is_refused(self, client: TestClient, session: Session) -> None:
         school = register(session)
-        service.set_client_secret(session, school.organisation_id, "s3cret-for-dev")
+        service.set_client_secret(
+            session, school.organisation_id, "s3cret-for-dev", actor=TEST_ACTOR
+        )
 
         response = client.post(
             "/oauth/token",
@@ -332,7 +340,9 @@ class TestClientSecretBasic:
         monkeypatch,  # type: ignore[no-untyped-def]
     ) -> None:
         school = register(session)
-        service.set_client_secret(session, school.organisation_id, "s3cret-for-dev")
+        service.set_client_secret(
+            session, school.organisation_id, "s3cret-for-dev", actor=TEST_ACTOR
+        )
         production = settings.model_copy(update={"environment": "production"})
         monkeypatch.setattr(client.app.state, "settings", production)  # type: ignore[attr-defined]
 

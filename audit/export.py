@@ -1,0 +1,52 @@
+"""The export format an auditor verifies offline: plain files, no database.
+
+A directory with ``entries.jsonl`` (one ``{"index": n, "leaf": base64}`` per line, in order),
+``checkpoints.txt`` (every signed checkpoint note, separated by a line ``---``) and
+``verifier-key.txt`` (the note verifier key).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+ENTRIES = "entries.jsonl"
+CHECKPOINTS = "checkpoints.txt"
+VERIFIER_KEY = "verifier-key.txt"
+SEPARATOR = "---\n"
+
+
+def write_export(
+    directory: Path,
+    leaves: Iterable[tuple[int, bytes]],
+    notes: Iterable[str],
+    verifier_key: str,
+) -> int:
+    directory.mkdir(parents=True, exist_ok=True)
+    count = 0
+    with (directory / ENTRIES).open("w", encoding="utf-8") as out:
+        for index, leaf in leaves:
+            out.write(json.dumps({"index": index, "leaf": base64.b64encode(leaf).decode()}))
+            out.write("\n")
+            count += 1
+    (directory / CHECKPOINTS).write_text(SEPARATOR.join(notes), encoding="utf-8")
+    (directory / VERIFIER_KEY).write_text(verifier_key + "\n", encoding="utf-8")
+    return count
+
+
+def read_leaves(directory: Path) -> Iterator[tuple[int, bytes, None]]:
+    with (directory / ENTRIES).open(encoding="utf-8") as lines:
+        for line in lines:
+            record = json.loads(line)
+            yield int(record["index"]), base64.b64decode(record["leaf"], validate=True), None
+
+
+def read_checkpoints(directory: Path) -> list[str]:
+    text = (directory / CHECKPOINTS).read_text(encoding="utf-8")
+    return [note for note in text.split(SEPARATOR) if note.strip()]
+
+
+def read_verifier_key(directory: Path) -> str:
+    return (directory / VERIFIER_KEY).read_text(encoding="utf-8").strip()

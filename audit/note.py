@@ -1,0 +1,116 @@
+"""C2SP signed-note (https://c2sp.org/signed-note) with Ed25519 signatures.
+
+A note is UTF-8 text ending in a newline, then a blank line, then one line per signature:
+``— <key name> <base64(key hash ‖ signature)>``. The key hash is the first four bytes of
+SHA-256(key name ‖ 0x0A ‖ 0x01 ‖ public key); 0x01 names Ed25519. A verifier key is written
+``<name>+<hex key hash>+<base64(0x01 ‖ public key)>``.
+
+Hand-written: the format is a few lines of text and no maintained Python package implements it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+ED25519 = b"\x01"
+SIGNATURE_PREFIX = "\u2014 "  # em dash and a space
+
+
+class NoteError(ValueError):
+    """The note, key or signature is malformed or does not verify."""
+
+
+def _raw_public(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def key_hash(name: str, public_key: Ed25519PublicKey) -> bytes:
+    return hashlib.sha256(name.encode() + b"\n" + ED25519 + _raw_public(public_key)).digest()[:4]
+
+
+def _check_name(name: str) -> None:
+    if not name or any(c.isspace() or c == "+" for c in name):
+        raise NoteError(f"key name {name!r} must be non-empty, without spaces or '+'")
+
+
+@dataclass(frozen=True)
+class Verifier:
+    name: str
+    public_key: Ed25519PublicKey
+
+    @property
+    def key_hash(self) -> bytes:
+        return key_hash(self.name, self.public_key)
+
+    def encode(self) -> str:
+        raw = base64.b64encode(ED25519 + _raw_public(self.public_key)).decode()
+        return f"{self.name}+{self.key_hash.hex()}+{raw}"
+
+    @classmethod
+    def decode(cls, text: str) -> Verifier:
+        try:
+            name, hash_hex, key_b64 = text.strip().split("+", 2)
+            raw = base64.b64decode(key_b64, validate=True)
+            if raw[:1] != ED25519 or len(raw) != 33:
+                raise NoteError("not an Ed25519 verifier key")
+            verifier = cls(name, Ed25519PublicKey.from_public_bytes(raw[1:]))
+        except (ValueError, binascii.Error) as exc:
+            raise NoteError(f"malformed verifier key: {exc}") from exc
+        _check_name(name)
+        if verifier.key_hash.hex() != hash_hex:
+            raise NoteError("the verifier key's hash does not match its name and key")
+        return verifier
+
+
+@dataclass(frozen=True)
+class Signer:
+    name: str
+    private_key: Ed25519PrivateKey
+
+    def __post_init__(self) -> None:
+        _check_name(self.name)
+
+    @property
+    def verifier(self) -> Verifier:
+        return Verifier(self.name, self.private_key.public_key())
+
+    def sign(self, text: str) -> str:
+        """Return the signed note: ``text`` (which must end in a newline) and a signature line."""
+        if not text.endswith("\n") or "\n\n" in text:
+            raise NoteError("note text must end in a newline and contain no blank line")
+        signature = self.private_key.sign(text.encode())
+        blob = base64.b64encode(self.verifier.key_hash + signature).decode()
+        return f"{text}\n{SIGNATURE_PREFIX}{self.name} {blob}\n"
+
+
+def open_note(signed: str, verifier: Verifier) -> str:
+    """Verify a signed note with ``verifier`` and return its text; raise NoteError otherwise."""
+    text, separator, signatures = signed.rpartition("\n\n")
+    if not separator or not signatures.endswith("\n"):
+        raise NoteError("not a signed note: no blank line before the signatures")
+    text += "\n"
+    for line in signatures.splitlines():
+        if not line.startswith(SIGNATURE_PREFIX):
+            raise NoteError(f"malformed signature line: {line!r}")
+        name, _, blob_b64 = line[len(SIGNATURE_PREFIX) :].partition(" ")
+        if name != verifier.name:
+            continue
+        try:
+            blob = base64.b64decode(blob_b64, validate=True)
+        except binascii.Error as exc:
+            raise NoteError("signature is not base64") from exc
+        if blob[:4] != verifier.key_hash:
+            continue
+        try:
+            verifier.public_key.verify(blob[4:], text.encode())
+        except InvalidSignature as exc:
+            raise NoteError("the signature does not verify") from exc
+        return text
+    raise NoteError(f"no signature by {verifier.name}")

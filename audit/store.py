@@ -1,0 +1,262 @@
+"""The log in the database: append within the caller's transaction, subtree hashes, proofs.
+
+``append`` takes the next index by incrementing ``audit_head`` with ``UPDATE … RETURNING``:
+on PostgreSQL the row lock serialises concurrent appenders until they commit or roll back, on
+SQLite the statement takes the database's write lock; either way indices have no gaps and no
+duplicates, and an entry commits exactly when the caller's action does.
+
+Every perfect subtree's hash is stored once, when its last leaf arrives (``audit_nodes``), so a
+root or a proof reads O(log n) stored hashes in one query and never rehashes the log.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Row, and_, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from audit import merkle
+from audit.checkpoint import Checkpoint
+from audit.entry import Entry, canonical
+from audit.note import Signer
+from audit.tables import checkpoints, child_refs, entries, head, nodes
+
+
+@dataclass(frozen=True)
+class Appended:
+    index: int
+    leaf_hash: bytes
+
+
+def append(session: Session, entry: Entry, *, now: datetime | None = None) -> Appended:
+    """Add ``entry`` to the log inside the caller's transaction (no commit here)."""
+    size = session.execute(
+        update(head).where(head.c.id == 1).values(size=head.c.size + 1).returning(head.c.size)
+    ).scalar_one()
+    index = size - 1
+    recorded_at = (now or datetime.now(UTC)).astimezone(UTC)
+    leaf = canonical(entry.document(index, recorded_at))
+    hashed = merkle.leaf_hash(leaf)
+    session.execute(
+        insert(entries).values(
+            idx=index,
+            leaf=leaf,
+            leaf_hash=hashed,
+            recorded_at=recorded_at,
+            action=entry.action,
+            outcome=entry.outcome,
+            actor_id=entry.actor.id,
+            requester_id=entry.requester_id,
+            source_id=entry.source_id,
+            child_ref=entry.child_ref,
+            purpose=entry.purpose,
+            emergency=entry.emergency,
+        )
+    )
+    # Store every perfect subtree this leaf completes: one per trailing 1-bit of the index.
+    new_nodes = [{"level": 0, "idx": index, "hash": hashed}]
+    level, position, current = 0, index, hashed
+    while position & 1:
+        left = session.execute(
+            select(nodes.c.hash).where(nodes.c.level == level, nodes.c.idx == position - 1)
+        ).scalar_one()
+        current = merkle.node_hash(left, current)
+        level, position = level + 1, position >> 1
+        new_nodes.append({"level": level, "idx": position, "hash": current})
+    session.execute(insert(nodes), new_nodes)
+    return Appended(index, hashed)
+
+
+def tree_size(session: Session) -> int:
+    size: int = session.execute(select(head.c.size).where(head.c.id == 1)).scalar_one()
+    return size
+
+
+def _prefetched(session: Session, run: Callable[[merkle.SubtreeHash], Any]) -> Any:
+    """Run a proof algorithm twice: once to learn which perfect subtrees it needs, then with
+    those hashes fetched in a single query."""
+    wanted: set[tuple[int, int]] = set()
+
+    def plan(start: int, end: int) -> bytes:
+        wanted.update(merkle.perfect_subtrees(start, end))
+        return bytes(merkle.HASH_SIZE)
+
+    run(plan)
+    found: dict[tuple[int, int], bytes] = {}
+    if wanted:
+        rows = session.execute(
+            select(nodes.c.level, nodes.c.idx, nodes.c.hash).where(
+                tuple_(nodes.c.level, nodes.c.idx).in_(sorted(wanted))
+            )
+        )
+        found = {(row.level, row.idx): row.hash for row in rows}
+    missing = wanted - found.keys()
+    if missing:
+        raise LookupError(f"stored subtree hashes missing: {sorted(missing)[:3]}")
+
+    def subtree(start: int, end: int) -> bytes:
+        parts = [found[key] for key in merkle.perfect_subtrees(start, end)]
+        result = parts[-1]
+        for part in reversed(parts[:-1]):
+            result = merkle.node_hash(part, result)
+        return result
+
+    return run(subtree)
+
+
+def _check_size(session: Session, size: int) -> None:
+    if not 0 <= size <= tree_size(session):
+        raise ValueError(f"the log has no tree of size {size}")
+
+
+def root(session: Session, size: int) -> bytes:
+    _check_size(session, size)
+    if size == 0:
+        return merkle.EMPTY_ROOT
+    result: bytes = _prefetched(session, lambda subtree: subtree(0, size))
+    return result
+
+
+def leaf_hash(session: Session, index: int) -> bytes:
+    value: bytes = session.execute(
+        select(nodes.c.hash).where(nodes.c.level == 0, nodes.c.idx == index)
+    ).scalar_one()
+    return value
+
+
+def inclusion_proof(session: Session, index: int, size: int) -> list[bytes]:
+    _check_size(session, size)
+    path: list[bytes] = _prefetched(
+        session, lambda subtree: merkle.inclusion_path(index, size, subtree)
+    )
+    return path
+
+
+def consistency_proof(session: Session, first: int, second: int) -> list[bytes]:
+    _check_size(session, second)
+    proof: list[bytes] = _prefetched(
+        session, lambda subtree: merkle.consistency_proof(first, second, subtree)
+    )
+    return proof
+
+
+def publish_checkpoint(session: Session, signer: Signer, origin: str) -> str:
+    """Sign and store a checkpoint of the current tree, unless one for this size exists."""
+    size = tree_size(session)
+    existing = session.execute(
+        select(checkpoints.c.note).where(checkpoints.c.tree_size == size)
+    ).scalar_one_or_none()
+    if existing is not None:
+        return str(existing)
+    root_hash = root(session, size)
+    note = Checkpoint(origin, size, root_hash).sign(signer)
+    session.execute(
+        insert(checkpoints).values(
+            tree_size=size, root_hash=root_hash, note=note, created_at=datetime.now(UTC)
+        )
+    )
+    return note
+
+
+def latest_checkpoint(session: Session) -> str | None:
+    note = session.execute(
+        select(checkpoints.c.note).order_by(checkpoints.c.tree_size.desc()).limit(1)
+    ).scalar_one_or_none()
+    return None if note is None else str(note)
+
+
+def all_checkpoints(session: Session) -> list[str]:
+    return [
+        str(n)
+        for n in session.execute(
+            select(checkpoints.c.note).order_by(checkpoints.c.tree_size)
+        ).scalars()
+    ]
+
+
+def iter_leaves(session: Session, batch: int = 10_000) -> Iterator[tuple[int, bytes, bytes]]:
+    """Every (index, leaf bytes, stored leaf hash) in index order, in batches."""
+    after = -1
+    while True:
+        rows = session.execute(
+            select(entries.c.idx, entries.c.leaf, entries.c.leaf_hash)
+            .where(entries.c.idx > after)
+            .order_by(entries.c.idx)
+            .limit(batch)
+        ).all()
+        if not rows:
+            return
+        for row in rows:
+            yield int(row.idx), bytes(row.leaf), bytes(row.leaf_hash)
+        after = int(rows[-1].idx)
+
+
+@dataclass(frozen=True)
+class EntryFilter:
+    visible_to: str | None = None  # an organisation id: actor, requester or source; None = all
+    actor_id: str | None = None
+    child_ref: str | None = None
+    purpose: str | None = None
+    action: str | None = None
+    outcome: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def find_entries(
+    session: Session, where: EntryFilter, *, offset: int = 0, limit: int = 100
+) -> tuple[list[Row[Any]], int]:
+    conditions = []
+    if where.visible_to is not None:
+        conditions.append(
+            or_(
+                entries.c.actor_id == where.visible_to,
+                entries.c.requester_id == where.visible_to,
+                entries.c.source_id == where.visible_to,
+            )
+        )
+    for column, value in (
+        (entries.c.actor_id, where.actor_id),
+        (entries.c.child_ref, where.child_ref),
+        (entries.c.purpose, where.purpose),
+        (entries.c.action, where.action),
+        (entries.c.outcome, where.outcome),
+    ):
+        if value is not None:
+            conditions.append(column == value)
+    if where.since is not None:
+        conditions.append(entries.c.recorded_at >= where.since)
+    if where.until is not None:
+        conditions.append(entries.c.recorded_at < where.until)
+    condition = and_(*conditions) if conditions else None
+    query = select(entries.c.idx, entries.c.leaf, entries.c.leaf_hash).order_by(entries.c.idx)
+    count_query = select(func.count()).select_from(entries)
+    if condition is not None:
+        query = query.where(condition)
+        count_query = count_query.where(condition)
+    rows = session.execute(query.offset(offset).limit(limit)).all()
+    total = int(session.execute(count_query).scalar_one())
+    return list(rows), total  # type: ignore[arg-type]
+
+
+def child_reference(session: Session, pseudonym: str) -> str:
+    """The random reference audit entries use for this child, created on first use."""
+    existing = session.execute(
+        select(child_refs.c.ref).where(child_refs.c.pseudonym == pseudonym)
+    ).scalar_one_or_none()
+    if existing is not None:
+        return str(existing)
+    ref = secrets.token_hex(16)
+    session.execute(insert(child_refs).values(pseudonym=pseudonym, ref=ref))
+    return ref
+
+
+def erase_child(session: Session, pseudonym: str) -> bool:
+    """Forget which child a reference names; the log itself is untouched and still verifies."""
+    result = session.execute(delete(child_refs).where(child_refs.c.pseudonym == pseudonym))
+    return bool(getattr(result, "rowcount", 0))

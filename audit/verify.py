@@ -1,0 +1,119 @@
+"""Verify a whole log: every leaf, every checkpoint's signature and root, in one pass.
+
+Works on any stream of ``(index, leaf bytes, stored leaf hash or None)`` in index order, so the
+same code checks the live database (``gateway audit verify``) and an export on disk
+(``python -m audit verify DIR``). Roots are rebuilt incrementally with a stack of perfect
+subtrees (O(log n) memory); every signed checkpoint must match the root rebuilt at its size,
+which also proves each checkpoint consistent with every earlier one. The first bad index is named.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from audit import merkle
+from audit.checkpoint import Checkpoint
+from audit.note import NoteError, Verifier
+
+
+@dataclass
+class Report:
+    entries: int = 0
+    checkpoints: int = 0
+    root_hash: bytes = merkle.EMPTY_ROOT
+    faults: list[str] = field(default_factory=list)
+    first_bad_index: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.faults
+
+    def fault(self, message: str, index: int | None = None) -> None:
+        self.faults.append(message)
+        if index is not None and (self.first_bad_index is None or index < self.first_bad_index):
+            self.first_bad_index = index
+
+
+class _Frontier:
+    """The perfect subtrees of the leaves so far, largest first (a binary counter)."""
+
+    def __init__(self) -> None:
+        self.stack: list[tuple[int, bytes]] = []  # (size, hash)
+        self.size = 0
+
+    def push(self, hashed: bytes) -> None:
+        size, current = 1, hashed
+        while self.stack and self.stack[-1][0] == size:
+            left_size, left = self.stack.pop()
+            current = merkle.node_hash(left, current)
+            size += left_size
+        self.stack.append((size, current))
+        self.size += 1
+
+    def root(self) -> bytes:
+        if not self.stack:
+            return merkle.EMPTY_ROOT
+        result = self.stack[-1][1]
+        for _, left in reversed(self.stack[:-1]):
+            result = merkle.node_hash(left, result)
+        return result
+
+
+def verify_log(
+    leaves: Iterable[tuple[int, bytes, bytes | None]],
+    signed_checkpoints: Iterable[str],
+    verifier: Verifier,
+    origin: str | None = None,
+) -> Report:
+    report = Report()
+    wanted: dict[int, list[Checkpoint]] = {}
+    for note in signed_checkpoints:
+        try:
+            checkpoint = Checkpoint.verify(note, verifier, origin)
+        except NoteError as exc:
+            report.fault(f"checkpoint rejected: {exc}")
+            continue
+        wanted.setdefault(checkpoint.tree_size, []).append(checkpoint)
+        report.checkpoints += 1
+
+    frontier = _Frontier()
+    _check_checkpoints_at(0, frontier, wanted, report)
+    for expected_index, (index, leaf, stored_hash) in enumerate(leaves):
+        if index != expected_index:
+            report.fault(f"entry {expected_index} is missing (found {index})", expected_index)
+            break
+        hashed = merkle.leaf_hash(leaf)
+        if stored_hash is not None and hashed != stored_hash:
+            report.fault(f"entry {index}: leaf bytes do not match the stored leaf hash", index)
+        if _leaf_index(leaf) != index:
+            report.fault(f"entry {index}: its leaf names another index", index)
+        frontier.push(hashed)
+        _check_checkpoints_at(frontier.size, frontier, wanted, report)
+    report.entries = frontier.size
+    report.root_hash = frontier.root()
+    for size in sorted(s for s in wanted if s > frontier.size):
+        report.fault(f"a checkpoint covers {size} entries but the log has {frontier.size}")
+    return report
+
+
+def _check_checkpoints_at(
+    size: int, frontier: _Frontier, wanted: dict[int, list[Checkpoint]], report: Report
+) -> None:
+    for checkpoint in wanted.get(size, []):
+        if checkpoint.root_hash != frontier.root():
+            report.fault(
+                f"checkpoint at size {size} does not match the entries: an entry before it "
+                "was changed, dropped or reordered",
+                size - 1 if size else None,
+            )
+
+
+def _leaf_index(leaf: bytes) -> int | None:
+    try:
+        document = json.loads(leaf)
+    except ValueError:
+        return None
+    index = document.get("index") if isinstance(document, dict) else None
+    return index if isinstance(index, int) else None

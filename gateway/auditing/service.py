@@ -1,0 +1,92 @@
+"""Recording to the audit log, failing closed, and reading it back within someone's rights.
+
+``record`` appends inside the caller's transaction: the action and its entry commit together
+or not at all, and if the entry cannot be written the action does not happen (503).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from audit import store
+from audit.entry import Actor, Entry
+from audit.note import Signer
+from audit.store import Appended, EntryFilter
+from gateway.errors import ServiceUnavailableError, ValidationFailedError
+
+log = structlog.get_logger(__name__)
+
+CLI_ACTOR = Actor(type="system", id="gateway-cli")
+
+
+class AuditUnavailableError(ServiceUnavailableError):
+    def __init__(self) -> None:
+        super().__init__(
+            "The audit log could not be written, so nothing was done. Try again shortly.",
+            headers={"Retry-After": "5"},
+            check="audit",
+        )
+
+
+def organisation_actor(organisation_id: str, role: str) -> Actor:
+    return Actor(type="organisation", id=organisation_id, role=role)
+
+
+def record(session: Session, entry: Entry) -> Appended:
+    """Append ``entry`` in the caller's transaction; the caller commits."""
+    try:
+        appended = store.append(session, entry)
+    except SQLAlchemyError as exc:
+        session.rollback()
+        log.error("audit_append_failed", action=entry.action, error=type(exc).__name__)
+        raise AuditUnavailableError() from exc
+    return appended
+
+
+def checkpoint(session: Session, signer: Signer) -> str:
+    """The latest signed checkpoint, signing a new one if the log has grown since."""
+    note = store.publish_checkpoint(session, signer, signer.name)
+    session.commit()
+    return note
+
+
+@dataclass(frozen=True)
+class EntryPage:
+    items: list[dict[str, Any]]
+    total: int
+
+
+def read_entries(
+    session: Session, reader: Actor, where: EntryFilter, *, offset: int, limit: int
+) -> EntryPage:
+    """Entries ``where`` selects, and the read itself recorded as ``audit.read``."""
+    rows, total = store.find_entries(session, where, offset=offset, limit=limit)
+    record(
+        session,
+        Entry(
+            action="audit.read",
+            actor=reader,
+            outcome="success",
+            extra={"returned": str(len(rows)), "offset": str(offset)},
+        ),
+    )
+    session.commit()
+    return EntryPage(
+        items=[
+            {"index": row.idx, "leaf": bytes(row.leaf), "entry": json.loads(row.leaf)}
+            for row in rows
+        ],
+        total=total,
+    )
+
+
+def proof_sizes_error(detail: str, parameter: str) -> ValidationFailedError:
+    return ValidationFailedError(
+        detail, errors=[{"parameter": parameter, "in": "query", "detail": detail}]
+    )
