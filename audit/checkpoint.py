@@ -11,7 +11,7 @@ import binascii
 from dataclasses import dataclass
 
 from audit.merkle import HASH_SIZE
-from audit.note import NoteError, Signer, Verifier, open_note
+from audit.note import NoteError, Signer, Verifier, open_note, strict_b64decode
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class Checkpoint:
         if not origin or not size.isdigit() or (size != "0" and size.startswith("0")):
             raise NoteError("malformed checkpoint origin or size")
         try:
-            root_hash = base64.b64decode(root_b64, validate=True)
+            root_hash = strict_b64decode(root_b64)
         except binascii.Error as exc:
             raise NoteError("checkpoint root hash is not base64") from exc
         if len(root_hash) != HASH_SIZE:

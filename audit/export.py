@@ -1,6 +1,8 @@
 """The export format an auditor verifies offline: plain files, no database.
 
-A directory with ``entries.jsonl`` (one ``{"index": n, "leaf": base64}`` per line, in order),
+A directory with ``entries.jsonl`` (one ``{"index": n, "leaf": base64, "leaf_hash": base64}``
+per line, in order; the leaf hash is the one recorded when the entry was appended, so an edited
+leaf is named by its index),
 ``checkpoints.txt`` (every signed checkpoint note, separated by a line ``---``) and
 ``verifier-key.txt`` (the note verifier key).
 """
@@ -20,15 +22,20 @@ SEPARATOR = "---\n"
 
 def write_export(
     directory: Path,
-    leaves: Iterable[tuple[int, bytes]],
+    leaves: Iterable[tuple[int, bytes, bytes]],
     notes: Iterable[str],
     verifier_key: str,
 ) -> int:
     directory.mkdir(parents=True, exist_ok=True)
     count = 0
     with (directory / ENTRIES).open("w", encoding="utf-8") as out:
-        for index, leaf in leaves:
-            out.write(json.dumps({"index": index, "leaf": base64.b64encode(leaf).decode()}))
+        for index, leaf, recorded_hash in leaves:
+            record = {
+                "index": index,
+                "leaf": base64.b64encode(leaf).decode(),
+                "leaf_hash": base64.b64encode(recorded_hash).decode(),
+            }
+            out.write(json.dumps(record))
             out.write("\n")
             count += 1
     (directory / CHECKPOINTS).write_text(SEPARATOR.join(notes), encoding="utf-8")
@@ -36,11 +43,16 @@ def write_export(
     return count
 
 
-def read_leaves(directory: Path) -> Iterator[tuple[int, bytes, None]]:
+def read_leaves(directory: Path) -> Iterator[tuple[int, bytes, bytes | None]]:
     with (directory / ENTRIES).open(encoding="utf-8") as lines:
         for line in lines:
             record = json.loads(line)
-            yield int(record["index"]), base64.b64decode(record["leaf"], validate=True), None
+            recorded = record.get("leaf_hash")
+            yield (
+                int(record["index"]),
+                base64.b64decode(record["leaf"], validate=True),
+                None if recorded is None else base64.b64decode(recorded, validate=True),
+            )
 
 
 def read_checkpoints(directory: Path) -> list[str]:

@@ -31,6 +31,14 @@ def _raw_public(key: Ed25519PublicKey) -> bytes:
     return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
 
 
+def strict_b64decode(text: str) -> bytes:
+    """Base64 that has exactly one spelling: non-canonical padding bits are an error."""
+    raw = base64.b64decode(text, validate=True)
+    if base64.b64encode(raw).decode() != text:
+        raise binascii.Error("non-canonical base64")
+    return raw
+
+
 def key_hash(name: str, public_key: Ed25519PublicKey) -> bytes:
     return hashlib.sha256(name.encode() + b"\n" + ED25519 + _raw_public(public_key)).digest()[:4]
 
@@ -57,7 +65,7 @@ class Verifier:
     def decode(cls, text: str) -> Verifier:
         try:
             name, hash_hex, key_b64 = text.strip().split("+", 2)
-            raw = base64.b64decode(key_b64, validate=True)
+            raw = strict_b64decode(key_b64)
             if raw[:1] != ED25519 or len(raw) != 33:
                 raise NoteError("not an Ed25519 verifier key")
             verifier = cls(name, Ed25519PublicKey.from_public_bytes(raw[1:]))
@@ -103,7 +111,7 @@ def open_note(signed: str, verifier: Verifier) -> str:
         if name != verifier.name:
             continue
         try:
-            blob = base64.b64decode(blob_b64, validate=True)
+            blob = strict_b64decode(blob_b64)
         except binascii.Error as exc:
             raise NoteError("signature is not base64") from exc
         if blob[:4] != verifier.key_hash:

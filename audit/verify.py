@@ -30,9 +30,12 @@ class Report:
     def ok(self) -> bool:
         return not self.faults
 
-    def fault(self, message: str, index: int | None = None) -> None:
+    def fault(self, message: str, index: int | None = None, *, exact: bool = True) -> None:
+        """Record a fault; an exact index wins over the start of a range (``exact=False``)."""
         self.faults.append(message)
-        if index is not None and (self.first_bad_index is None or index < self.first_bad_index):
+        if index is None:
+            return
+        if self.first_bad_index is None or (exact and index < self.first_bad_index):
             self.first_bad_index = index
 
 
@@ -79,7 +82,8 @@ def verify_log(
         report.checkpoints += 1
 
     frontier = _Frontier()
-    _check_checkpoints_at(0, frontier, wanted, report)
+    last_good = [0]  # size of the last checkpoint that matched: the bad range starts there
+    _check_checkpoints_at(0, frontier, wanted, report, last_good)
     for expected_index, (index, leaf, stored_hash) in enumerate(leaves):
         if index != expected_index:
             report.fault(f"entry {expected_index} is missing (found {index})", expected_index)
@@ -90,7 +94,7 @@ def verify_log(
         if _leaf_index(leaf) != index:
             report.fault(f"entry {index}: its leaf names another index", index)
         frontier.push(hashed)
-        _check_checkpoints_at(frontier.size, frontier, wanted, report)
+        _check_checkpoints_at(frontier.size, frontier, wanted, report, last_good)
     report.entries = frontier.size
     report.root_hash = frontier.root()
     for size in sorted(s for s in wanted if s > frontier.size):
@@ -99,15 +103,24 @@ def verify_log(
 
 
 def _check_checkpoints_at(
-    size: int, frontier: _Frontier, wanted: dict[int, list[Checkpoint]], report: Report
+    size: int,
+    frontier: _Frontier,
+    wanted: dict[int, list[Checkpoint]],
+    report: Report,
+    last_good: list[int],
 ) -> None:
     for checkpoint in wanted.get(size, []):
-        if checkpoint.root_hash != frontier.root():
-            report.fault(
-                f"checkpoint at size {size} does not match the entries: an entry before it "
-                "was changed, dropped or reordered",
-                size - 1 if size else None,
-            )
+        if checkpoint.root_hash == frontier.root():
+            last_good[0] = size
+            continue
+        # The leaves and their recorded hashes agree, yet the signed root does not: both were
+        # rewritten. The first bad entry lies after the last checkpoint that still matched.
+        report.fault(
+            f"checkpoint at size {size} does not match the entries: an entry in "
+            f"[{last_good[0]}, {size}) was changed, dropped or reordered",
+            last_good[0],
+            exact=False,
+        )
 
 
 def _leaf_index(leaf: bytes) -> int | None:

@@ -8,7 +8,9 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from starlette.concurrency import run_in_threadpool
 
+from audit.note import Signer
 from gateway import migrations
+from gateway.auditing.api import router as audit_router
 from gateway.auth.access_tokens import AccessTokens
 from gateway.auth.api import router as oauth_router
 from gateway.db import make_engine, make_sessionmaker
@@ -53,10 +55,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessions = make_sessionmaker(engine)
     app.state.access_tokens = AccessTokens(settings, keys.token_signing_key)
     app.state.policy = make_decider(settings)
+    app.state.audit_signer = Signer(settings.checkpoint_origin, keys.checkpoint_signing_key)
 
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(organisations_router)
     api.include_router(policy_router)
+    api.include_router(audit_router)
     app.include_router(api)
     app.include_router(oauth_router)
     app.include_router(health_router)

@@ -18,11 +18,16 @@ import typer
 from joserfc.jwk import ECKey
 from sqlalchemy.orm import Session
 
+from audit import store
+from audit.export import write_export
+from audit.note import Signer
+from audit.verify import verify_log
 from gateway import demo, migrations
-from gateway.auditing.service import CLI_ACTOR
+from gateway.auditing import service as auditing
 from gateway.auth.assertions import sign_client_assertion, token_request_form
 from gateway.db import make_engine, make_sessionmaker
 from gateway.errors import GatewayError
+from gateway.keys import load_keys
 from gateway.organisations import service
 from gateway.organisations.identifiers import OrganisationRole
 from gateway.organisations.models import Organisation, OrganisationStatus
@@ -159,10 +164,10 @@ def org_add(
     """Register an organisation; prints its id, which is also its OAuth2 client_id."""
     with _session(Settings()) as session:
         organisation = service.register_organisation(
-            session, actor=CLI_ACTOR, role=role, name=name, identifier=identifier
+            session, actor=auditing.CLI_ACTOR, role=role, name=name, identifier=identifier
         )
         if key_file is not None:
-            service.add_key(session, organisation.id, _read(key_file), actor=CLI_ACTOR)
+            service.add_key(session, organisation.id, _read(key_file), actor=auditing.CLI_ACTOR)
         _print_organisation(organisation)
 
 
@@ -193,7 +198,7 @@ def org_suspend(
     with _session(Settings()) as session:
         _print_organisation(
             service.set_status(
-                session, organisation_id, OrganisationStatus.SUSPENDED, actor=CLI_ACTOR
+                session, organisation_id, OrganisationStatus.SUSPENDED, actor=auditing.CLI_ACTOR
             )
         )
 
@@ -205,7 +210,9 @@ def org_activate(
     """Lift a suspension."""
     with _session(Settings()) as session:
         _print_organisation(
-            service.set_status(session, organisation_id, OrganisationStatus.ACTIVE, actor=CLI_ACTOR)
+            service.set_status(
+                session, organisation_id, OrganisationStatus.ACTIVE, actor=auditing.CLI_ACTOR
+            )
         )
 
 
@@ -216,9 +223,67 @@ def org_add_key(
 ) -> None:
     """Register a public key the organisation signs its client assertions with."""
     with _session(Settings()) as session:
-        key = service.add_key(session, organisation_id, _read(key_file), actor=CLI_ACTOR)
+        key = service.add_key(session, organisation_id, _read(key_file), actor=auditing.CLI_ACTOR)
         typer.echo(f"registered key {key.kid} for {organisation_id}")
 
 
 def _read(path: Path) -> str:
     return sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+
+
+audit_app = typer.Typer(
+    help="The audit log: checkpoints, export, verification.", no_args_is_help=True
+)
+app.add_typer(audit_app, name="audit")
+
+
+def _audit_signer(settings: Settings) -> Signer:
+    return Signer(settings.checkpoint_origin, load_keys(settings).checkpoint_signing_key)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Sign a checkpoint of the log as it is now and print it."""
+    settings = Settings()
+    with _session(settings) as session:
+        typer.echo(auditing.checkpoint(session, _audit_signer(settings)), nl=False)
+
+
+@audit_app.command("export")
+def audit_export(
+    out: Annotated[Path, typer.Option(help="Directory to write the export to.")],
+) -> None:
+    """Write every entry, every checkpoint and the verifier key for offline verification."""
+    settings = Settings()
+    signer = _audit_signer(settings)
+    with _session(settings) as session:
+        auditing.checkpoint(session, signer)
+        count = write_export(
+            out,
+            store.iter_leaves(session),
+            store.all_checkpoints(session),
+            signer.verifier.encode(),
+        )
+    typer.echo(f"exported {count} entries to {out}; verify with: python -m audit verify {out}")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute every leaf and checkpoint in the database; exit 1 on any fault."""
+    settings = Settings()
+    signer = _audit_signer(settings)
+    with _session(settings) as session:
+        report = verify_log(
+            store.iter_leaves(session),
+            store.all_checkpoints(session),
+            signer.verifier,
+            settings.checkpoint_origin,
+        )
+    typer.echo(f"{report.entries} entries, {report.checkpoints} checkpoints")
+    if not report.ok:
+        for fault in report.faults:
+            typer.echo(f"FAULT: {fault}", err=True)
+        if report.first_bad_index is not None:
+            typer.echo(f"first bad index: {report.first_bad_index}", err=True)
+        raise typer.Exit(1)
+    typer.echo("OK: every entry, signature and checkpoint verifies")

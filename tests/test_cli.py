@@ -32,6 +32,10 @@ COMMANDS = [
     ["org", "suspend"],
     ["org", "activate"],
     ["org", "add-key"],
+    ["audit"],
+    ["audit", "checkpoint"],
+    ["audit", "export"],
+    ["audit", "verify"],
 ]
 
 
