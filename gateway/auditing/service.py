@@ -19,6 +19,7 @@ from audit.entry import Actor, Entry
 from audit.note import Signer
 from audit.store import Appended, EntryFilter
 from gateway.errors import ServiceUnavailableError, ValidationFailedError
+from gateway.policy.decision import Decision, DecisionInput
 
 log = structlog.get_logger(__name__)
 
@@ -83,6 +84,38 @@ def read_entries(
             for row in rows
         ],
         total=total,
+    )
+
+
+def decision_entry(
+    action: str,
+    actor: Actor,
+    request: DecisionInput,
+    decision: Decision,
+    processing_activity_id: str | None,
+) -> Entry:
+    """An entry for a policy decision: names, level, outcome and reasons; never values."""
+    if decision.allow:
+        outcome = "allowed"
+    elif decision.awaiting_consent:
+        outcome = "awaiting_consent"
+    else:
+        outcome = "denied"
+    return Entry(
+        action=action,
+        actor=actor,
+        outcome=outcome,
+        purpose=request.purpose if processing_activity_id else None,
+        processing_activity_id=processing_activity_id,
+        legal_basis=decision.basis.value if decision.basis else None,
+        fields=tuple(decision.fields),
+        level=decision.level.value if decision.level else None,
+        reasons=tuple(decision.reasons),
+        policy_version=decision.policy_version,
+        requester_id=request.recipient.organisation_id,
+        source_id=request.source.organisation_id,
+        emergency=request.break_glass is not None,
+        extra={"stripped_count": str(len(decision.stripped))},
     )
 
 

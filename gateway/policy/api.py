@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
+from gateway.auditing import service as auditing
 from gateway.auth.scopes import Scope
 from gateway.deps import CurrentClient, SessionDep, require_json, require_scope
 from gateway.errors import ValidationFailedError
@@ -53,19 +54,30 @@ def preview_decision(
     caller = Party(organisation_id=client.organisation.id, role=client.organisation.role)
     other = Party(organisation_id=counterparty.id, role=counterparty.role)
     offer = body.direction == "offer"
-    decision = decider.decide(
-        DecisionInput(
-            purpose=body.purpose,
-            initiator="source" if offer else "recipient",
-            source=caller if offer else other,
-            recipient=other if offer else caller,
-            requested_fields=body.requested_fields,
-            requested_level=body.requested_level,
-            reason=body.reason,
-            break_glass=body.break_glass,
-            subject=body.subject,
-        )
+    request = DecisionInput(
+        purpose=body.purpose,
+        initiator="source" if offer else "recipient",
+        source=caller if offer else other,
+        recipient=other if offer else caller,
+        requested_fields=body.requested_fields,
+        requested_level=body.requested_level,
+        reason=body.reason,
+        break_glass=body.break_glass,
+        subject=body.subject,
     )
+    decision = decider.decide(request)
+    purpose = decider.bundle.data.get("purposes", {}).get(body.purpose)
+    auditing.record(
+        session,
+        auditing.decision_entry(
+            "decision.preview",
+            client.actor,
+            request,
+            decision,
+            purpose["uri"] if purpose else None,
+        ),
+    )
+    session.commit()
     return PreviewResponse.model_validate(decision.model_dump())
 
 

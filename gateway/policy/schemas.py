@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.policy.decision import BreakGlass, Decision, Level, Subject
+
+FIELD_NAME = r"^[a-z][a-z0-9_]{0,63}$"
 
 
 class PreviewRequest(BaseModel):
@@ -14,7 +16,7 @@ class PreviewRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    purpose: str = Field(max_length=64, examples=["warme-overdracht"])
+    purpose: str = Field(max_length=64, pattern=r"^[a-z][a-z0-9-]*$", examples=["warme-overdracht"])
     direction: Literal["offer", "request"] = Field(
         description="offer: the caller is the source and sends; request: the caller asks."
     )
@@ -22,7 +24,11 @@ class PreviewRequest(BaseModel):
         max_length=64,
         description="The other organisation: recipient of an offer, source of a request.",
     )
-    requested_fields: list[str] = Field(max_length=100, examples=[["development_summary"]])
+    requested_fields: list[Annotated[str, Field(pattern=FIELD_NAME)]] = Field(
+        max_length=100,
+        description="Field names from the purpose register; never values.",
+        examples=[["development_summary"]],
+    )
     requested_level: Level | None = None
     reason: str | None = Field(default=None, max_length=2000)
     break_glass: BreakGlass | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import httpx2
@@ -165,3 +166,36 @@ def test_policy_engine_down_is_503_never_an_allow(settings: Settings, session: S
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["type"] == "urn:kindkoppeling:problem:service-unavailable"
     assert "allow" not in response.json()
+
+
+def test_every_preview_is_recorded_without_values(client: TestClient, session: Session) -> None:
+    from audit import store
+
+    opvang = register(session, OrganisationRole.OPVANG)
+    school = register(session, OrganisationRole.SCHOOL)
+    before = store.tree_size(session)
+
+    post_preview(client, opvang, school.organisation_id)
+
+    leaves = [leaf for index, leaf, _ in store.iter_leaves(session) if index >= before]
+    assert len(leaves) == 1
+    entry = json.loads(leaves[0])
+    assert entry["action"] == "decision.preview"
+    assert entry["outcome"] == "awaiting_consent"
+    assert entry["fields"] == ["development_summary", "home_language"]
+    assert entry["processing_activity_id"] == "urn:kindkoppeling:verwerking:warme-overdracht"
+    assert entry["requester_id"] == school.organisation_id
+    assert entry["extra"] == {"stripped_count": "1"}
+    assert b"bsn" not in leaves[0]
+
+
+def test_field_values_are_refused_where_names_belong(client: TestClient, session: Session) -> None:
+    opvang = register(session, OrganisationRole.OPVANG)
+    school = register(session, OrganisationRole.SCHOOL)
+
+    response = post_preview(
+        client, opvang, school.organisation_id, requested_fields=["Jan de Vries, 123456782"]
+    )
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["pointer"] == "#/requested_fields/0"
