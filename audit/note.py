@@ -104,7 +104,7 @@ def open_note(signed: str, verifier: Verifier) -> str:
     if not separator or not signatures.endswith("\n"):
         raise NoteError("not a signed note: no blank line before the signatures")
     text += "\n"
-    for line in signatures.splitlines():
+    for line in signatures[:-1].split("\n"):  # lines end in "\n" only; no other breaks
         if not line.startswith(SIGNATURE_PREFIX):
             raise NoteError(f"malformed signature line: {line!r}")
         name, _, blob_b64 = line[len(SIGNATURE_PREFIX) :].partition(" ")
