@@ -12,12 +12,12 @@ root or a proof reads O(log n) stored hashes in one query and never rehashes the
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import Row, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from audit import merkle
@@ -35,41 +35,68 @@ class Appended:
 
 def append(session: Session, entry: Entry, *, now: datetime | None = None) -> Appended:
     """Add ``entry`` to the log inside the caller's transaction (no commit here)."""
+    return append_batch(session, [entry], now=now)[0]
+
+
+def append_batch(
+    session: Session, batch: Sequence[Entry], *, now: datetime | None = None
+) -> list[Appended]:
+    """Add entries in order with one sequencer step: the step a batched sequencer takes."""
+    if not batch:
+        return []
     size = session.execute(
-        update(head).where(head.c.id == 1).values(size=head.c.size + 1).returning(head.c.size)
+        update(head)
+        .where(head.c.id == 1)
+        .values(size=head.c.size + len(batch))
+        .returning(head.c.size)
     ).scalar_one()
-    index = size - 1
+    first = size - len(batch)
     recorded_at = (now or datetime.now(UTC)).astimezone(UTC)
-    leaf = canonical(entry.document(index, recorded_at))
-    hashed = merkle.leaf_hash(leaf)
-    session.execute(
-        insert(entries).values(
-            idx=index,
-            leaf=leaf,
-            leaf_hash=hashed,
-            recorded_at=recorded_at,
-            action=entry.action,
-            outcome=entry.outcome,
-            actor_id=entry.actor.id,
-            requester_id=entry.requester_id,
-            source_id=entry.source_id,
-            child_ref=entry.child_ref,
-            purpose=entry.purpose,
-            emergency=entry.emergency,
+    entry_rows: list[dict[str, Any]] = []
+    node_rows: list[dict[str, Any]] = []
+    made: dict[tuple[int, int], bytes] = {}
+    appended = []
+    for offset, entry in enumerate(batch):
+        index = first + offset
+        leaf = canonical(entry.document(index, recorded_at))
+        hashed = merkle.leaf_hash(leaf)
+        appended.append(Appended(index, hashed))
+        entry_rows.append(
+            {
+                "idx": index,
+                "leaf": leaf,
+                "leaf_hash": hashed,
+                "recorded_at": recorded_at,
+                "action": entry.action,
+                "outcome": entry.outcome,
+                "actor_id": entry.actor.id,
+                "requester_id": entry.requester_id,
+                "source_id": entry.source_id,
+                "child_ref": entry.child_ref,
+                "purpose": entry.purpose,
+                "emergency": entry.emergency,
+            }
         )
-    )
-    # Store every perfect subtree this leaf completes: one per trailing 1-bit of the index.
-    new_nodes = [{"level": 0, "idx": index, "hash": hashed}]
-    level, position, current = 0, index, hashed
-    while position & 1:
-        left = session.execute(
-            select(nodes.c.hash).where(nodes.c.level == level, nodes.c.idx == position - 1)
-        ).scalar_one()
-        current = merkle.node_hash(left, current)
-        level, position = level + 1, position >> 1
-        new_nodes.append({"level": level, "idx": position, "hash": current})
-    session.execute(insert(nodes), new_nodes)
-    return Appended(index, hashed)
+        # Store every perfect subtree this leaf completes: one per trailing 1-bit of the index.
+        level, position, current = 0, index, hashed
+        made[(0, index)] = hashed
+        node_rows.append({"level": 0, "idx": index, "hash": hashed})
+        while position & 1:
+            left = made.get((level, position - 1)) or _stored_node(session, level, position - 1)
+            current = merkle.node_hash(left, current)
+            level, position = level + 1, position >> 1
+            made[(level, position)] = current
+            node_rows.append({"level": level, "idx": position, "hash": current})
+    session.execute(insert(entries), entry_rows)
+    session.execute(insert(nodes), node_rows)
+    return appended
+
+
+def _stored_node(session: Session, level: int, index: int) -> bytes:
+    value: bytes = session.execute(
+        select(nodes.c.hash).where(nodes.c.level == level, nodes.c.idx == index)
+    ).scalar_one()
+    return value
 
 
 def tree_size(session: Session) -> int:
@@ -87,17 +114,11 @@ def _prefetched(session: Session, run: Callable[[merkle.SubtreeHash], Any]) -> A
         return bytes(merkle.HASH_SIZE)
 
     run(plan)
-    found: dict[tuple[int, int], bytes] = {}
-    if wanted:
-        rows = session.execute(
-            select(nodes.c.level, nodes.c.idx, nodes.c.hash).where(
-                tuple_(nodes.c.level, nodes.c.idx).in_(sorted(wanted))
-            )
-        )
-        found = {(row.level, row.idx): row.hash for row in rows}
-    missing = wanted - found.keys()
-    if missing:
-        raise LookupError(f"stored subtree hashes missing: {sorted(missing)[:3]}")
+    found = _fetch_nodes(session, wanted)
+    if wanted - found.keys():
+        # Every proof of a tree larger than the log needs a subtree that does not exist yet:
+        # this is the size check, without a query of its own.
+        raise ValueError("the log has no tree of that size")
 
     def subtree(start: int, end: int) -> bytes:
         parts = [found[key] for key in merkle.perfect_subtrees(start, end)]
@@ -109,13 +130,29 @@ def _prefetched(session: Session, run: Callable[[merkle.SubtreeHash], Any]) -> A
     return run(subtree)
 
 
-def _check_size(session: Session, size: int) -> None:
-    if not 0 <= size <= tree_size(session):
-        raise ValueError(f"the log has no tree of size {size}")
+def _fetch_nodes(session: Session, keys: set[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+    """Stored hashes by (level, index) in one primary-key query of a fixed shape (two expanding
+    IN lists, so the statement is compiled once and cached); the few extra rows the cross
+    product brings are dropped here."""
+    if not keys:
+        return {}
+    rows = session.execute(
+        _NODES_BY_KEYS,
+        {"levels": sorted({k[0] for k in keys}), "indices": sorted({k[1] for k in keys})},
+    )
+    found = {(int(row.level), int(row.idx)): bytes(row.hash) for row in rows}
+    return {key: found[key] for key in keys if key in found}
+
+
+_NODES_BY_KEYS = select(nodes.c.level, nodes.c.idx, nodes.c.hash).where(
+    nodes.c.level.in_(bindparam("levels", expanding=True)),
+    nodes.c.idx.in_(bindparam("indices", expanding=True)),
+)
 
 
 def root(session: Session, size: int) -> bytes:
-    _check_size(session, size)
+    if size < 0:
+        raise ValueError("a tree size is not negative")
     if size == 0:
         return merkle.EMPTY_ROOT
     result: bytes = _prefetched(session, lambda subtree: subtree(0, size))
@@ -130,7 +167,6 @@ def leaf_hash(session: Session, index: int) -> bytes:
 
 
 def inclusion_proof(session: Session, index: int, size: int) -> list[bytes]:
-    _check_size(session, size)
     path: list[bytes] = _prefetched(
         session, lambda subtree: merkle.inclusion_path(index, size, subtree)
     )
@@ -138,7 +174,6 @@ def inclusion_proof(session: Session, index: int, size: int) -> list[bytes]:
 
 
 def consistency_proof(session: Session, first: int, second: int) -> list[bytes]:
-    _check_size(session, second)
     proof: list[bytes] = _prefetched(
         session, lambda subtree: merkle.consistency_proof(first, second, subtree)
     )

@@ -202,3 +202,34 @@ def test_concurrent_writers_leave_no_gaps_and_no_duplicates(engine: Engine) -> N
         assert indices == list(range(writers * per_writer))
         assert store.tree_size(session) == writers * per_writer
         assert verify(session).ok  # type: ignore[attr-defined]
+
+
+def test_a_batch_is_the_same_log_as_single_appends(session: Session, engine: Engine) -> None:
+    store.append(session, entry(0))
+    batch = store.append_batch(session, [entry(n) for n in range(1, 12)])
+    store.append(session, entry(12))
+    session.commit()
+
+    assert [a.index for a in batch] == list(range(1, 12))
+    leaves = [merkle.leaf_hash(leaf) for _, leaf, _ in store.iter_leaves(session)]
+    assert len(leaves) == 13
+    for size in range(1, 14):
+        assert store.root(session, size) == merkle.root(leaves[:size])
+    assert verify(session).ok  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "ask",
+    [
+        lambda s: store.root(s, 6),
+        lambda s: store.inclusion_proof(s, 0, 6),
+        lambda s: store.inclusion_proof(s, 5, 5),
+        lambda s: store.consistency_proof(s, 2, 9),
+        lambda s: store.consistency_proof(s, 4, 3),
+    ],
+)
+def test_proofs_of_trees_the_log_does_not_have_are_refused(session: Session, ask: object) -> None:
+    fill(session, 5)
+
+    with pytest.raises(ValueError):
+        ask(session)  # type: ignore[operator]
