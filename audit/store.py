@@ -80,13 +80,13 @@ def append_batch(
         # Store every perfect subtree this leaf completes: one per trailing 1-bit of the index.
         level, position, current = 0, index, hashed
         made[(0, index)] = hashed
-        node_rows.append({"level": 0, "idx": index, "hash": hashed})
+        node_rows.append({"pos": position_of(0, index), "hash": hashed})
         while position & 1:
             left = made.get((level, position - 1)) or _stored_node(session, level, position - 1)
             current = merkle.node_hash(left, current)
             level, position = level + 1, position >> 1
             made[(level, position)] = current
-            node_rows.append({"level": level, "idx": position, "hash": current})
+            node_rows.append({"pos": position_of(level, position), "hash": current})
     session.execute(insert(entries), entry_rows)
     session.execute(insert(nodes), node_rows)
     return appended
@@ -94,7 +94,7 @@ def append_batch(
 
 def _stored_node(session: Session, level: int, index: int) -> bytes:
     value: bytes = session.execute(
-        select(nodes.c.hash).where(nodes.c.level == level, nodes.c.idx == index)
+        select(nodes.c.hash).where(nodes.c.pos == position_of(level, index))
     ).scalar_one()
     return value
 
@@ -130,23 +130,23 @@ def _prefetched(session: Session, run: Callable[[merkle.SubtreeHash], Any]) -> A
     return run(subtree)
 
 
+def position_of(level: int, index: int) -> int:
+    """In-order position of the perfect subtree at (level, index): a single integer key."""
+    return (index << (level + 1)) + (1 << level) - 1
+
+
 def _fetch_nodes(session: Session, keys: set[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-    """Stored hashes by (level, index) in one primary-key query of a fixed shape (two expanding
-    IN lists, so the statement is compiled once and cached); the few extra rows the cross
-    product brings are dropped here."""
+    """Stored hashes by (level, index): one primary-key lookup each, in one query whose shape
+    (an expanding IN list) is compiled once and cached."""
     if not keys:
         return {}
-    rows = session.execute(
-        _NODES_BY_KEYS,
-        {"levels": sorted({k[0] for k in keys}), "indices": sorted({k[1] for k in keys})},
-    )
-    found = {(int(row.level), int(row.idx)): bytes(row.hash) for row in rows}
-    return {key: found[key] for key in keys if key in found}
+    by_position = {position_of(level, index): (level, index) for level, index in keys}
+    rows = session.execute(_NODES_BY_POSITION, {"positions": sorted(by_position)})
+    return {by_position[int(row.pos)]: bytes(row.hash) for row in rows}
 
 
-_NODES_BY_KEYS = select(nodes.c.level, nodes.c.idx, nodes.c.hash).where(
-    nodes.c.level.in_(bindparam("levels", expanding=True)),
-    nodes.c.idx.in_(bindparam("indices", expanding=True)),
+_NODES_BY_POSITION = select(nodes.c.pos, nodes.c.hash).where(
+    nodes.c.pos.in_(bindparam("positions", expanding=True))
 )
 
 
@@ -161,7 +161,7 @@ def root(session: Session, size: int) -> bytes:
 
 def leaf_hash(session: Session, index: int) -> bytes:
     value: bytes = session.execute(
-        select(nodes.c.hash).where(nodes.c.level == 0, nodes.c.idx == index)
+        select(nodes.c.hash).where(nodes.c.pos == position_of(0, index))
     ).scalar_one()
     return value
 

@@ -17,7 +17,6 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
-    SmallInteger,
     String,
     Table,
     Text,
@@ -61,8 +60,9 @@ entries = Table(
 nodes = Table(
     "audit_nodes",
     metadata,
-    Column("level", SmallInteger, primary_key=True, autoincrement=False),
-    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    # In-order position of the perfect subtree (level l, index i): (i << (l + 1)) + (1 << l) - 1.
+    # One integer key, so a proof's O(log n) hashes are O(log n) primary-key lookups.
+    Column("pos", BigInteger, primary_key=True, autoincrement=False),
     Column("hash", LargeBinary(32), nullable=False),
 )
 

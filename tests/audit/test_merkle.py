@@ -172,3 +172,12 @@ def test_every_consistency_proof_verifies_and_altered_ones_fail(
     if first < second:
         forged = merkle.root(_leaves(first + 1)[1:] or [merkle.leaf_hash(b"x")])
         assert not merkle.verify_consistency(first, second, proof, forged, second_root)
+
+
+def test_stored_node_positions_never_collide() -> None:
+    from audit.store import position_of
+
+    positions = [position_of(level, index) for level in range(12) for index in range(600)]
+
+    assert len(set(positions)) == len(positions)
+    assert position_of(0, 5) == 10  # leaves take the even positions

@@ -47,10 +47,9 @@ def upgrade() -> None:
     op.create_index("ix_audit_entries_recorded_at", "audit_entries", ["recorded_at"])
     op.create_table(
         "audit_nodes",
-        sa.Column("level", sa.SmallInteger(), autoincrement=False, nullable=False),
-        sa.Column("idx", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("pos", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("hash", sa.LargeBinary(length=32), nullable=False),
-        sa.PrimaryKeyConstraint("level", "idx", name=op.f("pk_audit_nodes")),
+        sa.PrimaryKeyConstraint("pos", name=op.f("pk_audit_nodes")),
     )
     op.create_table(
         "audit_checkpoints",
