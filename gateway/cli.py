@@ -195,12 +195,7 @@ def org_suspend(
     organisation_id: Annotated[str, typer.Argument(help="Organisation id (client_id).")],
 ) -> None:
     """Suspend an organisation: no new tokens, and its live tokens stop working."""
-    with _session(Settings()) as session:
-        _print_organisation(
-            service.set_status(
-                session, organisation_id, OrganisationStatus.SUSPENDED, actor=auditing.CLI_ACTOR
-            )
-        )
+    _set_status(organisation_id, OrganisationStatus.SUSPENDED)
 
 
 @org_app.command("activate")
@@ -208,12 +203,15 @@ def org_activate(
     organisation_id: Annotated[str, typer.Argument(help="Organisation id (client_id).")],
 ) -> None:
     """Lift a suspension."""
+    _set_status(organisation_id, OrganisationStatus.ACTIVE)
+
+
+def _set_status(organisation_id: str, status: OrganisationStatus) -> None:
     with _session(Settings()) as session:
-        _print_organisation(
-            service.set_status(
-                session, organisation_id, OrganisationStatus.ACTIVE, actor=auditing.CLI_ACTOR
-            )
+        organisation = service.set_status(
+            session, organisation_id, status, actor=auditing.CLI_ACTOR
         )
+        _print_organisation(organisation)
 
 
 @org_app.command("add-key")

@@ -9,6 +9,7 @@ import json
 import time
 from datetime import UTC, datetime
 
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 from joserfc import jwt
@@ -304,31 +305,25 @@ def test_token_request_with_invalid_utf8_is_refused(client: TestClient) -> None:
 
 
 class TestClientSecretBasic:
-    def test_accepted_in_dev(self, client: TestClient, session: Session) -> None:
+    @staticmethod
+    def basic_token_request(client: TestClient, session: Session, secret: str) -> httpx2.Response:
         school = register(session)
         service.set_client_secret(
             session, school.organisation_id, "s3cret-for-dev", actor=TEST_ACTOR
         )
-
-        response = client.post(
+        return client.post(
             "/oauth/token",
             data={"grant_type": "client_credentials"},
-            auth=(school.organisation_id, "s3cret-for-dev"),
+            auth=(school.organisation_id, secret),
         )
+
+    def test_accepted_in_dev(self, client: TestClient, session: Session) -> None:
+        response = self.basic_token_request(client, session, "s3cret-for-dev")
 
         assert response.status_code == 200, response.text
 
     def test_wrong_secret_is_refused(self, client: TestClient, session: Session) -> None:
-        school = register(session)
-        service.set_client_secret(
-            session, school.organisation_id, "s3cret-for-dev", actor=TEST_ACTOR
-        )
-
-        response = client.post(
-            "/oauth/token",
-            data={"grant_type": "client_credentials"},
-            auth=(school.organisation_id, "wrong"),
-        )
+        response = self.basic_token_request(client, session, "wrong")
 
         assert response.status_code == 401
 
