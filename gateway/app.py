@@ -13,6 +13,7 @@ from gateway import migrations
 from gateway.auditing.api import router as audit_router
 from gateway.auth.access_tokens import AccessTokens
 from gateway.auth.api import router as oauth_router
+from gateway.children.api import router as children_router
 from gateway.db import make_engine, make_sessionmaker
 from gateway.errors import install_error_handlers
 from gateway.health import router as health_router
@@ -56,11 +57,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.access_tokens = AccessTokens(settings, keys.token_signing_key)
     app.state.policy = make_decider(settings)
     app.state.audit_signer = Signer(settings.checkpoint_origin, keys.checkpoint_signing_key)
+    app.state.pseudonym_key = keys.pseudonymisation_key
 
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(organisations_router)
     api.include_router(policy_router)
     api.include_router(audit_router)
+    api.include_router(children_router)
     app.include_router(api)
     app.include_router(oauth_router)
     app.include_router(health_router)

@@ -2,6 +2,7 @@
 
 from audit.tables import metadata as audit_metadata
 from gateway.auth.models import UsedClientAssertion
+from gateway.children.models import Child
 from gateway.db import Base
 from gateway.organisations.models import Organisation, OrganisationKey
 
@@ -9,4 +10,11 @@ metadata = Base.metadata
 # Everything migrations manage: the gateway's models and the audit package's tables.
 all_metadata = (metadata, audit_metadata)
 
-__all__ = ["Organisation", "OrganisationKey", "UsedClientAssertion", "all_metadata", "metadata"]
+__all__ = [
+    "Child",
+    "Organisation",
+    "OrganisationKey",
+    "UsedClientAssertion",
+    "all_metadata",
+    "metadata",
+]

@@ -142,3 +142,27 @@ def parse_decision(document: Any, policy_version: str) -> Decision:
         return Decision.model_validate({**document, "policy_version": policy_version})
     except ValidationError as exc:
         raise MalformedDecisionError(f"the decision document is malformed: {exc}") from exc
+
+
+class SafetyChange(_Strict):
+    """Input of ``data.kindkoppeling.safety.decision``."""
+
+    actor: Party
+    current_code: SafetyCode | None
+    set_by: str | None
+    new_code: SafetyCode
+
+
+class SafetyDecision(_Strict):
+    allow: bool
+    reasons: list[str]
+    policy_version: str
+
+
+def parse_safety_decision(document: Any, policy_version: str) -> SafetyDecision:
+    if not isinstance(document, dict):
+        raise MalformedDecisionError("the policy returned no safety decision")
+    try:
+        return SafetyDecision.model_validate({**document, "policy_version": policy_version})
+    except ValidationError as exc:
+        raise MalformedDecisionError(f"the safety decision is malformed: {exc}") from exc

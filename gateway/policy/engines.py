@@ -27,9 +27,10 @@ from opa_client import OpaClient
 
 from gateway.policy.bundle import PolicyBundle
 
-DECISION_PACKAGE = "kindkoppeling.decision"
+DECISION_PACKAGE = "kindkoppeling.decision"  # exchanges
+SAFETY_PACKAGE = "kindkoppeling.safety"  # safety-code changes
+DECISION_RULE = "decision"  # every package answers with a rule of this name
 _THREAD = threading.local()
-DECISION_RULE = "decision"
 
 
 class PolicyEngineError(RuntimeError):
@@ -39,8 +40,8 @@ class PolicyEngineError(RuntimeError):
 class PolicyEngine(Protocol):
     name: str
 
-    def evaluate(self, document: dict[str, Any]) -> Any:
-        """Evaluate the decision rule for one input document."""
+    def evaluate(self, document: dict[str, Any], package: str = DECISION_PACKAGE) -> Any:
+        """Evaluate ``package``'s decision rule for one input document."""
 
 
 class RegorusEngine:
@@ -69,8 +70,8 @@ class RegorusEngine:
             cache[self._key] = engine
         return engine
 
-    def evaluate(self, document: dict[str, Any]) -> Any:
-        return self.eval_rule(f"data.{DECISION_PACKAGE}.{DECISION_RULE}", document)
+    def evaluate(self, document: dict[str, Any], package: str = DECISION_PACKAGE) -> Any:
+        return self.eval_rule(f"data.{package}.{DECISION_RULE}", document)
 
     def eval_rule(self, rule: str, document: dict[str, Any] | None = None) -> Any:
         engine = self.engine()
@@ -99,9 +100,9 @@ class OpaEngine:
             retries=0,
         )
 
-    def evaluate(self, document: dict[str, Any]) -> Any:
+    def evaluate(self, document: dict[str, Any], package: str = DECISION_PACKAGE) -> Any:
         try:
-            answer = self._client.query_rule(document, DECISION_PACKAGE, DECISION_RULE)
+            answer = self._client.query_rule(document, package, DECISION_RULE)
         except (requests.RequestException, ValueError) as exc:
             raise PolicyEngineError(f"the OPA server did not answer: {exc}") from exc
         if not isinstance(answer, dict) or "result" not in answer:

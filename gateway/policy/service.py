@@ -8,7 +8,8 @@ allow.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import structlog
 
@@ -18,12 +19,23 @@ from gateway.policy.decision import (
     Decision,
     DecisionInput,
     MalformedDecisionError,
+    SafetyChange,
+    SafetyDecision,
     parse_decision,
+    parse_safety_decision,
 )
-from gateway.policy.engines import OpaEngine, PolicyEngine, PolicyEngineError, RegorusEngine
+from gateway.policy.engines import (
+    DECISION_PACKAGE,
+    SAFETY_PACKAGE,
+    OpaEngine,
+    PolicyEngine,
+    PolicyEngineError,
+    RegorusEngine,
+)
 from gateway.settings import Settings
 
 log = structlog.get_logger(__name__)
+_Answer = TypeVar("_Answer")
 
 
 class PolicyUnavailableError(ServiceUnavailableError):
@@ -48,12 +60,7 @@ class PolicyDecider:
         return self.decide_document(request.document())
 
     def decide_document(self, document: dict[str, Any]) -> Decision:
-        try:
-            answer = self.engine.evaluate(document)
-            decision = parse_decision(answer, self.bundle.version)
-        except (PolicyEngineError, MalformedDecisionError) as exc:
-            log.error("policy_unavailable", engine=self.engine.name, error=str(exc))
-            raise PolicyUnavailableError() from exc
+        decision = self._ask(DECISION_PACKAGE, document, parse_decision)
         log.info(
             "policy_decision",
             purpose=decision.purpose,
@@ -63,6 +70,18 @@ class PolicyDecider:
             policy_version=decision.policy_version,
         )
         return decision
+
+    def decide_safety_change(self, change: SafetyChange) -> SafetyDecision:
+        return self._ask(SAFETY_PACKAGE, change.model_dump(mode="json"), parse_safety_decision)
+
+    def _ask(
+        self, package: str, document: dict[str, Any], parse: Callable[[Any, str], _Answer]
+    ) -> _Answer:
+        try:
+            return parse(self.engine.evaluate(document, package), self.bundle.version)
+        except (PolicyEngineError, MalformedDecisionError) as exc:
+            log.error("policy_unavailable", engine=self.engine.name, error=str(exc))
+            raise PolicyUnavailableError() from exc
 
 
 def make_decider(settings: Settings) -> PolicyDecider:

@@ -1,0 +1,95 @@
+"""Identifying children by BSN and birth date, and changing their safety code.
+
+A safety-code change is a decision (``policies/kindkoppeling/safety.rego``) and an audited
+action: the change and its entry commit together.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from audit import store
+from audit.entry import Actor, Entry
+from gateway.auditing.service import record
+from gateway.children.bsn import InvalidBSNError, pseudonym, validate_bsn
+from gateway.children.models import Child
+from gateway.errors import FORBIDDEN, ForbiddenError, ValidationFailedError
+from gateway.organisations.models import Organisation
+from gateway.policy.decision import Party, SafetyChange, SafetyCode
+from gateway.policy.service import PolicyDecider
+
+
+def identify(session: Session, bsn: str, birth_date: date, key: bytes) -> Child:
+    """The child with this BSN, registered on first sight; the birth date must agree."""
+    try:
+        valid = validate_bsn(bsn)
+    except InvalidBSNError as exc:
+        raise ValidationFailedError(
+            "The BSN is not valid.", errors=[{"pointer": "#/bsn", "detail": str(exc)}]
+        ) from exc
+    if birth_date > datetime.now(UTC).date():
+        raise ValidationFailedError(
+            "The birth date lies in the future.",
+            errors=[{"pointer": "#/birth_date", "detail": "must not be in the future"}],
+        )
+    name = pseudonym(valid, key)
+    child = session.scalar(select(Child).where(Child.pseudonym == name))
+    if child is None:
+        child = Child(pseudonym=name, birth_date=birth_date)
+        session.add(child)
+        try:
+            session.flush()
+        except IntegrityError:  # registered by a concurrent request a moment ago
+            session.rollback()
+            child = session.scalars(select(Child).where(Child.pseudonym == name)).one()
+    if child.birth_date != birth_date:
+        # Says that they differ, never what is on record.
+        raise ValidationFailedError(
+            "The birth date does not match the child with this BSN.",
+            errors=[{"pointer": "#/birth_date", "detail": "does not match our records"}],
+        )
+    return child
+
+
+def change_safety_code(
+    session: Session,
+    child: Child,
+    new_code: SafetyCode,
+    *,
+    organisation: Organisation,
+    actor: Actor,
+    decider: PolicyDecider,
+) -> Child:
+    decision = decider.decide_safety_change(
+        SafetyChange(
+            actor=Party(organisation_id=organisation.id, role=organisation.role),
+            current_code=child.safety_code,
+            set_by=child.safety_code_set_by,
+            new_code=new_code,
+        )
+    )
+    entry = Entry(
+        action="safety.change",
+        actor=actor,
+        outcome="allowed" if decision.allow else "denied",
+        child_ref=store.child_reference(session, child.pseudonym),
+        reasons=tuple(decision.reasons),
+        policy_version=decision.policy_version,
+        extra={"from": child.safety_code or "none", "to": new_code.value},
+    )
+    if not decision.allow:
+        record(session, entry)
+        session.commit()  # the refusal is on the record; the code is unchanged
+        raise ForbiddenError(
+            " ".join(decision.reasons), problem=FORBIDDEN, reasons=decision.reasons
+        )
+    child.safety_code = new_code
+    child.safety_code_set_by = organisation.id
+    child.safety_code_set_at = datetime.now(UTC)
+    record(session, entry)
+    session.commit()
+    return child
