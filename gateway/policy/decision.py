@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -135,13 +135,17 @@ class MalformedDecisionError(ValueError):
     """The engine answered something that is not a decision document."""
 
 
-def parse_decision(document: Any, policy_version: str) -> Decision:
+_Answer = TypeVar("_Answer", bound=BaseModel)
+
+
+def parse_answer(model: type[_Answer], document: Any, policy_version: str) -> _Answer:
+    """Validate an engine's answer as ``model``, stamped with the bundle's version."""
     if not isinstance(document, dict):
-        raise MalformedDecisionError("the policy returned no decision document")
+        raise MalformedDecisionError(f"the policy returned no {model.__name__} document")
     try:
-        return Decision.model_validate({**document, "policy_version": policy_version})
+        return model.model_validate({**document, "policy_version": policy_version})
     except ValidationError as exc:
-        raise MalformedDecisionError(f"the decision document is malformed: {exc}") from exc
+        raise MalformedDecisionError(f"the {model.__name__} document is malformed: {exc}") from exc
 
 
 class SafetyChange(_Strict):
@@ -157,12 +161,3 @@ class SafetyDecision(_Strict):
     allow: bool
     reasons: list[str]
     policy_version: str
-
-
-def parse_safety_decision(document: Any, policy_version: str) -> SafetyDecision:
-    if not isinstance(document, dict):
-        raise MalformedDecisionError("the policy returned no safety decision")
-    try:
-        return SafetyDecision.model_validate({**document, "policy_version": policy_version})
-    except ValidationError as exc:
-        raise MalformedDecisionError(f"the safety decision is malformed: {exc}") from exc

@@ -8,10 +8,10 @@ allow.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 import structlog
+from pydantic import BaseModel
 
 from gateway.errors import ServiceUnavailableError
 from gateway.policy.bundle import PolicyBundle
@@ -21,8 +21,7 @@ from gateway.policy.decision import (
     MalformedDecisionError,
     SafetyChange,
     SafetyDecision,
-    parse_decision,
-    parse_safety_decision,
+    parse_answer,
 )
 from gateway.policy.engines import (
     DECISION_PACKAGE,
@@ -35,7 +34,7 @@ from gateway.policy.engines import (
 from gateway.settings import Settings
 
 log = structlog.get_logger(__name__)
-_Answer = TypeVar("_Answer")
+_Answer = TypeVar("_Answer", bound=BaseModel)
 
 
 class PolicyUnavailableError(ServiceUnavailableError):
@@ -60,7 +59,7 @@ class PolicyDecider:
         return self.decide_document(request.document())
 
     def decide_document(self, document: dict[str, Any]) -> Decision:
-        decision = self._ask(DECISION_PACKAGE, document, parse_decision)
+        decision = self._ask(DECISION_PACKAGE, document, Decision)
         log.info(
             "policy_decision",
             purpose=decision.purpose,
@@ -72,13 +71,11 @@ class PolicyDecider:
         return decision
 
     def decide_safety_change(self, change: SafetyChange) -> SafetyDecision:
-        return self._ask(SAFETY_PACKAGE, change.model_dump(mode="json"), parse_safety_decision)
+        return self._ask(SAFETY_PACKAGE, change.model_dump(mode="json"), SafetyDecision)
 
-    def _ask(
-        self, package: str, document: dict[str, Any], parse: Callable[[Any, str], _Answer]
-    ) -> _Answer:
+    def _ask(self, package: str, document: dict[str, Any], model: type[_Answer]) -> _Answer:
         try:
-            return parse(self.engine.evaluate(document, package), self.bundle.version)
+            return parse_answer(model, self.engine.evaluate(document, package), self.bundle.version)
         except (PolicyEngineError, MalformedDecisionError) as exc:
             log.error("policy_unavailable", engine=self.engine.name, error=str(exc))
             raise PolicyUnavailableError() from exc
