@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from fastapi import APIRouter, FastAPI
 from starlette.concurrency import run_in_threadpool
@@ -16,6 +17,10 @@ from gateway.auth.api import router as oauth_router
 from gateway.children.api import router as children_router
 from gateway.db import make_engine, make_sessionmaker
 from gateway.errors import install_error_handlers
+from gateway.exchanges.api import router as exchanges_router
+from gateway.exchanges.maintenance import run_periodically
+from gateway.exchanges.payload_schemas import PayloadSchemas, default_schema_dir
+from gateway.exchanges.service import Exchanges
 from gateway.health import router as health_router
 from gateway.keys import load_keys
 from gateway.logs import configure_logging
@@ -40,7 +45,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.is_dev:
             await run_in_threadpool(migrations.upgrade, engine)
+        maintenance = None
+        if settings.maintenance_interval:
+            maintenance = asyncio.create_task(
+                run_periodically(
+                    app.state.sessions, app.state.exchanges, settings.maintenance_interval
+                )
+            )
         yield
+        if maintenance is not None:
+            maintenance.cancel()
+            with suppress(asyncio.CancelledError):
+                await maintenance
         engine.dispose()
 
     app = FastAPI(
@@ -58,12 +74,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.policy = make_decider(settings)
     app.state.audit_signer = Signer(settings.checkpoint_origin, keys.checkpoint_signing_key)
     app.state.pseudonym_key = keys.pseudonymisation_key
+    app.state.exchanges = Exchanges(
+        app.state.policy, keys.payload_master_keys, PayloadSchemas.load(default_schema_dir())
+    )
 
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(organisations_router)
     api.include_router(policy_router)
     api.include_router(audit_router)
     api.include_router(children_router)
+    api.include_router(exchanges_router)
     app.include_router(api)
     app.include_router(oauth_router)
     app.include_router(health_router)

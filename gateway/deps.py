@@ -122,8 +122,12 @@ AdminClient = Annotated[Principal, Depends(require_scope(Scope.ADMIN))]
 
 
 def require_json(request: Request) -> None:
-    """Bodies of the JSON API must be JSON; anything else is 415, not a parse error."""
-    if request.method in {"POST", "PUT", "PATCH"}:
+    """Bodies of the JSON API must be JSON; anything else is 415, not a parse error.
+    A POST without a body (an action on a sub-resource) needs no content type."""
+    has_body = request.headers.get("content-length", "0") != "0" or (
+        "transfer-encoding" in request.headers
+    )
+    if request.method in {"POST", "PUT", "PATCH"} and (has_body or request.method != "POST"):
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media_type != "application/json" and not media_type.endswith("+json"):
             raise UnsupportedMediaTypeError(

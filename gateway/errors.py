@@ -45,9 +45,14 @@ NOT_FOUND = ProblemType("not-found", 404, "Not found")
 METHOD_NOT_ALLOWED = ProblemType("method-not-allowed", 405, "Method not allowed")
 NOT_ACCEPTABLE = ProblemType("not-acceptable", 406, "Not acceptable")
 CONFLICT = ProblemType("conflict", 409, "Conflict with the current state")
+GONE = ProblemType("payload-shredded", 410, "The payload has been destroyed")
 PAYLOAD_TOO_LARGE = ProblemType("payload-too-large", 413, "Request body too large")
 UNSUPPORTED_MEDIA_TYPE = ProblemType("unsupported-media-type", 415, "Unsupported media type")
 VALIDATION_FAILED = ProblemType("validation-failed", 422, "The request is not valid")
+IDEMPOTENCY_KEY_REUSED = ProblemType(
+    "idempotency-key-reused", 422, "The Idempotency-Key was used for a different request"
+)
+DENIED_BY_POLICY = ProblemType("denied-by-policy", 403, "The policy does not allow this now")
 TOO_MANY_REQUESTS = ProblemType("too-many-requests", 429, "Too many requests")
 INTERNAL_ERROR = ProblemType("internal-error", 500, "Internal error")
 SERVICE_UNAVAILABLE = ProblemType("service-unavailable", 503, "Service unavailable")
@@ -116,6 +121,10 @@ class ValidationFailedError(GatewayError):
 
     def __init__(self, detail: str, *, errors: list[dict[str, str]]) -> None:
         super().__init__(detail, errors=errors)
+
+
+class GoneError(GatewayError):
+    problem = GONE
 
 
 class AuthenticationError(GatewayError):

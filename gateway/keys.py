@@ -13,6 +13,7 @@ import base64
 import binascii
 import json
 import os
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 from joserfc.jwk import ECKey
 
+from gateway.exchanges.sealing import KEY_BYTES, MasterKeyring
 from gateway.settings import Settings
 
 KEY_FILE_NAME = "keys.json"
@@ -55,6 +57,7 @@ class GatewayKeys:
     token_signing_key: ECKey
     pseudonymisation_key: bytes
     checkpoint_signing_key: Ed25519PrivateKey
+    payload_master_keys: MasterKeyring
 
     @property
     def token_signing_kid(self) -> str:
@@ -121,10 +124,36 @@ def _parse_checkpoint_key(pem: str) -> Ed25519PrivateKey:
     return key
 
 
+def new_master_key() -> str:
+    """A fresh payload master key as ``<id>:<base64>``; the id names it in every wrapped key."""
+    key_id = f"mk-{secrets.token_hex(4)}"
+    return f"{key_id}:{base64.b64encode(secrets.token_bytes(KEY_BYTES)).decode('ascii')}"
+
+
+def _parse_master_keys(text: str) -> MasterKeyring:
+    """``id:base64[,id:base64...]``; the first key wraps new data keys, the rest only unwrap."""
+    keys = []
+    for item in text.split(","):
+        key_id, colon, encoded = item.strip().partition(":")
+        if not colon or not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", key_id):
+            raise InvalidSecretError("GATEWAY_PAYLOAD_MASTER_KEYS: each key is <id>:<base64>")
+        try:
+            keys.append((key_id, base64.b64decode(encoded, validate=True)))
+        except (binascii.Error, ValueError) as exc:
+            raise InvalidSecretError(
+                f"GATEWAY_PAYLOAD_MASTER_KEYS: {key_id} is not base64"
+            ) from exc
+    try:
+        return MasterKeyring(tuple(keys))
+    except ValueError as exc:
+        raise InvalidSecretError(f"GATEWAY_PAYLOAD_MASTER_KEYS: {exc}") from exc
+
+
 _SECRETS = (
     _Secret("token_signing_key", _generate_ec_pem, _parse_signing_key),
     _Secret("pseudonymisation_key", _generate_random_b64, _parse_pseudonymisation_key),
     _Secret("checkpoint_signing_key", _generate_ed25519_pem, _parse_checkpoint_key),
+    _Secret("payload_master_keys", new_master_key, _parse_master_keys),
 )
 
 
@@ -151,6 +180,21 @@ def _secret(value: object) -> str | None:
     return text or None
 
 
+def add_dev_master_key(settings: Settings) -> str:
+    """Dev only: put a new payload master key in front of the dev key file's keyring.
+
+    Returns the new key's id. Older keys stay, so data keys they wrap still open until
+    ``gateway keys rotate`` has re-wrapped them.
+    """
+    path = settings.data_dir / KEY_FILE_NAME
+    stored = _dev_key_file(path)
+    fresh = new_master_key()
+    _write_private_json(
+        path, {**stored, "payload_master_keys": f"{fresh},{stored['payload_master_keys']}"}
+    )
+    return fresh.split(":", 1)[0]
+
+
 def _dev_key_file(path: Path) -> dict[str, str]:
     """Read the dev key file, adding any secret it lacks; create it (0600) if absent."""
     stored: dict[str, str] = {}
@@ -159,14 +203,23 @@ def _dev_key_file(path: Path) -> dict[str, str]:
         if all(s.setting in stored for s in _SECRETS):
             return stored
     complete = {s.setting: stored.get(s.setting) or s.generate() for s in _SECRETS}
+    if not _write_private_json(path, complete, replace=bool(stored)):
+        return _dev_key_file(path)  # another process created it meanwhile: keep theirs
+    return complete
+
+
+def _write_private_json(path: Path, document: dict[str, str], *, replace: bool = True) -> bool:
+    """Write ``document`` to ``path`` atomically, readable by the owner only.
+
+    With ``replace=False`` an existing file wins and nothing is written (returns False).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(complete, handle)
-    if not path.exists() or stored:
-        temporary.replace(path)
-    else:  # another process created it meanwhile: keep theirs
+        json.dump(document, handle)
+    if not replace and path.exists():
         temporary.unlink()
-        return _dev_key_file(path)
-    return complete
+        return False
+    temporary.replace(path)
+    return True

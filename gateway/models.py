@@ -2,8 +2,10 @@
 
 from audit.tables import metadata as audit_metadata
 from gateway.auth.models import UsedClientAssertion
-from gateway.children.models import Child
+from gateway.children.models import Child, Guardian
+from gateway.consent.models import Consent, Notice
 from gateway.db import Base
+from gateway.exchanges.models import Exchange, Payload
 from gateway.organisations.models import Organisation, OrganisationKey
 
 metadata = Base.metadata
@@ -12,8 +14,13 @@ all_metadata = (metadata, audit_metadata)
 
 __all__ = [
     "Child",
+    "Consent",
+    "Exchange",
+    "Guardian",
+    "Notice",
     "Organisation",
     "OrganisationKey",
+    "Payload",
     "UsedClientAssertion",
     "all_metadata",
     "metadata",

@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     checkpoint_signing_key: SecretStr | None = Field(
         default=None, description="PEM Ed25519 private key that signs audit checkpoints."
     )
+    payload_master_keys: SecretStr | None = Field(
+        default=None,
+        description="Master keys that wrap each payload's data key: <id>:<base64 32 bytes>, "
+        "comma-separated, the first one current.",
+    )
     audit_origin: str | None = Field(
         default=None,
         description="Origin line of audit checkpoints and name of their key; default: "
@@ -69,6 +74,11 @@ class Settings(BaseSettings):
     )
     opa_timeout: float = Field(default=1.0, gt=0, le=30, description="Seconds per OPA query.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    maintenance_interval: int = Field(
+        default=300,
+        ge=0,
+        description="Seconds between maintenance runs (expiry, shredding) inside serve; 0: off.",
+    )
 
     @field_validator("public_url")
     @classmethod

@@ -26,6 +26,7 @@ def production_secrets() -> dict[str, str]:
         "checkpoint_signing_key": Ed25519PrivateKey.generate()
         .private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
         .decode(),
+        "payload_master_keys": "mk-test:" + base64.b64encode(b"m" * 32).decode(),
     }
 
 
@@ -73,6 +74,7 @@ def test_production_refuses_to_start_and_names_what_is_missing(tmp_path: Path) -
         "GATEWAY_TOKEN_SIGNING_KEY",
         "GATEWAY_PSEUDONYMISATION_KEY",
         "GATEWAY_CHECKPOINT_SIGNING_KEY",
+        "GATEWAY_PAYLOAD_MASTER_KEYS",
         "GATEWAY_DATABASE_URL",
     ]
     assert not (tmp_path / "keys.json").exists()
@@ -111,6 +113,15 @@ def test_settings_come_from_gateway_environment_variables(
         ("pseudonymisation_key", "***", "not base64"),
         ("pseudonymisation_key", base64.b64encode(b"short").decode(), "at least 32 bytes"),
         ("checkpoint_signing_key", _generate_ec_pem(), "must be an Ed25519 key"),
+        ("payload_master_keys", "no-colon", "<id>:<base64>"),
+        ("payload_master_keys", "mk:***", "not base64"),
+        ("payload_master_keys", "mk:" + base64.b64encode(b"short").decode(), "must be 32 bytes"),
+        ("payload_master_keys", "bad id!:" + base64.b64encode(b"k" * 32).decode(), "<id>:<base64>"),
+        (
+            "payload_master_keys",
+            ",".join(["mk:" + base64.b64encode(b"k" * 32).decode()] * 2),
+            "must be unique",
+        ),
     ],
 )
 def test_unusable_secrets_are_named(tmp_path: Path, field: str, value: str, message: str) -> None:

@@ -1,5 +1,5 @@
-"""``/api/v1/children``: the safety code. A child is named by BSN and birth date in the body,
-never in a URL, so the number stays out of access logs."""
+"""``/api/v1/children``: safety code and guardians. A child is named by BSN and birth date in
+the body, never in a URL, so the number stays out of access logs."""
 
 from __future__ import annotations
 
@@ -51,3 +51,70 @@ def set_safety_code(
         decider=decider,
     )
     return SafetyCodeOut(safety_code=child.safety_code, set_at=child.safety_code_set_at)
+
+
+class GuardianIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    relation: str = Field(
+        min_length=2,
+        max_length=32,
+        pattern=r"^[a-z][a-z -]*$",
+        description="How this person relates to the child, e.g. moeder, vader, voogd; one "
+        "guardian per relation.",
+        examples=["moeder"],
+    )
+    gezag: bool = Field(description="Holds parental authority (gezag).")
+    restricted: bool = Field(
+        default=False,
+        description="Never asked and never shown anything (opvang only, e.g. a parent "
+        "involved only if safe).",
+    )
+    accompanying: bool = Field(
+        default=False, description="The parent who is with the child in a shelter."
+    )
+
+
+class GuardiansChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    bsn: str = Field(max_length=16, description="The child's BSN (elfproef).")
+    birth_date: date
+    guardians: list[GuardianIn] = Field(min_length=1, max_length=10)
+
+
+class GuardianOut(BaseModel):
+    id: str = Field(description="Pseudonymous id; consent requests and notices use it.")
+    relation: str
+    gezag: bool
+    restricted: bool
+    accompanying: bool
+
+
+@router.put(
+    "/guardians",
+    summary="Record a child's parents and guardians (opvang, school, swv; decided and audited)",
+    dependencies=[Depends(require_scope(Scope.EXCHANGE))],
+)
+def record_guardians(
+    body: GuardiansChange, client: CurrentClient, session: SessionDep, request: Request
+) -> list[GuardianOut]:
+    child = service.identify(session, body.bsn, body.birth_date, request.app.state.pseudonym_key)
+    recorded = service.record_guardians(
+        session,
+        child,
+        [service.GuardianFacts(**g.model_dump()) for g in body.guardians],
+        organisation=client.organisation,
+        actor=client.actor,
+        decider=request.app.state.policy,
+    )
+    return [
+        GuardianOut(
+            id=g.id,
+            relation=g.relation,
+            gezag=g.gezag,
+            restricted=g.restricted,
+            accompanying=g.accompanying,
+        )
+        for g in recorded
+    ]

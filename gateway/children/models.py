@@ -1,11 +1,12 @@
-"""A child as the gateway knows it: a pseudonym, a birth date for the age rules, a safety code."""
+"""A child as the gateway knows it: a pseudonym, a birth date for the age rules, a safety code,
+and the guardians whose consent the age rules may need."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, String
+from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.db import Base, str_enum, utcnow
@@ -31,3 +32,25 @@ class Child(Base):
     def age_on(self, day: date) -> int:
         before_birthday = (day.month, day.day) < (self.birth_date.month, self.birth_date.day)
         return day.year - self.birth_date.year - before_birthday
+
+
+class Guardian(Base):
+    """A parent or guardian of a child, as the organisations that know the family record them.
+
+    Consent and notices name a guardian by this random id, never by name. ``restricted`` marks a
+    parent who is never asked and never shown anything (DOMAIN.md rule 4); ``accompanying`` is
+    the parent who is with the child in a shelter. Portal accounts link here (issue 7).
+    """
+
+    __tablename__ = "guardians"
+    __table_args__ = (UniqueConstraint("child_id", "relation"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=lambda: str(uuid.uuid4()))
+    child_id: Mapped[str] = mapped_column(ForeignKey("children.id", ondelete="CASCADE"))
+    relation: Mapped[str] = mapped_column(String(32))  # e.g. moeder, vader, voogd
+    gezag: Mapped[bool] = mapped_column(Boolean)
+    restricted: Mapped[bool] = mapped_column(Boolean, default=False)
+    accompanying: Mapped[bool] = mapped_column(Boolean, default=False)
+    recorded_by: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

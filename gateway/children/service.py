@@ -1,11 +1,13 @@
-"""Identifying children by BSN and birth date, and changing their safety code.
+"""Identifying children by BSN and birth date, their safety code, and their guardians.
 
-A safety-code change is a decision (``policies/kindkoppeling/safety.rego``) and an audited
-action: the change and its entry commit together.
+A safety-code change and a change of guardians are decisions (``policies/kindkoppeling/
+safety.rego`` and ``guardians.rego``) and audited actions: the change and its entry commit
+together.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from sqlalchemy import select
@@ -16,25 +18,28 @@ from audit import store
 from audit.entry import Actor, Entry
 from gateway.auditing.service import record
 from gateway.children.bsn import InvalidBSNError, pseudonym, validate_bsn
-from gateway.children.models import Child
+from gateway.children.models import Child, Guardian
 from gateway.errors import FORBIDDEN, ForbiddenError, ValidationFailedError
 from gateway.organisations.models import Organisation
-from gateway.policy.decision import Party, SafetyChange, SafetyCode
+from gateway.policy.decision import GuardiansChange, Party, SafetyChange, SafetyCode
 from gateway.policy.service import PolicyDecider
 
 
-def identify(session: Session, bsn: str, birth_date: date, key: bytes) -> Child:
-    """The child with this BSN, registered on first sight; the birth date must agree."""
+def identify(session: Session, bsn: str, birth_date: date, key: bytes, *, at: str = "#") -> Child:
+    """The child with this BSN, registered on first sight; the birth date must agree.
+
+    ``at`` is the JSON pointer of the object holding ``bsn`` and ``birth_date`` in the request,
+    so errors name the fields where the caller put them."""
     try:
         valid = validate_bsn(bsn)
     except InvalidBSNError as exc:
         raise ValidationFailedError(
-            "The BSN is not valid.", errors=[{"pointer": "#/bsn", "detail": str(exc)}]
+            "The BSN is not valid.", errors=[{"pointer": f"{at}/bsn", "detail": str(exc)}]
         ) from exc
     if birth_date > datetime.now(UTC).date():
         raise ValidationFailedError(
             "The birth date lies in the future.",
-            errors=[{"pointer": "#/birth_date", "detail": "must not be in the future"}],
+            errors=[{"pointer": f"{at}/birth_date", "detail": "must not be in the future"}],
         )
     name = pseudonym(valid, key)
     child = session.scalar(select(Child).where(Child.pseudonym == name))
@@ -50,7 +55,7 @@ def identify(session: Session, bsn: str, birth_date: date, key: bytes) -> Child:
         # Says that they differ, never what is on record.
         raise ValidationFailedError(
             "The birth date does not match the child with this BSN.",
-            errors=[{"pointer": "#/birth_date", "detail": "does not match our records"}],
+            errors=[{"pointer": f"{at}/birth_date", "detail": "does not match our records"}],
         )
     return child
 
@@ -93,3 +98,70 @@ def change_safety_code(
     record(session, entry)
     session.commit()
     return child
+
+
+@dataclass(frozen=True)
+class GuardianFacts:
+    """What an organisation states about one parent or guardian; ``relation`` identifies it."""
+
+    relation: str
+    gezag: bool
+    restricted: bool = False
+    accompanying: bool = False
+
+
+def record_guardians(
+    session: Session,
+    child: Child,
+    stated: list[GuardianFacts],
+    *,
+    organisation: Organisation,
+    actor: Actor,
+    decider: PolicyDecider,
+) -> list[Guardian]:
+    """Add or update the child's guardians by relation (decided and audited); none are removed,
+    because consents and notices keep naming them."""
+    current = {g.relation: g for g in guardians_of(session, child)}
+    changes_restriction = any(
+        s.restricted != (current[s.relation].restricted if s.relation in current else False)
+        for s in stated
+    )
+    decision = decider.decide_guardians_change(
+        GuardiansChange(
+            actor=Party(organisation_id=organisation.id, role=organisation.role),
+            changes_restriction=changes_restriction,
+        )
+    )
+    entry = Entry(
+        action="guardians.change",
+        actor=actor,
+        outcome="allowed" if decision.allow else "denied",
+        child_ref=store.child_reference(session, child.pseudonym),
+        reasons=tuple(decision.reasons),
+        policy_version=decision.policy_version,
+        extra={"guardians": str(len(stated)), "restriction_changed": str(changes_restriction)},
+    )
+    record(session, entry)
+    if not decision.allow:
+        session.commit()  # the refusal is on the record; nothing changed
+        raise ForbiddenError(" ".join(decision.reasons), reasons=decision.reasons)
+    for facts in stated:
+        guardian = current.get(facts.relation)
+        if guardian is None:
+            guardian = Guardian(child_id=child.id, relation=facts.relation)
+            session.add(guardian)
+            current[facts.relation] = guardian
+        guardian.gezag = facts.gezag
+        guardian.restricted = facts.restricted
+        guardian.accompanying = facts.accompanying
+        guardian.recorded_by = organisation.id
+    session.commit()
+    return sorted(current.values(), key=lambda g: g.relation)
+
+
+def guardians_of(session: Session, child: Child) -> list[Guardian]:
+    return list(
+        session.scalars(
+            select(Guardian).where(Guardian.child_id == child.id).order_by(Guardian.relation)
+        )
+    )

@@ -157,7 +157,16 @@ class SafetyChange(_Strict):
     new_code: SafetyCode
 
 
-class SafetyDecision(_Strict):
+class GuardiansChange(_Strict):
+    """Input of ``data.kindkoppeling.guardians.decision``."""
+
+    actor: Party
+    changes_restriction: bool
+
+
+class Permission(_Strict):
+    """A yes or no with its reasons: the answer to a safety-code or guardians change."""
+
     allow: bool
     reasons: list[str]
     policy_version: str

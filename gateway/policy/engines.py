@@ -29,6 +29,7 @@ from gateway.policy.bundle import PolicyBundle
 
 DECISION_PACKAGE = "kindkoppeling.decision"  # exchanges
 SAFETY_PACKAGE = "kindkoppeling.safety"  # safety-code changes
+GUARDIANS_PACKAGE = "kindkoppeling.guardians"  # recording parents and guardians
 DECISION_RULE = "decision"  # every package answers with a rule of this name
 _THREAD = threading.local()
 

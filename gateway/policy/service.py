@@ -18,13 +18,15 @@ from gateway.policy.bundle import PolicyBundle
 from gateway.policy.decision import (
     Decision,
     DecisionInput,
+    GuardiansChange,
     MalformedDecisionError,
+    Permission,
     SafetyChange,
-    SafetyDecision,
     parse_answer,
 )
 from gateway.policy.engines import (
     DECISION_PACKAGE,
+    GUARDIANS_PACKAGE,
     SAFETY_PACKAGE,
     OpaEngine,
     PolicyEngine,
@@ -70,8 +72,11 @@ class PolicyDecider:
         )
         return decision
 
-    def decide_safety_change(self, change: SafetyChange) -> SafetyDecision:
-        return self._ask(SAFETY_PACKAGE, change.model_dump(mode="json"), SafetyDecision)
+    def decide_safety_change(self, change: SafetyChange) -> Permission:
+        return self._ask(SAFETY_PACKAGE, change.model_dump(mode="json"), Permission)
+
+    def decide_guardians_change(self, change: GuardiansChange) -> Permission:
+        return self._ask(GUARDIANS_PACKAGE, change.model_dump(mode="json"), Permission)
 
     def _ask(self, package: str, document: dict[str, Any], model: type[_Answer]) -> _Answer:
         try:

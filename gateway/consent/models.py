@@ -1,0 +1,79 @@
+"""Consent statements and the notices parents see in the portal.
+
+One ``Consent`` row is one holder's answer for one purpose and one recipient organisation:
+a parent with gezag, or the child itself (holder ``"child"``), agrees to a set of fields at a
+level for a period. The policy decides with these rows as ``consents`` facts; a purpose that
+needs several holders needs a row from each. Shaped to grow into the FHIR R5 Consent view of
+issue 7 (subject, grantor, grantee, purpose, provision fields, period, status).
+
+A ``Notice`` tells a holder that something waits (a consent request) or happened (data shared
+on a legal basis). It carries ids and a kind, never a payload value, and is never e-mailed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gateway.db import Base, str_enum, utcnow
+
+CHILD_HOLDER = "child"
+
+
+class ConsentStatus(StrEnum):
+    PROPOSED = "proposed"
+    ACTIVE = "active"
+    DECLINED = "declined"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+
+
+class NoticeKind(StrEnum):
+    CONSENT_REQUESTED = "consent_requested"
+    INFORMED = "informed"
+
+
+class Consent(Base):
+    __tablename__ = "consents"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('proposed', 'active', 'declined', 'revoked', 'expired')", name="status"
+        ),
+        CheckConstraint("level IN ('signal', 'summary', 'full')", name="level"),
+        Index("ix_consents_lookup", "child_id", "purpose", "grantee_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=lambda: str(uuid.uuid4()))
+    child_id: Mapped[str] = mapped_column(ForeignKey("children.id", ondelete="CASCADE"))
+    holder: Mapped[str] = mapped_column(String(36))  # a guardian id, or "child"
+    purpose: Mapped[str] = mapped_column(String(64))
+    grantee_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"))
+    exchange_id: Mapped[str | None] = mapped_column(String(36), default=None, index=True)
+    fields: Mapped[list[str]] = mapped_column(JSON)
+    level: Mapped[str] = mapped_column(String(16))
+    status: Mapped[ConsentStatus] = mapped_column(
+        str_enum(ConsentStatus), default=ConsentStatus.PROPOSED
+    )
+    valid_from: Mapped[datetime | None] = mapped_column(default=None)
+    valid_until: Mapped[datetime | None] = mapped_column(default=None)
+    answered_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Notice(Base):
+    __tablename__ = "notices"
+    __table_args__ = (CheckConstraint("kind IN ('consent_requested', 'informed')", name="kind"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=lambda: str(uuid.uuid4()))
+    child_id: Mapped[str] = mapped_column(ForeignKey("children.id", ondelete="CASCADE"))
+    holder: Mapped[str] = mapped_column(String(36), index=True)
+    kind: Mapped[NoticeKind] = mapped_column(str_enum(NoticeKind, length=24))
+    exchange_id: Mapped[str] = mapped_column(String(36))
+    consent_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(default=None)

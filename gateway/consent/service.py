@@ -1,0 +1,167 @@
+"""Consent rows as the policy sees them, and the holder's answers: grant, decline, revoke.
+
+These functions change consent rows and notices only; what an answer means for an exchange
+(waiting on, delivering, shredding) is decided by the exchange flow that calls them, in the same
+transaction, so a consent and its consequences commit together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from gateway.consent.models import Consent, ConsentStatus, Notice, NoticeKind
+from gateway.errors import ConflictError, NotFoundError, ValidationFailedError
+from gateway.policy.decision import ConsentFact, Level
+
+
+def relevant(session: Session, *, exchange_id: str, relied: Iterable[str]) -> list[Consent]:
+    """The consent rows an exchange is decided with: those asked for it and those it relied on.
+
+    Each exchange asks its own consent, so an answer covers exactly the fields, level and
+    recipient that were shown to the holder when they gave it."""
+    relied = list(relied)
+    return list(
+        session.scalars(
+            select(Consent)
+            .where(or_(Consent.exchange_id == exchange_id, Consent.id.in_(relied)))
+            .order_by(Consent.created_at, Consent.id)
+        )
+    )
+
+
+def as_facts(consents: Iterable[Consent]) -> list[ConsentFact]:
+    """The answered rows as policy input (a proposal is nobody's answer yet)."""
+    return [
+        ConsentFact(
+            id=c.id,
+            purpose=c.purpose,
+            grantee=c.grantee_id,
+            grantors=[c.holder],
+            fields=list(c.fields),
+            level=Level(c.level),
+            status=c.status.value,
+            valid_from=c.valid_from,
+            valid_until=c.valid_until,
+        )
+        for c in consents
+        if c.status != ConsentStatus.PROPOSED and c.valid_from and c.valid_until
+    ]
+
+
+def propose(
+    session: Session,
+    *,
+    child_id: str,
+    purpose: str,
+    grantee_id: str,
+    exchange_id: str,
+    holders: Iterable[str],
+    fields: list[str],
+    level: str,
+) -> list[Consent]:
+    """Ask each holder who has not been asked for this exchange yet; each gets a notice."""
+    asked = set(session.scalars(select(Consent.holder).where(Consent.exchange_id == exchange_id)))
+    made = []
+    for holder in sorted(set(holders) - asked):
+        consent = Consent(
+            child_id=child_id,
+            holder=holder,
+            purpose=purpose,
+            grantee_id=grantee_id,
+            exchange_id=exchange_id,
+            fields=sorted(fields),
+            level=level,
+        )
+        session.add(consent)
+        session.flush()
+        session.add(
+            Notice(
+                child_id=child_id,
+                holder=holder,
+                kind=NoticeKind.CONSENT_REQUESTED,
+                exchange_id=exchange_id,
+                consent_id=consent.id,
+            )
+        )
+        made.append(consent)
+    return made
+
+
+def inform(session: Session, *, child_id: str, exchange_id: str, holders: Iterable[str]) -> None:
+    """Tell holders that data was shared without their consent being needed (a legal basis)."""
+    for holder in sorted(set(holders)):
+        session.add(
+            Notice(
+                child_id=child_id, holder=holder, kind=NoticeKind.INFORMED, exchange_id=exchange_id
+            )
+        )
+
+
+def get(session: Session, consent_id: str, holder: str) -> Consent:
+    """A holder's own consent row; any other id is simply not found."""
+    consent = session.get(Consent, consent_id)
+    if consent is None or consent.holder != holder:
+        raise NotFoundError("There is no consent with this id for you.")
+    return consent
+
+
+def answer(
+    consent: Consent,
+    *,
+    grant: bool,
+    fields: list[str] | None,
+    now: datetime,
+    valid_until: datetime,
+) -> None:
+    """Grant (for the proposed fields, or a subset of them, until ``valid_until``) or decline
+    a proposed consent."""
+    if consent.status != ConsentStatus.PROPOSED:
+        raise ConflictError(
+            f"This consent was already answered ({consent.status.value}).",
+            status=consent.status.value,
+        )
+    if grant:
+        chosen = consent.fields if fields is None else sorted(set(fields))
+        extra = sorted(set(chosen) - set(consent.fields))
+        if extra or not chosen:
+            raise ValidationFailedError(
+                "Choose one or more of the fields that were asked for.",
+                errors=[{"pointer": "#/fields", "detail": f"not asked for: {extra}"}],
+            )
+        consent.fields = chosen
+        consent.status = ConsentStatus.ACTIVE
+        if valid_until <= now:
+            raise ValidationFailedError(
+                "A consent must be valid for some time from now.",
+                errors=[{"pointer": "#/valid_until", "detail": "must lie in the future"}],
+            )
+        consent.valid_until = valid_until
+    else:
+        consent.status = ConsentStatus.DECLINED
+        consent.valid_until = now
+    consent.valid_from = now
+    consent.answered_at = now
+
+
+def revoke(consent: Consent, *, now: datetime) -> None:
+    if consent.status != ConsentStatus.ACTIVE:
+        raise ConflictError(
+            f"Only an active consent can be revoked; this one is {consent.status.value}.",
+            status=consent.status.value,
+        )
+    consent.status = ConsentStatus.REVOKED
+    consent.revoked_at = now
+
+
+def due_to_expire(session: Session, now: datetime) -> list[Consent]:
+    return list(
+        session.scalars(
+            select(Consent).where(
+                Consent.status == ConsentStatus.ACTIVE, Consent.valid_until <= now
+            )
+        )
+    )

@@ -1,0 +1,185 @@
+"""``/api/v1/exchanges``: create, list, read, deliver, fetch, withdraw, confirm a placement.
+
+Handlers parse, call :class:`~gateway.exchanges.service.Exchanges`, and shape the answer. A
+child is named in the body, never in a URL, so a BSN stays out of access logs.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response, status
+
+from gateway.auth.scopes import Scope
+from gateway.children import service as children
+from gateway.deps import CurrentClient, SessionDep, require_json, require_scope
+from gateway.exchanges.models import ExchangeStatus
+from gateway.exchanges.schemas import (
+    DeliveryOut,
+    ExchangeCreate,
+    ExchangeList,
+    ExchangeOut,
+    ListRole,
+    PayloadOut,
+    Withdrawal,
+)
+from gateway.exchanges.service import ExchangeQuery, Exchanges, NewExchange
+
+router = APIRouter(
+    prefix="/exchanges",
+    tags=["exchanges"],
+    dependencies=[Depends(require_json), Depends(require_scope(Scope.EXCHANGE))],
+)
+
+
+def get_exchanges(request: Request) -> Exchanges:
+    exchanges: Exchanges = request.app.state.exchanges
+    return exchanges
+
+
+ExchangesDep = Annotated[Exchanges, Depends(get_exchanges)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=128,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Repeat a POST safely: the same key and body give the same exchange.",
+    ),
+]
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Request or offer a child's data for one purpose; the policy decides at once",
+)
+def create_exchange(
+    body: ExchangeCreate,
+    client: CurrentClient,
+    session: SessionDep,
+    exchanges: ExchangesDep,
+    request: Request,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> ExchangeOut:
+    if body.child.exchange_id is not None:
+        child = exchanges.child_of(session, client.organisation, body.child.exchange_id)
+    else:
+        assert body.child.bsn is not None and body.child.birth_date is not None
+        child = children.identify(
+            session,
+            body.child.bsn,
+            body.child.birth_date,
+            request.app.state.pseudonym_key,
+            at="#/child",
+        )
+    order = NewExchange(
+        purpose=body.purpose,
+        direction=body.direction,
+        counterparty_id=body.counterparty_id,
+        child=child,
+        requested_fields=body.requested_fields,
+        requested_level=body.requested_level,
+        reason=body.reason,
+        break_glass_justification=body.break_glass.justification if body.break_glass else None,
+    )
+    exchange, created = exchanges.create(
+        session, client.organisation, client.actor, order, idempotency_key=idempotency_key
+    )
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    response.headers["Location"] = f"/api/v1/exchanges/{exchange.id}"
+    return ExchangeOut.of(exchange)
+
+
+@router.get(
+    "",
+    summary="Exchanges you are a party to; ?role=source&status=awaiting_delivery is "
+    "your work queue",
+)
+def list_exchanges(
+    client: CurrentClient,
+    session: SessionDep,
+    exchanges: ExchangesDep,
+    role: ListRole | None = None,
+    status_: Annotated[ExchangeStatus | None, Query(alias="status")] = None,
+    purpose: Annotated[str | None, Query(max_length=64)] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> ExchangeList:
+    query = ExchangeQuery(role=role, status=status_, purpose=purpose, offset=offset, limit=limit)
+    found, total = exchanges.list_for_party(session, client.organisation, query)
+    return ExchangeList(
+        items=[ExchangeOut.of(e) for e in found], total=total, offset=offset, limit=limit
+    )
+
+
+@router.get("/{exchange_id}", summary="One exchange, with its decision")
+def read_exchange(
+    exchange_id: str, client: CurrentClient, session: SessionDep, exchanges: ExchangesDep
+) -> ExchangeOut:
+    return ExchangeOut.of(exchanges.get_for_party(session, client.organisation, exchange_id))
+
+
+@router.put(
+    "/{exchange_id}/payload",
+    summary="Deliver the payload (source); fields the decision did not grant are stripped",
+)
+def deliver_payload(
+    exchange_id: str,
+    payload: Annotated[dict[str, Any], Body(description="Fields of the purpose's JSON Schema.")],
+    client: CurrentClient,
+    session: SessionDep,
+    exchanges: ExchangesDep,
+) -> DeliveryOut:
+    delivered = exchanges.deliver(session, client.organisation, client.actor, exchange_id, payload)
+    return DeliveryOut(
+        exchange=ExchangeOut.of(delivered.exchange),
+        stored=delivered.exchange.payload.fields if delivered.exchange.payload else [],
+        stripped=delivered.stripped,
+    )
+
+
+@router.get(
+    "/{exchange_id}/payload",
+    summary="Fetch the payload (recipient); the policy is asked again at this moment",
+)
+def fetch_payload(
+    exchange_id: str, client: CurrentClient, session: SessionDep, exchanges: ExchangesDep
+) -> PayloadOut:
+    exchange, fields = exchanges.fetch(session, client.organisation, client.actor, exchange_id)
+    return PayloadOut(
+        exchange_id=exchange.id,
+        purpose=exchange.purpose,
+        level=exchange.decision.get("level"),
+        fields=fields,
+    )
+
+
+@router.post(
+    "/{exchange_id}/withdrawal",
+    summary="Call the exchange off (either party, before it is fetched); a payload is shredded",
+)
+def withdraw_exchange(
+    exchange_id: str,
+    client: CurrentClient,
+    session: SessionDep,
+    exchanges: ExchangesDep,
+    body: Withdrawal | None = None,
+) -> ExchangeOut:
+    exchange = exchanges.withdraw(
+        session, client.organisation, client.actor, exchange_id, body.reason if body else None
+    )
+    return ExchangeOut.of(exchange)
+
+
+@router.post(
+    "/{exchange_id}/placement",
+    summary="The school offers the child a place (plaatsing-opvang): staged disclosure",
+)
+def confirm_placement(
+    exchange_id: str, client: CurrentClient, session: SessionDep, exchanges: ExchangesDep
+) -> ExchangeOut:
+    exchange = exchanges.confirm_placement(session, client.organisation, client.actor, exchange_id)
+    return ExchangeOut.of(exchange)

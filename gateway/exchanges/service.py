@@ -1,0 +1,820 @@
+"""The exchange flow: decide, wait for consent, deliver, fetch, and end by shredding.
+
+Every step asks the policy again with the facts of that moment (consent still valid, safety code
+as it is now, placement confirmed or not), stores the decision on the exchange, and writes its
+audit entry in the same transaction as the step itself: a step and its entry commit together or
+not at all. Payloads are sealed (:mod:`gateway.exchanges.sealing`) before they reach a session,
+and every ending destroys the payload's data key.
+
+Callers are identified by their organisation; an exchange the caller is not a party to does not
+exist for it (404), whatever id it tries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import exists, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from audit import store
+from audit.entry import Actor, Entry
+from gateway.auditing.service import decision_entry, record
+from gateway.children import service as children
+from gateway.children.models import Child
+from gateway.consent import service as consents
+from gateway.consent.models import Consent, ConsentStatus
+from gateway.db import utcnow
+from gateway.errors import (
+    DENIED_BY_POLICY,
+    IDEMPOTENCY_KEY_REUSED,
+    ConflictError,
+    ForbiddenError,
+    GoneError,
+    NotFoundError,
+    ValidationFailedError,
+)
+from gateway.exchanges.lifecycle import OPEN, check_transition
+from gateway.exchanges.models import Direction, Exchange, ExchangeStatus, Payload
+from gateway.exchanges.payload_schemas import PayloadSchemas
+from gateway.exchanges.sealing import MasterKeyring, Sealed, WrappedKey, seal, unseal
+from gateway.organisations.identifiers import OrganisationRole
+from gateway.organisations.models import Organisation
+from gateway.organisations.service import find_organisation
+from gateway.policy.decision import (
+    BreakGlass,
+    Decision,
+    DecisionInput,
+    Guardian,
+    Level,
+    Party,
+    Subject,
+)
+from gateway.policy.service import PolicyDecider
+
+MAINTENANCE_ACTOR = Actor(type="system", id="gateway-maintenance")
+S = ExchangeStatus
+
+
+@dataclass(frozen=True)
+class NewExchange:
+    """What an organisation asks for; the child is already identified."""
+
+    purpose: str
+    direction: Direction
+    counterparty_id: str
+    child: Child
+    requested_fields: list[str]
+    requested_level: Level | None = None
+    reason: str | None = None
+    break_glass_justification: str | None = None
+
+    def fingerprint(self) -> str:
+        """Identifies the request for Idempotency-Key checks; names the child by its row id."""
+        document = {
+            "purpose": self.purpose,
+            "direction": self.direction.value,
+            "counterparty_id": self.counterparty_id,
+            "child": self.child.id,
+            "requested_fields": self.requested_fields,
+            "requested_level": self.requested_level.value if self.requested_level else None,
+            "reason": self.reason,
+            "break_glass": self.break_glass_justification,
+        }
+        return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Delivered:
+    exchange: Exchange
+    stripped: dict[str, str]  # field name -> why it was not stored
+
+
+@dataclass(frozen=True)
+class ExchangeQuery:
+    role: str | None = None  # "source", "recipient", or None for both
+    status: ExchangeStatus | None = None
+    purpose: str | None = None
+    offset: int = 0
+    limit: int = 50
+
+
+@dataclass
+class MaintenanceReport:
+    consents_expired: int = 0
+    exchanges_expired: int = 0
+    payloads_shredded: int = 0
+
+
+@dataclass
+class Exchanges:
+    """The exchange service, with the policy, keys and schemas it needs."""
+
+    decider: PolicyDecider
+    keyring: MasterKeyring
+    schemas: PayloadSchemas
+    clock: Callable[[], datetime] = field(default=utcnow)
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def get_for_party(
+        self, session: Session, organisation: Organisation, exchange_id: str
+    ) -> Exchange:
+        exchange = session.scalar(
+            select(Exchange).where(
+                Exchange.id == exchange_id,
+                or_(
+                    Exchange.source_id == organisation.id, Exchange.recipient_id == organisation.id
+                ),
+            )
+        )
+        if exchange is None:
+            raise NotFoundError("There is no exchange with this id.")
+        return exchange
+
+    def list_for_party(
+        self, session: Session, organisation: Organisation, query: ExchangeQuery
+    ) -> tuple[list[Exchange], int]:
+        if query.role == "source":
+            where = [Exchange.source_id == organisation.id]
+        elif query.role == "recipient":
+            where = [Exchange.recipient_id == organisation.id]
+        else:
+            where = [
+                or_(Exchange.source_id == organisation.id, Exchange.recipient_id == organisation.id)
+            ]
+        if query.status is not None:
+            where.append(Exchange.status == query.status)
+        if query.purpose is not None:
+            where.append(Exchange.purpose == query.purpose)
+        total = session.scalar(select(func.count()).select_from(Exchange).where(*where)) or 0
+        rows = session.scalars(
+            select(Exchange)
+            .where(*where)
+            .order_by(Exchange.created_at.desc(), Exchange.id)
+            .offset(query.offset)
+            .limit(query.limit)
+        )
+        return list(rows), total
+
+    def child_of(self, session: Session, organisation: Organisation, exchange_id: str) -> Child:
+        """The child of an earlier exchange the caller took part in (a child named by reference)."""
+        try:
+            exchange = self.get_for_party(session, organisation, exchange_id)
+        except NotFoundError as exc:
+            raise ValidationFailedError(
+                "The child reference does not name an exchange you took part in.",
+                errors=[{"pointer": "#/child/exchange_id", "detail": "no such exchange for you"}],
+            ) from exc
+        return session.get_one(Child, exchange.child_id)
+
+    # --- creating --------------------------------------------------------------------------
+
+    def create(
+        self,
+        session: Session,
+        organisation: Organisation,
+        actor: Actor,
+        order: NewExchange,
+        *,
+        idempotency_key: str | None = None,
+    ) -> tuple[Exchange, bool]:
+        """Decide and store a new exchange; returns it and whether it is new (idempotent POST)."""
+        fingerprint = order.fingerprint()
+        if idempotency_key is not None:
+            earlier = self._by_idempotency_key(session, organisation, idempotency_key, fingerprint)
+            if earlier is not None:
+                return earlier, False
+        counterparty = find_organisation(session, order.counterparty_id)
+        if counterparty is None or not counterparty.is_active:
+            raise ValidationFailedError(
+                "The counterparty is not an active registered organisation.",
+                errors=[{"pointer": "#/counterparty_id", "detail": "no such active organisation"}],
+            )
+        offer = order.direction == Direction.OFFER
+        now = self.clock()
+        exchange = Exchange(
+            purpose=order.purpose,
+            direction=order.direction,
+            initiator_id=organisation.id,
+            source_id=organisation.id if offer else counterparty.id,
+            recipient_id=counterparty.id if offer else organisation.id,
+            child_id=order.child.id,
+            requested_fields=list(order.requested_fields),
+            requested_level=order.requested_level.value if order.requested_level else None,
+            reason=order.reason,
+            break_glass_justification=order.break_glass_justification,
+            status=S.AWAITING_DELIVERY,  # replaced by the decision below
+            decision={},
+            policy_version=self.decider.policy_version,
+            relied_consent_ids=[],
+            idempotency_key=idempotency_key,
+            request_hash=fingerprint,
+            created_at=now,
+            expires_at=now,
+        )
+        session.add(exchange)
+        session.flush()
+        ruling = self._decide(session, exchange, order.child, now)
+        decision = ruling[1]
+        exchange.expires_at = now + timedelta(days=decision.retention_days or 0)
+        action = "break_glass" if order.break_glass_justification else "decision"
+        self._record_decision(session, action, actor, exchange, order.child, ruling)
+        if decision.allow:
+            exchange.status = S.AWAITING_DELIVERY
+        elif decision.awaiting_consent:
+            exchange.status = S.AWAITING_CONSENT
+        else:
+            exchange.status = S.DENIED
+            exchange.status_reason = " ".join(decision.reasons)
+            exchange.expires_at = now
+        self._follow_obligations(session, exchange, decision)
+        try:
+            session.commit()
+        except IntegrityError:
+            # The same Idempotency-Key raced us; the first request's exchange is the answer.
+            session.rollback()
+            earlier = self._by_idempotency_key(session, organisation, idempotency_key, fingerprint)
+            if earlier is None:
+                raise
+            return earlier, False
+        return exchange, True
+
+    def _by_idempotency_key(
+        self, session: Session, organisation: Organisation, key: str | None, fingerprint: str
+    ) -> Exchange | None:
+        earlier = session.scalar(
+            select(Exchange).where(
+                Exchange.initiator_id == organisation.id, Exchange.idempotency_key == key
+            )
+        )
+        if earlier is not None and earlier.request_hash != fingerprint:
+            raise _reused()
+        return earlier
+
+    # --- delivering and fetching -----------------------------------------------------------
+
+    def deliver(
+        self,
+        session: Session,
+        organisation: Organisation,
+        actor: Actor,
+        exchange_id: str,
+        payload: dict[str, Any],
+    ) -> Delivered:
+        exchange = self.get_for_party(session, organisation, exchange_id)
+        if organisation.id != exchange.source_id:
+            raise ForbiddenError("Only the source of an exchange delivers its payload.")
+        check_transition(exchange.status, S.DELIVERED)
+        self.schemas.validate(exchange.purpose, payload)
+        now = self.clock()
+        child = session.get_one(Child, exchange.child_id)
+        ruling = self._decide(session, exchange, child, now)
+        decision = ruling[1]
+        if not decision.allow:
+            self._stop(session, exchange, child, ruling, actor, now)
+            session.commit()
+            raise _denied(decision)
+        granted = set(decision.fields)
+        kept = {name: value for name, value in payload.items() if name in granted}
+        stripped = {
+            name: decision.stripped.get(name, "not granted by the decision for this exchange")
+            for name in sorted(set(payload) - granted)
+        }
+        if not kept:
+            raise ValidationFailedError(
+                "None of the delivered fields is granted for this exchange; nothing was stored.",
+                errors=[{"pointer": f"#/{name}", "detail": why} for name, why in stripped.items()],
+            )
+        sealed = seal(self.keyring, _serialise(kept), _context(exchange))
+        session.add(
+            Payload(
+                exchange_id=exchange.id,
+                key_id=sealed.wrapped_key.key_id,
+                wrapped_key=sealed.wrapped_key.blob,
+                ciphertext=sealed.ciphertext,
+                fields=sorted(kept),
+                stripped=sorted(stripped),
+                created_at=now,
+            )
+        )
+        self._move(exchange, S.DELIVERED)
+        exchange.delivered_at = now
+        self._record(
+            session,
+            "delivery",
+            actor,
+            exchange,
+            child,
+            outcome="success",
+            fields=sorted(kept),
+            extra={"stripped": ",".join(sorted(stripped))},
+        )
+        session.commit()
+        return Delivered(exchange, stripped)
+
+    def fetch(
+        self, session: Session, organisation: Organisation, actor: Actor, exchange_id: str
+    ) -> tuple[Exchange, dict[str, Any]]:
+        exchange = self.get_for_party(session, organisation, exchange_id)
+        if organisation.id != exchange.recipient_id:
+            raise ForbiddenError("Only the recipient of an exchange fetches its payload.")
+        if exchange.status not in (S.DELIVERED, S.FETCHED):
+            raise ConflictError(
+                f"There is nothing to fetch: the exchange is {exchange.status.value}.",
+                status=exchange.status.value,
+            )
+        payload = exchange.payload
+        if payload is None or payload.shredded:
+            raise GoneError("The payload of this exchange has been destroyed.")
+        now = self.clock()
+        child = session.get_one(Child, exchange.child_id)
+        if exchange.expires_at <= now:
+            self._end(session, exchange, child, S.EXPIRED, "retention period ended", actor)
+            session.commit()
+            raise GoneError("The retention period of this exchange has ended; it was destroyed.")
+        ruling = self._decide(session, exchange, child, now)
+        decision = ruling[1]
+        if not decision.allow:
+            self._stop(session, exchange, child, ruling, actor, now)
+            session.commit()
+            raise _denied(decision)
+        assert payload.key_id and payload.wrapped_key and payload.ciphertext
+        sealed = Sealed(WrappedKey(payload.key_id, payload.wrapped_key), payload.ciphertext)
+        stored = json.loads(unseal(self.keyring, sealed, _context(exchange)))
+        granted = set(decision.fields)
+        released = {name: value for name, value in stored.items() if name in granted}
+        if exchange.status == S.DELIVERED:
+            self._move(exchange, S.FETCHED)
+        exchange.fetched_at = now
+        self._record(
+            session,
+            "fetch",
+            actor,
+            exchange,
+            child,
+            outcome="success",
+            fields=sorted(released),
+            extra={"withheld": ",".join(sorted(set(stored) - granted))},
+        )
+        session.commit()
+        return exchange, released
+
+    # --- ending ------------------------------------------------------------------------------
+
+    def withdraw(
+        self,
+        session: Session,
+        organisation: Organisation,
+        actor: Actor,
+        exchange_id: str,
+        reason: str | None,
+    ) -> Exchange:
+        """Either party calls an exchange off before it is fetched; a stored payload is shredded."""
+        exchange = self.get_for_party(session, organisation, exchange_id)
+        check_transition(exchange.status, S.WITHDRAWN)
+        child = session.get_one(Child, exchange.child_id)
+        side = "source" if organisation.id == exchange.source_id else "recipient"
+        why = f"withdrawn by the {side}" + (f": {reason}" if reason else "")
+        self._end(session, exchange, child, S.WITHDRAWN, why, actor)
+        session.commit()
+        return exchange
+
+    def confirm_placement(
+        self, session: Session, organisation: Organisation, actor: Actor, exchange_id: str
+    ) -> Exchange:
+        """A school offers a place (staged disclosure): the shelter may now send it the full
+        dossier, and the other candidate schools' copies are shredded."""
+        exchange = self.get_for_party(session, organisation, exchange_id)
+        purpose = self.decider.bundle.data.get("purposes", {}).get(exchange.purpose, {})
+        if not purpose.get("full_requires_placement"):
+            raise ConflictError("This purpose has no placement to confirm.")
+        if organisation.id != exchange.recipient_id or organisation.role != OrganisationRole.SCHOOL:
+            raise ForbiddenError("Only the school that received the summary confirms a place.")
+        if exchange.status not in (S.AWAITING_DELIVERY, S.DELIVERED, S.FETCHED):
+            raise ConflictError(
+                f"A place cannot be confirmed on an exchange that is {exchange.status.value}.",
+                status=exchange.status.value,
+            )
+        if exchange.placement_confirmed_at is not None:
+            return exchange
+        now = self.clock()
+        child = session.get_one(Child, exchange.child_id)
+        exchange.placement_confirmed_at = now
+        self._record(session, "placement.confirm", actor, exchange, child, outcome="success")
+        others = session.scalars(
+            select(Exchange)
+            .join(Organisation, Organisation.id == Exchange.recipient_id)
+            .where(
+                Exchange.child_id == exchange.child_id,
+                Exchange.purpose == exchange.purpose,
+                Exchange.source_id == exchange.source_id,
+                Exchange.recipient_id != exchange.recipient_id,
+                Organisation.role == OrganisationRole.SCHOOL,
+                Exchange.status.in_(OPEN),
+            )
+        )
+        for other in others:
+            if other.status == S.FETCHED:
+                self._shred(session, other, child, "placed at another school", actor)
+            else:
+                self._end(session, other, child, S.WITHDRAWN, "placed at another school", actor)
+        session.commit()
+        return exchange
+
+    # --- consent answers (the portal calls these; issue 7) ------------------------------------
+
+    def answer_consent(
+        self,
+        session: Session,
+        consent_id: str,
+        holder: str,
+        *,
+        grant: bool,
+        fields: list[str] | None = None,
+        valid_until: datetime | None = None,
+    ) -> Consent:
+        """A holder grants or declines; the exchange that asked moves on when all have answered.
+        A grant lasts until ``valid_until``, by default the purpose's retention period."""
+        consent = consents.get(session, consent_id, holder)
+        now = self.clock()
+        purpose = self.decider.bundle.data.get("purposes", {}).get(consent.purpose, {})
+        default_end = now + timedelta(days=int(purpose.get("retention_days", 30)))
+        consents.answer(
+            consent, grant=grant, fields=fields, now=now, valid_until=valid_until or default_end
+        )
+        child = session.get_one(Child, consent.child_id)
+        actor = _holder_actor(holder)
+        exchange = session.get(Exchange, consent.exchange_id) if consent.exchange_id else None
+        self._record_consent(
+            session,
+            "consent.grant" if grant else "consent.decline",
+            actor,
+            consent,
+            child,
+            exchange,
+        )
+        if exchange is not None and exchange.status == S.AWAITING_CONSENT:
+            session.flush()
+            ruling = self._decide(session, exchange, child, now)
+            decision = ruling[1]
+            self._record_decision(session, "decision", actor, exchange, child, ruling)
+            if decision.allow:
+                self._move(exchange, S.AWAITING_DELIVERY)
+                exchange.relied_consent_ids = self._active_ids(session, exchange)
+            elif not decision.awaiting_consent:
+                self._move(exchange, S.DENIED)
+                exchange.status_reason = " ".join(decision.reasons)
+            self._follow_obligations(session, exchange, decision)
+        session.commit()
+        return consent
+
+    def revoke_consent(self, session: Session, consent_id: str, holder: str) -> Consent:
+        """Revocation stops what has not been delivered and shreds what has not been fetched;
+        a fetched exchange stays fetched (history is not rewritten) but its stored copy goes."""
+        consent = consents.get(session, consent_id, holder)
+        now = self.clock()
+        consents.revoke(consent, now=now)
+        child = session.get_one(Child, consent.child_id)
+        actor = _holder_actor(holder)
+        self._record_consent(session, "consent.revoke", actor, consent, child, None)
+        for exchange in self._relying_on(session, consent):
+            if exchange.status == S.FETCHED:
+                self._shred(session, exchange, child, "consent revoked", actor)
+            else:
+                self._end(session, exchange, child, S.REVOKED, "consent revoked", actor)
+        session.commit()
+        return consent
+
+    # --- maintenance -------------------------------------------------------------------------
+
+    def run_maintenance(self, session: Session) -> MaintenanceReport:
+        """Expire consents and exchanges that are due, shredding their payloads. Idempotent."""
+        now = self.clock()
+        report = MaintenanceReport()
+        for consent in consents.due_to_expire(session, now):
+            consent.status = ConsentStatus.EXPIRED
+            child = session.get_one(Child, consent.child_id)
+            self._record_consent(session, "consent.expire", MAINTENANCE_ACTOR, consent, child, None)
+            report.consents_expired += 1
+            for exchange in self._relying_on(session, consent):
+                report.payloads_shredded += self._shreddable(exchange)
+                if exchange.status == S.FETCHED:
+                    self._shred(session, exchange, child, "consent expired", MAINTENANCE_ACTOR)
+                else:
+                    self._end(
+                        session, exchange, child, S.EXPIRED, "consent expired", MAINTENANCE_ACTOR
+                    )
+                    report.exchanges_expired += 1
+            session.commit()
+        due = session.scalars(
+            select(Exchange)
+            .where(Exchange.status.in_(OPEN), Exchange.expires_at <= now)
+            .order_by(Exchange.expires_at)
+        )
+        for exchange in due:
+            child = session.get_one(Child, exchange.child_id)
+            report.payloads_shredded += self._shreddable(exchange)
+            self._end(
+                session, exchange, child, S.EXPIRED, "retention period ended", MAINTENANCE_ACTOR
+            )
+            report.exchanges_expired += 1
+            session.commit()
+        return report
+
+    # --- internals ---------------------------------------------------------------------------
+
+    def _decide(
+        self, session: Session, exchange: Exchange, child: Child, now: datetime
+    ) -> tuple[DecisionInput, Decision]:
+        rows = consents.relevant(
+            session, exchange_id=exchange.id, relied=exchange.relied_consent_ids
+        )
+        source = session.get_one(Organisation, exchange.source_id)
+        recipient = session.get_one(Organisation, exchange.recipient_id)
+        request = DecisionInput(
+            purpose=exchange.purpose,
+            initiator="source" if exchange.direction == Direction.OFFER else "recipient",
+            source=Party(organisation_id=source.id, role=source.role),
+            recipient=Party(organisation_id=recipient.id, role=recipient.role),
+            requested_fields=list(exchange.requested_fields),
+            requested_level=Level(exchange.requested_level) if exchange.requested_level else None,
+            reason=exchange.reason,
+            break_glass=(
+                BreakGlass(justification=exchange.break_glass_justification)
+                if exchange.break_glass_justification is not None
+                else None
+            ),
+            subject=Subject(
+                age=min(child.age_on(now.date()), 30),
+                safety_code=child.safety_code,
+                placement_confirmed=self._placement_confirmed(session, exchange),
+                guardians=[
+                    Guardian(
+                        id=g.id,
+                        gezag=g.gezag,
+                        restricted=g.restricted,
+                        accompanying=g.accompanying,
+                    )
+                    for g in children.guardians_of(session, child)
+                ],
+            ),
+            consents=consents.as_facts(rows),
+            now=now,
+        )
+        decision = self.decider.decide(request)
+        exchange.decision = decision.model_dump(mode="json")
+        exchange.policy_version = decision.policy_version
+        return request, decision
+
+    def _placement_confirmed(self, session: Session, exchange: Exchange) -> bool:
+        return bool(
+            session.scalar(
+                select(
+                    exists().where(
+                        Exchange.child_id == exchange.child_id,
+                        Exchange.purpose == exchange.purpose,
+                        Exchange.source_id == exchange.source_id,
+                        Exchange.recipient_id == exchange.recipient_id,
+                        Exchange.placement_confirmed_at.is_not(None),
+                    )
+                )
+            )
+        )
+
+    def _follow_obligations(self, session: Session, exchange: Exchange, decision: Decision) -> None:
+        for obligation in decision.obligations:
+            if obligation.type == "await_consent" and obligation.holders:
+                consents.propose(
+                    session,
+                    child_id=exchange.child_id,
+                    purpose=exchange.purpose,
+                    grantee_id=exchange.recipient_id,
+                    exchange_id=exchange.id,
+                    holders=obligation.holders,
+                    fields=decision.fields,
+                    level=(decision.level or Level.SIGNAL).value,
+                )
+            elif obligation.type == "inform_parents" and obligation.parties:
+                consents.inform(
+                    session,
+                    child_id=exchange.child_id,
+                    exchange_id=exchange.id,
+                    holders=obligation.parties,
+                )
+
+    @staticmethod
+    def _active_ids(session: Session, exchange: Exchange) -> list[str]:
+        rows = consents.relevant(session, exchange_id=exchange.id, relied=())
+        return sorted(c.id for c in rows if c.status == ConsentStatus.ACTIVE)
+
+    def _relying_on(self, session: Session, consent: Consent) -> list[Exchange]:
+        candidates = session.scalars(
+            select(Exchange).where(
+                Exchange.child_id == consent.child_id,
+                Exchange.purpose == consent.purpose,
+                Exchange.recipient_id == consent.grantee_id,
+                Exchange.status.in_(OPEN),
+            )
+        )
+        return [
+            e
+            for e in candidates
+            if consent.id in e.relied_consent_ids or e.id == consent.exchange_id
+        ]
+
+    def _stop(
+        self,
+        session: Session,
+        exchange: Exchange,
+        child: Child,
+        ruling: tuple[DecisionInput, Decision],
+        actor: Actor,
+        now: datetime,
+    ) -> None:
+        """The policy no longer allows this exchange: end it, and say why in its record."""
+        self._record_decision(session, "decision", actor, exchange, child, ruling)
+        decision = ruling[1]
+        relied = [session.get(Consent, cid) for cid in exchange.relied_consent_ids]
+        if any(c is not None and c.status == ConsentStatus.REVOKED for c in relied):
+            target, why = S.REVOKED, "consent revoked"
+        elif any(c is not None and c.valid_until and c.valid_until <= now for c in relied):
+            target, why = S.EXPIRED, "consent expired"
+        else:
+            target, why = S.DENIED, " ".join(decision.reasons)
+        if exchange.status == S.FETCHED:
+            self._shred(session, exchange, child, why, actor)
+        else:
+            self._end(session, exchange, child, target, why, actor)
+
+    def _end(
+        self,
+        session: Session,
+        exchange: Exchange,
+        child: Child,
+        target: ExchangeStatus,
+        why: str,
+        actor: Actor,
+    ) -> None:
+        self._move(exchange, target)
+        exchange.status_reason = why
+        action = {S.EXPIRED: "exchange.expire", S.WITHDRAWN: "exchange.withdraw"}.get(
+            target, f"exchange.{target.value}"
+        )
+        self._record(
+            session, action, actor, exchange, child, outcome="success", extra={"why": why[:200]}
+        )
+        self._shred(session, exchange, child, why, actor)
+
+    def _shred(
+        self, session: Session, exchange: Exchange, child: Child, why: str, actor: Actor
+    ) -> None:
+        payload = exchange.payload
+        if payload is None or payload.shredded:
+            return
+        payload.wrapped_key = None
+        payload.ciphertext = None
+        payload.key_id = None
+        payload.shredded_at = self.clock()
+        payload.shred_reason = why[:64]
+        self._record(
+            session,
+            "shred",
+            actor,
+            exchange,
+            child,
+            outcome="success",
+            fields=list(payload.fields),
+            extra={"why": why[:200]},
+        )
+
+    @staticmethod
+    def _shreddable(exchange: Exchange) -> int:
+        return int(exchange.payload is not None and not exchange.payload.shredded)
+
+    @staticmethod
+    def _move(exchange: Exchange, target: ExchangeStatus) -> None:
+        check_transition(exchange.status, target)
+        exchange.status = target
+
+    def _purpose_uri(self, purpose: str) -> str | None:
+        spec = self.decider.bundle.data.get("purposes", {}).get(purpose)
+        return str(spec["uri"]) if spec else None
+
+    def _record_decision(
+        self,
+        session: Session,
+        action: str,
+        actor: Actor,
+        exchange: Exchange,
+        child: Child,
+        ruling: tuple[DecisionInput, Decision],
+    ) -> None:
+        request, decision = ruling
+        entry = decision_entry(
+            action, actor, request, decision, self._purpose_uri(exchange.purpose)
+        )
+        record(
+            session,
+            replace(
+                entry,
+                exchange_id=exchange.id,
+                child_ref=store.child_reference(session, child.pseudonym),
+            ),
+        )
+
+    def _record(
+        self,
+        session: Session,
+        action: str,
+        actor: Actor,
+        exchange: Exchange,
+        child: Child,
+        *,
+        outcome: str,
+        fields: Iterable[str] = (),
+        extra: dict[str, str] | None = None,
+    ) -> None:
+        decision = exchange.decision or {}
+        record(
+            session,
+            Entry(
+                action=action,
+                actor=actor,
+                outcome=outcome,
+                child_ref=store.child_reference(session, child.pseudonym),
+                purpose=exchange.purpose,
+                processing_activity_id=self._purpose_uri(exchange.purpose),
+                legal_basis=decision.get("basis"),
+                fields=tuple(fields),
+                level=decision.get("level"),
+                policy_version=exchange.policy_version,
+                exchange_id=exchange.id,
+                requester_id=exchange.recipient_id,
+                source_id=exchange.source_id,
+                emergency=exchange.break_glass_justification is not None,
+                extra=extra or {},
+            ),
+        )
+
+    def _record_consent(
+        self,
+        session: Session,
+        action: str,
+        actor: Actor,
+        consent: Consent,
+        child: Child,
+        exchange: Exchange | None,
+    ) -> None:
+        record(
+            session,
+            Entry(
+                action=action,
+                actor=actor,
+                outcome="success",
+                child_ref=store.child_reference(session, child.pseudonym),
+                purpose=consent.purpose,
+                processing_activity_id=self._purpose_uri(consent.purpose),
+                legal_basis="consent",
+                fields=tuple(consent.fields),
+                level=consent.level,
+                exchange_id=exchange.id if exchange else consent.exchange_id,
+                requester_id=consent.grantee_id,
+                subject=consent.id,
+            ),
+        )
+
+
+def _holder_actor(holder: str) -> Actor:
+    return Actor(type="user", id=holder, role="child" if holder == "child" else "guardian")
+
+
+def _context(exchange: Exchange) -> bytes:
+    return f"kindkoppeling:payload:{exchange.id}".encode()
+
+
+def _serialise(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
+
+
+def _denied(decision: Decision) -> ForbiddenError:
+    return ForbiddenError(
+        " ".join(decision.reasons) or "The policy no longer allows this exchange.",
+        problem=DENIED_BY_POLICY,
+        reasons=decision.reasons,
+    )
+
+
+def _reused() -> ValidationFailedError:
+    error = ValidationFailedError(
+        "This Idempotency-Key was already used for a different request.",
+        errors=[{"parameter": "Idempotency-Key", "in": "header", "detail": "already used"}],
+    )
+    error.problem = IDEMPOTENCY_KEY_REUSED
+    return error
