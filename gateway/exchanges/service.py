@@ -293,16 +293,14 @@ class Exchanges:
                 errors=[{"pointer": f"#/{name}", "detail": why} for name, why in stripped.items()],
             )
         sealed = seal(self.keyring, _serialise(kept), _context(exchange))
-        session.add(
-            Payload(
-                exchange_id=exchange.id,
-                key_id=sealed.wrapped_key.key_id,
-                wrapped_key=sealed.wrapped_key.blob,
-                ciphertext=sealed.ciphertext,
-                fields=sorted(kept),
-                stripped=sorted(stripped),
-                created_at=now,
-            )
+        exchange.payload = Payload(
+            exchange_id=exchange.id,
+            key_id=sealed.wrapped_key.key_id,
+            wrapped_key=sealed.wrapped_key.blob,
+            ciphertext=sealed.ciphertext,
+            fields=sorted(kept),
+            stripped=sorted(stripped),
+            created_at=now,
         )
         self._move(exchange, S.DELIVERED)
         exchange.delivered_at = now

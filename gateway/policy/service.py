@@ -67,7 +67,7 @@ class PolicyDecider:
             purpose=decision.purpose,
             allow=decision.allow,
             basis=decision.basis,
-            level=decision.level,
+            disclosure_level=decision.level,
             policy_version=decision.policy_version,
         )
         return decision
