@@ -1,4 +1,4 @@
-"""The ``gateway`` command: serve, demo data, migrations and the organisation registry.
+"""The ``gateway`` command: serve, demo, migrations, the registry, audit, keys, maintenance.
 
 Commands are thin: they build Settings, open a session and call the same services the API uses.
 In dev, commands that touch the database bring its schema up to date first, as ``serve`` does.
@@ -26,18 +26,27 @@ from gateway import demo, migrations
 from gateway.auditing import service as auditing
 from gateway.auth.assertions import sign_client_assertion, token_request_form
 from gateway.db import make_engine, make_sessionmaker
+from gateway.demo_scenario import run_scenario
 from gateway.errors import GatewayError
-from gateway.keys import load_keys
+from gateway.exchanges.payload_schemas import PayloadSchemas, default_schema_dir
+from gateway.exchanges.service import Exchanges
+from gateway.keys import add_dev_master_key, load_keys
+from gateway.logs import configure_logging
 from gateway.organisations import service
 from gateway.organisations.identifiers import OrganisationRole
 from gateway.organisations.models import Organisation, OrganisationStatus
+from gateway.policy.service import make_decider
 from gateway.settings import Settings
 
 app = typer.Typer(help="kindkoppeling gateway.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
 org_app = typer.Typer(help="The organisation registry.", no_args_is_help=True)
+keys_app = typer.Typer(help="The gateway's own keys.", no_args_is_help=True)
+maintenance_app = typer.Typer(help="Expiry and shredding.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(org_app, name="org")
+app.add_typer(keys_app, name="keys")
+app.add_typer(maintenance_app, name="maintenance")
 
 
 @contextmanager
@@ -74,8 +83,6 @@ def serve(
     """Run the HTTP service (in dev, migrations run at start)."""
     import uvicorn
 
-    from gateway.logs import configure_logging
-
     settings = Settings()
     configure_logging(settings.log_level)
     typer.echo(f"kindkoppeling on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
@@ -91,15 +98,27 @@ def serve(
 
 
 @app.command("demo")
-def demo_command() -> None:
-    """Register demo organisations of every role and write their credentials file (dev only)."""
+def demo_command(
+    scenario: Annotated[
+        bool, typer.Option(help="Also run the narrated exchange scenario and print it.")
+    ] = True,
+) -> None:
+    """Register demo organisations of every role, write their credentials file, and run a
+    narrated scenario: warme overdracht, a shelter placement under code rood, a verzuim signal
+    (dev only)."""
     settings = Settings()
     if not settings.is_dev:
         typer.echo("error: demo data exists only in dev", err=True)
         raise typer.Exit(1)
     with _session(settings) as session:
         path = demo.seed_demo(session, settings)
-    typer.echo(f"Demo organisations registered; credentials (private keys, dev only): {path}")
+        typer.echo(f"Demo organisations registered; credentials (private keys, dev only): {path}")
+        if scenario:
+            configure_logging("WARNING")  # the narration is the output; decisions are in it
+            typer.echo("")
+            run_scenario(
+                session, _exchanges(settings), load_keys(settings).pseudonymisation_key, typer.echo
+            )
 
 
 @app.command("demo-token")
@@ -285,3 +304,42 @@ def audit_verify() -> None:
             typer.echo(f"first bad index: {report.first_bad_index}", err=True)
         raise typer.Exit(1)
     typer.echo("OK: every entry, signature and checkpoint verifies")
+
+
+def _exchanges(settings: Settings) -> Exchanges:
+    return Exchanges(
+        make_decider(settings),
+        load_keys(settings).payload_master_keys,
+        PayloadSchemas.load(default_schema_dir()),
+    )
+
+
+@maintenance_app.command("run")
+def maintenance_run() -> None:
+    """Expire consents and exchanges that are due and shred their payloads, once (idempotent;
+    serve also runs this every GATEWAY_MAINTENANCE_INTERVAL seconds)."""
+    settings = Settings()
+    exchanges = _exchanges(settings)
+    with _session(settings) as session:
+        report = exchanges.run_maintenance(session)
+    typer.echo(
+        f"consents expired: {report.consents_expired}, exchanges expired: "
+        f"{report.exchanges_expired}, payloads shredded: {report.payloads_shredded}"
+    )
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Re-wrap every payload's data key under the current payload master key.
+
+    In dev a new master key is generated first (into the dev key file). In production, put the
+    new key first in GATEWAY_PAYLOAD_MASTER_KEYS (keep the old ones after it), run this, then
+    drop the old keys.
+    """
+    settings = Settings()
+    if settings.is_dev and not settings.payload_master_keys:
+        typer.echo(f"new master key {add_dev_master_key(settings)}")
+    exchanges = _exchanges(settings)
+    with _session(settings) as session:
+        moved = exchanges.rewrap_keys(session)
+    typer.echo(f"re-wrapped {moved} data keys under master key {exchanges.keyring.current_id}")

@@ -526,6 +526,29 @@ class Exchanges:
             session.commit()
         return report
 
+    def rewrap_keys(self, session: Session, batch: int = 500) -> int:
+        """Re-wrap every live data key under the current master key (``gateway keys rotate``).
+        Payloads are not touched; shredded ones have no key left to wrap."""
+        current = self.keyring.current_id
+        moved = 0
+        while True:
+            rows = list(
+                session.scalars(
+                    select(Payload)
+                    .where(Payload.wrapped_key.is_not(None), Payload.key_id != current)
+                    .limit(batch)
+                )
+            )
+            if not rows:
+                return moved
+            for row in rows:
+                assert row.key_id is not None and row.wrapped_key is not None
+                wrapped = WrappedKey(row.key_id, row.wrapped_key)
+                fresh = self.keyring.rewrap(wrapped, payload_context(row.exchange_id))
+                row.key_id, row.wrapped_key = fresh.key_id, fresh.blob
+            session.commit()
+            moved += len(rows)
+
     # --- internals ---------------------------------------------------------------------------
 
     def _decide(
@@ -794,7 +817,12 @@ def _holder_actor(holder: str) -> Actor:
 
 
 def _context(exchange: Exchange) -> bytes:
-    return f"kindkoppeling:payload:{exchange.id}".encode()
+    return payload_context(exchange.id)
+
+
+def payload_context(exchange_id: str) -> bytes:
+    """Associated data that binds a sealed payload and its wrapped key to one exchange."""
+    return f"kindkoppeling:payload:{exchange_id}".encode()
 
 
 def _serialise(payload: dict[str, Any]) -> bytes:

@@ -1,0 +1,263 @@
+"""A narrated scenario for ``gateway demo`` (dev only): three real flows through the services the
+API uses, printing what each party asked, what the policy decided and what each one received.
+
+1. Warme overdracht: a kinderopvang offers, both parents consent (one leaves a field out), the
+   school fetches only what both agreed to.
+2. Placement from a women's shelter under safety code rood: a summary to two candidate schools,
+   one offers a place, the other's copy is shredded, the full dossier goes to the school that
+   offered (without the address), leerplicht hears only that the child is safe.
+3. A verzuim signal from a school to leerplicht: a legal duty, so no consent, parents informed.
+
+Parents' answers go through the same service the parent portal will call (issue 7); here they
+are made in the name of the demo parents. The children are fictitious; their BSNs pass the
+elfproef but belong to nobody.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from audit.entry import Actor
+from gateway.auditing.service import organisation_actor
+from gateway.children import service as children
+from gateway.children.models import Child
+from gateway.children.service import GuardianFacts
+from gateway.consent.models import Consent, ConsentStatus, Notice
+from gateway.errors import GatewayError
+from gateway.exchanges.models import Direction, Exchange
+from gateway.exchanges.service import Exchanges, NewExchange
+from gateway.organisations.identifiers import OrganisationRole
+from gateway.organisations.models import Organisation
+from gateway.organisations.service import find_by_identifier
+from gateway.policy.decision import Level, SafetyCode
+
+Say = Callable[[str], None]
+
+
+class Scenario:
+    def __init__(
+        self, session: Session, exchanges: Exchanges, pseudonym_key: bytes, say: Say
+    ) -> None:
+        self.session = session
+        self.exchanges = exchanges
+        self.key = pseudonym_key
+        self.say = say
+        self.names: dict[str, str] = {}  # guardian id -> relation, to narrate reasons
+
+    def org(self, role: OrganisationRole, identifier: str) -> Organisation:
+        organisation = find_by_identifier(self.session, role, identifier)
+        if organisation is None:
+            raise LookupError(f"demo organisation {identifier} is not registered")
+        return organisation
+
+    def child(self, bsn: str, born: date) -> Child:
+        return children.identify(self.session, bsn, born, self.key)
+
+    def guardians(self, by: Organisation, child: Child, *facts: GuardianFacts) -> dict[str, str]:
+        recorded = children.record_guardians(
+            self.session,
+            child,
+            list(facts),
+            organisation=by,
+            actor=_actor(by),
+            decider=self.exchanges.decider,
+        )
+        named = {g.id: g.relation for g in recorded}
+        self.names.update(named)
+        return named
+
+    def offer(
+        self,
+        source: Organisation,
+        recipient: Organisation,
+        child: Child,
+        purpose: str,
+        fields: list[str],
+        **options: Any,
+    ) -> Exchange:
+        order = NewExchange(
+            purpose=purpose,
+            direction=Direction.OFFER,
+            counterparty_id=recipient.id,
+            child=child,
+            requested_fields=fields,
+            **options,
+        )
+        exchange, _ = self.exchanges.create(self.session, source, _actor(source), order)
+        decision = exchange.decision
+        self.say(f"  {source.name} → {recipient.name}: {purpose}, asks {', '.join(fields)}")
+        self.say(
+            f"    decision: {exchange.status.value}, level {decision['level']}, "
+            f"fields {decision['fields']}"
+        )
+        for field, why in decision["stripped"].items():
+            self.say(f"    stripped {field}: {why}")
+        for reason in decision["reasons"]:
+            for guardian_id, relation in self.names.items():
+                reason = reason.replace(guardian_id, relation)
+            self.say(f"    reason: {reason}")
+        return exchange
+
+    def consent(self, exchange: Exchange, names: dict[str, str], **choices: list[str]) -> None:
+        """Each holder asked for this exchange answers; ``choices`` narrows a holder's fields."""
+        asked = self.session.scalars(
+            select(Consent).where(
+                Consent.exchange_id == exchange.id, Consent.status == ConsentStatus.PROPOSED
+            )
+        )
+        for consent in list(asked):
+            who = names.get(consent.holder, consent.holder)
+            fields = choices.get(who)
+            self.exchanges.answer_consent(
+                self.session, consent.id, consent.holder, grant=True, fields=fields
+            )
+            self.say(f"    {who} consents (portal) to: {', '.join(fields or consent.fields)}")
+        self.session.refresh(exchange)
+        self.say(f"    now: {exchange.status.value}, fields {exchange.decision['fields']}")
+
+    def deliver(self, source: Organisation, exchange: Exchange, payload: dict[str, Any]) -> None:
+        delivered = self.exchanges.deliver(
+            self.session, source, _actor(source), exchange.id, payload
+        )
+        stored = delivered.exchange.payload.fields if delivered.exchange.payload else []
+        self.say(f"    {source.name} delivers {len(payload)} fields; stored encrypted: {stored}")
+        for field, why in delivered.stripped.items():
+            self.say(f"    stripped before storage: {field} ({why})")
+
+    def fetch(self, recipient: Organisation, exchange: Exchange) -> None:
+        _, received = self.exchanges.fetch(self.session, recipient, _actor(recipient), exchange.id)
+        self.say(f"    {recipient.name} received:")
+        for line in json.dumps(received, indent=2, ensure_ascii=False).splitlines():
+            self.say(f"      {line}")
+
+    def run(self) -> None:
+        vlinder = self.org(OrganisationRole.OPVANG, "123456789")
+        anker = self.org(OrganisationRole.OPVANG, "87654321")
+        regenboog = self.org(OrganisationRole.SCHOOL, "12AB")
+        baken = self.org(OrganisationRole.SCHOOL, "34CD")
+        leerplicht = self.org(OrganisationRole.LEERPLICHT, "GM0344")
+
+        self.say("1. Warme overdracht: kinderopvang → basisschool, with both parents' consent")
+        noor = self.child("100000009", date(2022, 3, 14))
+        parents = self.guardians(
+            vlinder, noor, GuardianFacts("moeder", gezag=True), GuardianFacts("vader", gezag=True)
+        )
+        warm = self.offer(
+            vlinder,
+            regenboog,
+            noor,
+            "warme-overdracht",
+            ["vve_participation", "development_summary", "home_language", "social_emotional_notes"],
+        )
+        self.consent(
+            warm, parents, vader=["vve_participation", "development_summary", "home_language"]
+        )
+        self.deliver(
+            vlinder,
+            warm,
+            {
+                "vve_participation": True,
+                "development_summary": "Noor speelt graag samen en vertelt in korte zinnen.",
+                "home_language": "Nederlands en Turks",
+                "social_emotional_notes": "Heeft bij nieuwe mensen even tijd nodig.",
+            },
+        )
+        self.fetch(regenboog, warm)
+
+        self.say("\n2. Schoolplek vanuit de vrouwenopvang, safety code rood (staged disclosure)")
+        sam = self.child("100000010", date(2018, 9, 2))
+        children.change_safety_code(
+            self.session,
+            sam,
+            SafetyCode.ROOD,
+            organisation=anker,
+            actor=_actor(anker),
+            decider=self.exchanges.decider,
+        )
+        self.say(f"  {anker.name} sets safety code rood")
+        family = self.guardians(
+            anker,
+            sam,
+            GuardianFacts("moeder", gezag=True, accompanying=True),
+            GuardianFacts("vader", gezag=True, restricted=True),
+        )
+        summary_fields = ["age", "school_level", "onderwijsbehoeften", "residence_municipality"]
+        summary = {"age": 8, "school_level": "groep 5", "onderwijsbehoeften": "Vaste structuur."}
+        candidates = []
+        for school in (regenboog, baken):
+            offer = self.offer(anker, school, sam, "plaatsing-opvang", summary_fields)
+            self.consent(offer, family)
+            self.deliver(anker, offer, summary)
+            candidates.append(offer)
+        self.offer(anker, leerplicht, sam, "plaatsing-opvang", ["safe_place_notice", "age"])
+        self.exchanges.confirm_placement(self.session, baken, _actor(baken), candidates[1].id)
+        self.session.refresh(candidates[0])
+        self.say(
+            f"  {baken.name} offers a place; the copy at {regenboog.name} is now "
+            f"{candidates[0].status.value} and its payload shredded"
+        )
+        full = self.offer(
+            anker,
+            baken,
+            sam,
+            "plaatsing-opvang",
+            ["age", "school_level", "previous_school", "current_address"],
+            requested_level=Level.FULL,
+            reason="De school heeft een plek aangeboden.",
+        )
+        self.consent(full, family)
+        self.deliver(
+            anker,
+            full,
+            {
+                "age": 8,
+                "school_level": "groep 5",
+                "previous_school": "OBS De Linde",
+                "current_address": "(never stored under code rood)",
+            },
+        )
+        self.fetch(baken, full)
+
+        self.say("\n3. Verzuimmelding: school → leerplicht, a legal duty; parents are informed")
+        lina = self.child("100000022", date(2015, 1, 20))
+        lina_parents = self.guardians(regenboog, lina, GuardianFacts("moeder", gezag=True))
+        signal = self.offer(
+            regenboog,
+            leerplicht,
+            lina,
+            "verzuimmelding",
+            ["absence_period", "school", "signal_type"],
+        )
+        self.deliver(
+            regenboog,
+            signal,
+            {
+                "absence_period": {"from": "2026-10-05", "unexcused_hours": 18},
+                "school": "12AB Basisschool De Regenboog",
+                "signal_type": "absence",
+            },
+        )
+        self.fetch(leerplicht, signal)
+        told = self.session.scalars(select(Notice).where(Notice.exchange_id == signal.id))
+        for notice in told:
+            self.say(
+                f"    notice for {lina_parents.get(notice.holder, notice.holder)}: "
+                f"{notice.kind.value} (no child data in it, never e-mailed)"
+            )
+
+
+def run_scenario(session: Session, exchanges: Exchanges, pseudonym_key: bytes, say: Say) -> None:
+    try:
+        Scenario(session, exchanges, pseudonym_key, say).run()
+    except GatewayError as exc:
+        raise RuntimeError(f"the demo scenario stopped: {exc.detail}") from exc
+
+
+def _actor(organisation: Organisation) -> Actor:
+    return organisation_actor(organisation.id, organisation.role.value)
