@@ -7,10 +7,15 @@ from pathlib import Path
 
 import pytest
 from joserfc.jwk import ECKey
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from gateway.cli import app
+from gateway.exchanges.models import Payload
+from gateway.exchanges.sealing import Sealed, WrappedKey, unseal
+from gateway.exchanges.service import payload_context
+from gateway.keys import load_keys
 from gateway.organisations import service
 from gateway.organisations.identifiers import OrganisationRole
 from gateway.organisations.models import OrganisationStatus
@@ -36,6 +41,10 @@ COMMANDS = [
     ["audit", "checkpoint"],
     ["audit", "export"],
     ["audit", "verify"],
+    ["keys"],
+    ["keys", "rotate"],
+    ["maintenance"],
+    ["maintenance", "run"],
 ]
 
 
@@ -143,6 +152,17 @@ def test_demo_registers_every_role_and_writes_private_credentials(
     second = runner.invoke(app, ["demo"], env=env)  # idempotent
 
     assert first.exit_code == 0 and second.exit_code == 0, first.output + second.output
+    for told in [
+        "now: awaiting_delivery, fields ['development_summary', 'home_language', "
+        "'vve_participation']",
+        "stripped before storage: social_emotional_notes",
+        "stripped before storage: current_address",
+        "is now withdrawn and its payload shredded",
+        "Leerplicht Gemeente Utrecht received:",
+        '"signal_type": "absence"',
+    ]:
+        assert told in second.output, told
+    assert "100000009" not in first.output  # the demo children's BSNs are never printed
     path = settings.data_dir / "demo-credentials.json"
     assert str(path) in first.output
     assert path.stat().st_mode & 0o077 == 0
@@ -156,3 +176,32 @@ def test_demo_refuses_in_production(env: dict[str, str]) -> None:
 
     assert result.exit_code == 1
     assert "only in dev" in result.output
+
+
+def test_keys_rotate_in_dev_rewraps_under_a_new_master_key(
+    env: dict[str, str], settings: Settings, session: Session
+) -> None:
+    assert runner.invoke(app, ["demo"], env=env).exit_code == 0
+
+    first = runner.invoke(app, ["keys", "rotate"], env=env)
+    second = runner.invoke(app, ["keys", "rotate"], env=env)
+
+    assert first.exit_code == 0, first.output
+    assert "re-wrapped 4 data keys" in first.output  # every unshredded demo payload
+    assert "re-wrapped 4 data keys" in second.output
+    stored = json.loads((settings.data_dir / "keys.json").read_text())
+    assert stored["payload_master_keys"].count(":") == 3  # the new ones in front of the first
+    keyring = load_keys(settings).payload_master_keys
+    live = [p for p in session.scalars(select(Payload)) if not p.shredded]
+    assert {p.key_id for p in live} == {keyring.current_id}
+    for row in live:
+        assert row.key_id and row.wrapped_key and row.ciphertext
+        sealed = Sealed(WrappedKey(row.key_id, row.wrapped_key), row.ciphertext)
+        assert json.loads(unseal(keyring, sealed, payload_context(row.exchange_id)))
+
+
+def test_maintenance_run_reports_what_it_did(env: dict[str, str]) -> None:
+    result = runner.invoke(app, ["maintenance", "run"], env=env)
+
+    assert result.exit_code == 0, result.output
+    assert "consents expired: 0, exchanges expired: 0, payloads shredded: 0" in result.output
