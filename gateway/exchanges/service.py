@@ -275,12 +275,7 @@ class Exchanges:
         self.schemas.validate(exchange.purpose, payload)
         now = self.clock()
         child = session.get_one(Child, exchange.child_id)
-        ruling = self._decide(session, exchange, child, now)
-        decision = ruling[1]
-        if not decision.allow:
-            self._stop(session, exchange, child, ruling, actor, now)
-            session.commit()
-            raise _denied(decision)
+        decision = self._decide_again(session, exchange, child, actor, now)
         granted = set(decision.fields)
         kept = {name: value for name, value in payload.items() if name in granted}
         stripped = {
@@ -337,12 +332,7 @@ class Exchanges:
             self._end(session, exchange, child, S.EXPIRED, "retention period ended", actor)
             session.commit()
             raise GoneError("The retention period of this exchange has ended; it was destroyed.")
-        ruling = self._decide(session, exchange, child, now)
-        decision = ruling[1]
-        if not decision.allow:
-            self._stop(session, exchange, child, ruling, actor, now)
-            session.commit()
-            raise _denied(decision)
+        decision = self._decide_again(session, exchange, child, actor, now)
         assert payload.key_id and payload.wrapped_key and payload.ciphertext
         sealed = Sealed(WrappedKey(payload.key_id, payload.wrapped_key), payload.ciphertext)
         stored = json.loads(unseal(self.keyring, sealed, _context(exchange)))
@@ -593,6 +583,19 @@ class Exchanges:
         exchange.decision = decision.model_dump(mode="json")
         exchange.policy_version = decision.policy_version
         return request, decision
+
+    def _decide_again(
+        self, session: Session, exchange: Exchange, child: Child, actor: Actor, now: datetime
+    ) -> Decision:
+        """The decision at this moment; if it no longer allows the exchange, the exchange ends
+        (on the record, committed) and the caller gets 403 with the reasons."""
+        ruling = self._decide(session, exchange, child, now)
+        decision = ruling[1]
+        if not decision.allow:
+            self._stop(session, exchange, child, ruling, actor, now)
+            session.commit()
+            raise _denied(decision)
+        return decision
 
     def _placement_confirmed(self, session: Session, exchange: Exchange) -> bool:
         return bool(
