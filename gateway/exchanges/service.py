@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -200,6 +201,7 @@ class Exchanges:
         offer = order.direction == Direction.OFFER
         now = self.clock()
         exchange = Exchange(
+            id=str(uuid.uuid4()),
             purpose=order.purpose,
             direction=order.direction,
             initiator_id=organisation.id,
@@ -219,10 +221,10 @@ class Exchanges:
             created_at=now,
             expires_at=now,
         )
-        session.add(exchange)
-        session.flush()
+        # Decided before it joins the session, so the row is written once, with its decision.
         ruling = self._decide(session, exchange, order.child, now)
         decision = ruling[1]
+        session.add(exchange)
         exchange.expires_at = now + timedelta(days=decision.retention_days or 0)
         action = "break_glass" if order.break_glass_justification else "decision"
         self._record_decision(session, action, actor, exchange, order.child, ruling)
@@ -547,13 +549,17 @@ class Exchanges:
         rows = consents.relevant(
             session, exchange_id=exchange.id, relied=exchange.relied_consent_ids
         )
-        source = session.get_one(Organisation, exchange.source_id)
-        recipient = session.get_one(Organisation, exchange.recipient_id)
+        parties = select(Organisation.id, Organisation.role).where(
+            Organisation.id.in_((exchange.source_id, exchange.recipient_id))
+        )
+        roles = {organisation_id: role for organisation_id, role in session.execute(parties)}
         request = DecisionInput(
             purpose=exchange.purpose,
             initiator="source" if exchange.direction == Direction.OFFER else "recipient",
-            source=Party(organisation_id=source.id, role=source.role),
-            recipient=Party(organisation_id=recipient.id, role=recipient.role),
+            source=Party(organisation_id=exchange.source_id, role=roles[exchange.source_id]),
+            recipient=Party(
+                organisation_id=exchange.recipient_id, role=roles[exchange.recipient_id]
+            ),
             requested_fields=list(exchange.requested_fields),
             requested_level=Level(exchange.requested_level) if exchange.requested_level else None,
             reason=exchange.reason,
