@@ -21,7 +21,7 @@ from gateway.children.bsn import InvalidBSNError, pseudonym, validate_bsn
 from gateway.children.models import Child, Guardian
 from gateway.errors import FORBIDDEN, ForbiddenError, ValidationFailedError
 from gateway.organisations.models import Organisation
-from gateway.policy.decision import GuardiansChange, Party, SafetyChange, SafetyCode
+from gateway.policy.decision import GuardiansChange, Party, Permission, SafetyChange, SafetyCode
 from gateway.policy.service import PolicyDecider
 
 
@@ -77,25 +77,11 @@ def change_safety_code(
             new_code=new_code,
         )
     )
-    entry = Entry(
-        action="safety.change",
-        actor=actor,
-        outcome="allowed" if decision.allow else "denied",
-        child_ref=store.child_reference(session, child.pseudonym),
-        reasons=tuple(decision.reasons),
-        policy_version=decision.policy_version,
-        extra={"from": child.safety_code or "none", "to": new_code.value},
-    )
-    if not decision.allow:
-        record(session, entry)
-        session.commit()  # the refusal is on the record; the code is unchanged
-        raise ForbiddenError(
-            " ".join(decision.reasons), problem=FORBIDDEN, reasons=decision.reasons
-        )
+    extra = {"from": child.safety_code or "none", "to": new_code.value}
+    _record_permission(session, child, "safety.change", actor, decision, extra)
     child.safety_code = new_code
     child.safety_code_set_by = organisation.id
     child.safety_code_set_at = datetime.now(UTC)
-    record(session, entry)
     session.commit()
     return child
 
@@ -132,19 +118,8 @@ def record_guardians(
             changes_restriction=changes_restriction,
         )
     )
-    entry = Entry(
-        action="guardians.change",
-        actor=actor,
-        outcome="allowed" if decision.allow else "denied",
-        child_ref=store.child_reference(session, child.pseudonym),
-        reasons=tuple(decision.reasons),
-        policy_version=decision.policy_version,
-        extra={"guardians": str(len(stated)), "restriction_changed": str(changes_restriction)},
-    )
-    record(session, entry)
-    if not decision.allow:
-        session.commit()  # the refusal is on the record; nothing changed
-        raise ForbiddenError(" ".join(decision.reasons), reasons=decision.reasons)
+    extra = {"guardians": str(len(stated)), "restriction_changed": str(changes_restriction)}
+    _record_permission(session, child, "guardians.change", actor, decision, extra)
     for facts in stated:
         guardian = current.get(facts.relation)
         if guardian is None:
@@ -165,3 +140,32 @@ def guardians_of(session: Session, child: Child) -> list[Guardian]:
             select(Guardian).where(Guardian.child_id == child.id).order_by(Guardian.relation)
         )
     )
+
+
+def _record_permission(
+    session: Session,
+    child: Child,
+    action: str,
+    actor: Actor,
+    decision: Permission,
+    extra: dict[str, str],
+) -> None:
+    """Put a decided change on the record; a refusal is committed as such and raised as 403,
+    so the caller only goes on to make the change when it is allowed."""
+    record(
+        session,
+        Entry(
+            action=action,
+            actor=actor,
+            outcome="allowed" if decision.allow else "denied",
+            child_ref=store.child_reference(session, child.pseudonym),
+            reasons=tuple(decision.reasons),
+            policy_version=decision.policy_version,
+            extra=extra,
+        ),
+    )
+    if not decision.allow:
+        session.commit()  # the refusal is on the record; nothing changed
+        raise ForbiddenError(
+            " ".join(decision.reasons), problem=FORBIDDEN, reasons=decision.reasons
+        )

@@ -87,13 +87,6 @@ class Exchange(Base):
 
     payload: Mapped[Payload | None] = relationship(lazy="selectin", uselist=False)
 
-    def is_party(self, organisation_id: str) -> bool:
-        return organisation_id in (self.source_id, self.recipient_id)
-
-    @property
-    def granted_fields(self) -> list[str]:
-        return list(self.decision.get("fields", []))
-
 
 class Payload(Base):
     __tablename__ = "payloads"

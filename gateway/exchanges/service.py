@@ -289,7 +289,7 @@ class Exchanges:
                 "None of the delivered fields is granted for this exchange; nothing was stored.",
                 errors=[{"pointer": f"#/{name}", "detail": why} for name, why in stripped.items()],
             )
-        sealed = seal(self.keyring, _serialise(kept), _context(exchange))
+        sealed = seal(self.keyring, _serialise(kept), payload_context(exchange.id))
         exchange.payload = Payload(
             exchange_id=exchange.id,
             key_id=sealed.wrapped_key.key_id,
@@ -337,7 +337,7 @@ class Exchanges:
         decision = self._decide_again(session, exchange, child, actor, now)
         assert payload.key_id and payload.wrapped_key and payload.ciphertext
         sealed = Sealed(WrappedKey(payload.key_id, payload.wrapped_key), payload.ciphertext)
-        stored = json.loads(unseal(self.keyring, sealed, _context(exchange)))
+        stored = json.loads(unseal(self.keyring, sealed, payload_context(exchange.id)))
         granted = set(decision.fields)
         released = {name: value for name, value in stored.items() if name in granted}
         if exchange.status == S.DELIVERED:
@@ -382,7 +382,7 @@ class Exchanges:
         """A school offers a place (staged disclosure): the shelter may now send it the full
         dossier, and the other candidate schools' copies are shredded."""
         exchange = self.get_for_party(session, organisation, exchange_id)
-        purpose = self.decider.bundle.data.get("purposes", {}).get(exchange.purpose, {})
+        purpose = self.decider.bundle.purpose(exchange.purpose) or {}
         if not purpose.get("full_requires_placement"):
             raise ConflictError("This purpose has no placement to confirm.")
         if organisation.id != exchange.recipient_id or organisation.role != OrganisationRole.SCHOOL:
@@ -434,7 +434,7 @@ class Exchanges:
         A grant lasts until ``valid_until``, by default the purpose's retention period."""
         consent = consents.get(session, consent_id, holder)
         now = self.clock()
-        purpose = self.decider.bundle.data.get("purposes", {}).get(consent.purpose, {})
+        purpose = self.decider.bundle.purpose(consent.purpose) or {}
         default_end = now + timedelta(days=int(purpose.get("retention_days", 30)))
         consents.answer(
             consent, grant=grant, fields=fields, now=now, valid_until=valid_until or default_end
@@ -604,6 +604,11 @@ class Exchanges:
         return decision
 
     def _placement_confirmed(self, session: Session, exchange: Exchange) -> bool:
+        """Has the recipient offered this child a place (only asked where the purpose stages
+        its disclosure)?"""
+        purpose = self.decider.bundle.purpose(exchange.purpose) or {}
+        if not purpose.get("full_requires_placement"):
+            return False
         return bool(
             session.scalar(
                 select(
@@ -734,7 +739,7 @@ class Exchanges:
         exchange.status = target
 
     def _purpose_uri(self, purpose: str) -> str | None:
-        spec = self.decider.bundle.data.get("purposes", {}).get(purpose)
+        spec = self.decider.bundle.purpose(purpose)
         return str(spec["uri"]) if spec else None
 
     def _record_decision(
@@ -823,10 +828,6 @@ class Exchanges:
 
 def _holder_actor(holder: str) -> Actor:
     return Actor(type="user", id=holder, role="child" if holder == "child" else "guardian")
-
-
-def _context(exchange: Exchange) -> bytes:
-    return payload_context(exchange.id)
 
 
 def payload_context(exchange_id: str) -> bytes:

@@ -66,7 +66,7 @@ def preview_decision(
         subject=body.subject,
     )
     decision = decider.decide(request)
-    purpose = decider.bundle.data.get("purposes", {}).get(body.purpose)
+    purpose = decider.bundle.purpose(body.purpose)
     auditing.record(
         session,
         auditing.decision_entry(

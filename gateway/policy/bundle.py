@@ -56,6 +56,11 @@ class PolicyBundle:
             raise FileNotFoundError(f"no Rego modules under {root}")
         return cls(root, modules, tests, data, "sha256:" + digest.hexdigest())
 
+    def purpose(self, purpose_id: str) -> dict[str, Any] | None:
+        """The register entry of a purpose, or None for a purpose the register does not know."""
+        spec: dict[str, Any] | None = self.data.get("purposes", {}).get(purpose_id)
+        return spec
+
 
 def _place(data: dict[str, Any], parts: tuple[str, ...], value: Any) -> None:
     target = data
