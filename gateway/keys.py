@@ -17,6 +17,7 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,7 @@ class GatewayKeys:
     pseudonymisation_key: bytes
     checkpoint_signing_key: Ed25519PrivateKey
     payload_master_keys: MasterKeyring
+    session_secret: bytes
 
     @property
     def token_signing_kid(self) -> str:
@@ -102,15 +104,14 @@ def _parse_signing_key(pem: str) -> ECKey:
     return key
 
 
-def _parse_pseudonymisation_key(encoded: str) -> bytes:
+def _parse_random(setting: str, encoded: str) -> bytes:
+    variable = f"GATEWAY_{setting.upper()}"
     try:
         raw = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise InvalidSecretError("GATEWAY_PSEUDONYMISATION_KEY is not base64") from exc
+        raise InvalidSecretError(f"{variable} is not base64") from exc
     if len(raw) < PSEUDONYMISATION_KEY_BYTES:
-        raise InvalidSecretError(
-            f"GATEWAY_PSEUDONYMISATION_KEY must be at least {PSEUDONYMISATION_KEY_BYTES} bytes"
-        )
+        raise InvalidSecretError(f"{variable} must be at least {PSEUDONYMISATION_KEY_BYTES} bytes")
     return raw
 
 
@@ -151,9 +152,10 @@ def _parse_master_keys(text: str) -> MasterKeyring:
 
 _SECRETS = (
     _Secret("token_signing_key", _generate_ec_pem, _parse_signing_key),
-    _Secret("pseudonymisation_key", _generate_random_b64, _parse_pseudonymisation_key),
+    _Secret("pseudonymisation_key", _generate_random_b64, partial(_parse_random, "pseudonymisation_key")),
     _Secret("checkpoint_signing_key", _generate_ed25519_pem, _parse_checkpoint_key),
     _Secret("payload_master_keys", new_master_key, _parse_master_keys),
+    _Secret("session_secret", _generate_random_b64, partial(_parse_random, "session_secret")),
 )
 
 

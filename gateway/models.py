@@ -7,12 +7,14 @@ from gateway.consent.models import Consent, Notice
 from gateway.db import Base
 from gateway.exchanges.models import Exchange, Payload
 from gateway.organisations.models import Organisation, OrganisationKey
+from gateway.oversight.models import BreakGlassReview
 
 metadata = Base.metadata
 # Everything migrations manage: the gateway's models and the audit package's tables.
 all_metadata = (metadata, audit_metadata)
 
 __all__ = [
+    "BreakGlassReview",
     "Child",
     "Consent",
     "Exchange",

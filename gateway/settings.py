@@ -74,6 +74,21 @@ class Settings(BaseSettings):
     )
     opa_timeout: float = Field(default=1.0, gt=0, le=30, description="Seconds per OPA query.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    session_secret: SecretStr | None = Field(
+        default=None, description="Base64 secret (32 bytes) that signs portal session cookies."
+    )
+    oidc_issuer: str | None = Field(
+        default=None,
+        description="OpenID Connect provider for portal login (in production a DigiD and "
+        "eHerkenning broker); in dev, unset means the built-in dev provider at "
+        "<public_url>/dev-oidc.",
+    )
+    oidc_client_id: str = Field(
+        default="kindkoppeling-portal", description="The portal's client id at the provider."
+    )
+    oidc_client_secret: SecretStr | None = Field(
+        default=None, description="The portal's client secret at the provider."
+    )
     maintenance_interval: int = Field(
         default=300,
         ge=0,
@@ -106,6 +121,22 @@ class Settings(BaseSettings):
     @property
     def checkpoint_origin(self) -> str:
         return self.audit_origin or f"{urlsplit(self.public_url).netloc}/audit"
+
+    @property
+    def dev_oidc_issuer(self) -> str:
+        return f"{self.public_url}/dev-oidc"
+
+    @property
+    def login_issuer(self) -> str | None:
+        """Where the portal sends people to log in: the configured provider, or in dev the
+        built-in one; None when production has none configured."""
+        if self.oidc_issuer:
+            return self.oidc_issuer.rstrip("/")
+        return self.dev_oidc_issuer if self.is_dev else None
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.public_url.startswith("https://")
 
     @property
     def is_dev(self) -> bool:

@@ -27,6 +27,7 @@ def production_secrets() -> dict[str, str]:
         .private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
         .decode(),
         "payload_master_keys": "mk-test:" + base64.b64encode(b"m" * 32).decode(),
+        "session_secret": base64.b64encode(b"s" * 32).decode(),
     }
 
 

@@ -39,7 +39,8 @@ class Guardian(Base):
 
     Consent and notices name a guardian by this random id, never by name. ``restricted`` marks a
     parent who is never asked and never shown anything (DOMAIN.md rule 4); ``accompanying`` is
-    the parent who is with the child in a shelter. Portal accounts link here (issue 7).
+    the parent who is with the child in a shelter. A portal login links here through
+    ``person_pseudonym``: one person has one row per child.
     """
 
     __tablename__ = "guardians"
@@ -51,6 +52,9 @@ class Guardian(Base):
     gezag: Mapped[bool] = mapped_column(Boolean)
     restricted: Mapped[bool] = mapped_column(Boolean, default=False)
     accompanying: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Keyed pseudonym of the parent's own BSN, when the organisation recorded it: how a portal
+    # login (DigiD gives the BSN) finds this row. Never the BSN itself.
+    person_pseudonym: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
     recorded_by: Mapped[str] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -3,8 +3,9 @@
 One ``Consent`` row is one holder's answer for one purpose and one recipient organisation:
 a parent with gezag, or the child itself (holder ``"child"``), agrees to a set of fields at a
 level for a period. The policy decides with these rows as ``consents`` facts; a purpose that
-needs several holders needs a row from each. Shaped to grow into the FHIR R5 Consent view of
-issue 7 (subject, grantor, grantee, purpose, provision fields, period, status).
+needs several holders needs a row from each. The rows of one exchange together are one consent
+record in the sense of FHIR R5 Consent (``gateway/consent/fhir.py``): subject, grantors,
+grantee, purpose, provision fields and level, period, status, provenance and revocation.
 
 A ``Notice`` tells a holder that something waits (a consent request) or happened (data shared
 on a legal basis). It carries ids and a kind, never a payload value, and is never e-mailed.
@@ -62,6 +63,11 @@ class Consent(Base):
     valid_until: Mapped[datetime | None] = mapped_column(default=None)
     answered_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Provenance: through which login the answer and the revocation came (a pseudonymous login
+    # reference, never a name or BSN), and which explanation text the holder was shown.
+    answered_via: Mapped[str | None] = mapped_column(String(128), default=None)
+    explanation_version: Mapped[str | None] = mapped_column(String(64), default=None)
+    revoked_via: Mapped[str | None] = mapped_column(String(128), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
