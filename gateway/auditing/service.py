@@ -87,6 +87,38 @@ def read_entries(
     )
 
 
+# What a parent's access history shows: data leaving the source, reaching the recipient, being
+# destroyed, and the consents given, declined and revoked.
+DISCLOSURE_ACTIONS = frozenset(
+    {"delivery", "fetch", "shred", "consent.grant", "consent.decline", "consent.revoke"}
+)
+HISTORY_LIMIT = 1000
+
+
+def access_history(session: Session, child_pseudonym: str, reader: Actor) -> list[dict[str, Any]]:
+    """Who received or saw what about one child, when and on which basis (AVG art. 15), newest
+    first; the read itself is recorded. The caller has established that ``reader`` may see it."""
+    ref = store.child_reference(session, child_pseudonym)
+    rows, _ = store.find_entries(session, EntryFilter(child_ref=ref), limit=HISTORY_LIMIT)
+    history = [
+        entry
+        for entry in (json.loads(row.leaf) for row in reversed(rows))
+        if entry["action"] in DISCLOSURE_ACTIONS
+    ]
+    record(
+        session,
+        Entry(
+            action="audit.read",
+            actor=reader,
+            outcome="success",
+            child_ref=ref,
+            extra={"view": "access_history", "returned": str(len(history))},
+        ),
+    )
+    session.commit()
+    return history
+
+
 def decision_entry(
     action: str,
     actor: Actor,

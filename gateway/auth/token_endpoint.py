@@ -174,8 +174,12 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):  # type: ignore[mis
 
 
 class TokenRequest(OAuth2Request):  # type: ignore[misc]
-    def __init__(self, uri: str, headers: Mapping[str, str], form: dict[str, str]) -> None:
-        super().__init__("POST", uri, headers=headers)
+    """A request as Authlib's servers read it: its parameters (query or form) as the payload."""
+
+    def __init__(
+        self, uri: str, headers: Mapping[str, str], form: dict[str, str], method: str = "POST"
+    ) -> None:
+        super().__init__(method, uri, headers=headers)
         self._form = form
         self.payload = BasicOAuth2Payload(form)
 

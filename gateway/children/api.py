@@ -73,6 +73,12 @@ class GuardianIn(BaseModel):
     accompanying: bool = Field(
         default=False, description="The parent who is with the child in a shelter."
     )
+    bsn: str | None = Field(
+        default=None,
+        max_length=16,
+        description="The parent's own BSN (elfproef), so that their DigiD login finds this "
+        "child in the portal. Stored only as a keyed pseudonym; never returned.",
+    )
 
 
 class GuardiansChange(BaseModel):
@@ -89,6 +95,7 @@ class GuardianOut(BaseModel):
     gezag: bool
     restricted: bool
     accompanying: bool
+    portal_linked: bool = Field(description="A parent's BSN is on record: they can log in.")
 
 
 @router.put(
@@ -99,11 +106,21 @@ class GuardianOut(BaseModel):
 def record_guardians(
     body: GuardiansChange, client: CurrentClient, session: SessionDep, request: Request
 ) -> list[GuardianOut]:
-    child = service.identify(session, body.bsn, body.birth_date, request.app.state.pseudonym_key)
+    key = request.app.state.pseudonym_key
+    child = service.identify(session, body.bsn, body.birth_date, key)
+    stated = [
+        service.GuardianFacts(
+            **g.model_dump(exclude={"bsn"}),
+            person_pseudonym=service.bsn_pseudonym(g.bsn, key, at=f"#/guardians/{i}/bsn")
+            if g.bsn
+            else None,
+        )
+        for i, g in enumerate(body.guardians)
+    ]
     recorded = service.record_guardians(
         session,
         child,
-        [service.GuardianFacts(**g.model_dump()) for g in body.guardians],
+        stated,
         organisation=client.organisation,
         actor=client.actor,
         decider=request.app.state.policy,
@@ -115,6 +132,7 @@ def record_guardians(
             gezag=g.gezag,
             restricted=g.restricted,
             accompanying=g.accompanying,
+            portal_linked=g.person_pseudonym is not None,
         )
         for g in recorded
     ]

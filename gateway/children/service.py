@@ -30,18 +30,12 @@ def identify(session: Session, bsn: str, birth_date: date, key: bytes, *, at: st
 
     ``at`` is the JSON pointer of the object holding ``bsn`` and ``birth_date`` in the request,
     so errors name the fields where the caller put them."""
-    try:
-        valid = validate_bsn(bsn)
-    except InvalidBSNError as exc:
-        raise ValidationFailedError(
-            "The BSN is not valid.", errors=[{"pointer": f"{at}/bsn", "detail": str(exc)}]
-        ) from exc
+    name = bsn_pseudonym(bsn, key, at=f"{at}/bsn")
     if birth_date > datetime.now(UTC).date():
         raise ValidationFailedError(
             "The birth date lies in the future.",
             errors=[{"pointer": f"{at}/birth_date", "detail": "must not be in the future"}],
         )
-    name = pseudonym(valid, key)
     child = session.scalar(select(Child).where(Child.pseudonym == name))
     if child is None:
         child = Child(pseudonym=name, birth_date=birth_date)
@@ -94,6 +88,17 @@ class GuardianFacts:
     gezag: bool
     restricted: bool = False
     accompanying: bool = False
+    person_pseudonym: str | None = None  # of the parent's own BSN, so their login finds this
+
+
+def bsn_pseudonym(bsn: str, key: bytes, *, at: str) -> str:
+    """The keyed pseudonym of a BSN (422 naming the JSON pointer ``at`` when it is not valid)."""
+    try:
+        return pseudonym(validate_bsn(bsn), key)
+    except InvalidBSNError as exc:
+        raise ValidationFailedError(
+            "The BSN is not valid.", errors=[{"pointer": at, "detail": str(exc)}]
+        ) from exc
 
 
 def record_guardians(
@@ -129,6 +134,8 @@ def record_guardians(
         guardian.gezag = facts.gezag
         guardian.restricted = facts.restricted
         guardian.accompanying = facts.accompanying
+        if facts.person_pseudonym is not None:
+            guardian.person_pseudonym = facts.person_pseudonym
         guardian.recorded_by = organisation.id
     session.commit()
     return sorted(current.values(), key=lambda g: g.relation)

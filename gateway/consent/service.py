@@ -8,6 +8,7 @@ transaction, so a consent and its consequences commit together.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import or_, select
@@ -109,6 +110,15 @@ def get(session: Session, consent_id: str, holder: str) -> Consent:
     return consent
 
 
+@dataclass(frozen=True)
+class Provenance:
+    """How an answer was given: through which login (a pseudonymous reference) and after
+    which version of the explanation text."""
+
+    login_ref: str | None = None
+    explanation_version: str | None = None
+
+
 def answer(
     consent: Consent,
     *,
@@ -116,6 +126,7 @@ def answer(
     fields: list[str] | None,
     now: datetime,
     valid_until: datetime,
+    provenance: Provenance = Provenance(),  # noqa: B008 - frozen, so sharing it is safe
 ) -> None:
     """Grant (for the proposed fields, or a subset of them, until ``valid_until``) or decline
     a proposed consent."""
@@ -145,9 +156,11 @@ def answer(
         consent.valid_until = now
     consent.valid_from = now
     consent.answered_at = now
+    consent.answered_via = provenance.login_ref
+    consent.explanation_version = provenance.explanation_version
 
 
-def revoke(consent: Consent, *, now: datetime) -> None:
+def revoke(consent: Consent, *, now: datetime, via: str | None = None) -> None:
     if consent.status != ConsentStatus.ACTIVE:
         raise ConflictError(
             f"Only an active consent can be revoked; this one is {consent.status.value}.",
@@ -155,6 +168,7 @@ def revoke(consent: Consent, *, now: datetime) -> None:
         )
     consent.status = ConsentStatus.REVOKED
     consent.revoked_at = now
+    consent.revoked_via = via
 
 
 def due_to_expire(session: Session, now: datetime) -> list[Consent]:

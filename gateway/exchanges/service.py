@@ -429,6 +429,7 @@ class Exchanges:
         grant: bool,
         fields: list[str] | None = None,
         valid_until: datetime | None = None,
+        provenance: consents.Provenance = consents.Provenance(),  # noqa: B008 - frozen
     ) -> Consent:
         """A holder grants or declines; the exchange that asked moves on when all have answered.
         A grant lasts until ``valid_until``, by default the purpose's retention period."""
@@ -437,7 +438,12 @@ class Exchanges:
         purpose = self.decider.bundle.purpose(consent.purpose) or {}
         default_end = now + timedelta(days=int(purpose.get("retention_days", 30)))
         consents.answer(
-            consent, grant=grant, fields=fields, now=now, valid_until=valid_until or default_end
+            consent,
+            grant=grant,
+            fields=fields,
+            now=now,
+            valid_until=valid_until or default_end,
+            provenance=provenance,
         )
         child = session.get_one(Child, consent.child_id)
         actor = _holder_actor(holder)
@@ -465,12 +471,14 @@ class Exchanges:
         session.commit()
         return consent
 
-    def revoke_consent(self, session: Session, consent_id: str, holder: str) -> Consent:
+    def revoke_consent(
+        self, session: Session, consent_id: str, holder: str, *, via: str | None = None
+    ) -> Consent:
         """Revocation stops what has not been delivered and shreds what has not been fetched;
         a fetched exchange stays fetched (history is not rewritten) but its stored copy goes."""
         consent = consents.get(session, consent_id, holder)
         now = self.clock()
-        consents.revoke(consent, now=now)
+        consents.revoke(consent, now=now, via=via)
         child = session.get_one(Child, consent.child_id)
         actor = _holder_actor(holder)
         self._record_consent(session, "consent.revoke", actor, consent, child, None)

@@ -1,0 +1,275 @@
+"""A small OpenID Connect provider for dev, demo and tests, built on Authlib's authorization
+server: Authorization Code with PKCE (S256, required), ID tokens signed with ES256, discovery
+and JWKS. It stands in for a DigiD or eHerkenning broker: the login page lets you pick one of
+the fictitious people in :mod:`gateway.portal.dev_people`.
+
+It is mounted only outside production. Codes live in memory for a minute and the signing key
+is made at start, so it serves exactly one process; that is all dev needs. Authlib has no
+Starlette server integration, so the adapter (requests in, responses out) is here, as for the
+token endpoint.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from authlib.oauth2 import AuthorizationServer
+from authlib.oauth2.rfc6749 import ClientMixin, OAuth2Error, grants
+from authlib.oauth2.rfc6750 import BearerTokenGenerator
+from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oidc.core import UserInfo
+from authlib.oidc.core.grants import OpenIDCode
+from fastapi import APIRouter, Request
+from joserfc.jwk import ECKey
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from gateway.auth.token_endpoint import TokenRequest
+from gateway.portal.csrf import check_csrf, csrf_token
+from gateway.portal.dev_people import DEV_PEOPLE, DevPerson, dev_person
+from gateway.portal.pages import render
+
+CODE_LIFETIME = 60
+ID_TOKEN_LIFETIME = 300
+
+
+@dataclass(frozen=True)
+class DevClient(ClientMixin):  # type: ignore[misc]
+    """The portal, the only client this provider knows."""
+
+    client_id: str
+    client_secret: str
+    redirect_uri: str
+
+    def get_client_id(self) -> str:
+        return self.client_id
+
+    def get_default_redirect_uri(self) -> str:
+        return self.redirect_uri
+
+    def get_allowed_scope(self, scope: str) -> str:
+        return " ".join(s for s in (scope or "").split() if s in {"openid", "profile"})
+
+    def check_redirect_uri(self, redirect_uri: str) -> bool:
+        return redirect_uri == self.redirect_uri
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        return hmac.compare_digest(client_secret.encode(), self.client_secret.encode())
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        return method in {"client_secret_basic", "client_secret_post"}
+
+    def check_response_type(self, response_type: str) -> bool:
+        return response_type == "code"
+
+    def check_grant_type(self, grant_type: str) -> bool:
+        return grant_type == "authorization_code"
+
+
+@dataclass
+class DevCode:
+    code: str
+    client_id: str
+    redirect_uri: str
+    scope: str
+    person: DevPerson
+    nonce: str | None
+    code_challenge: str | None
+    code_challenge_method: str | None
+    auth_time: int = field(default_factory=lambda: int(time.time()))
+
+    def get_redirect_uri(self) -> str:
+        return self.redirect_uri
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def get_nonce(self) -> str | None:
+        return self.nonce
+
+    def get_auth_time(self) -> int:
+        return self.auth_time
+
+    def get_acr(self) -> str | None:
+        return None
+
+    def get_amr(self) -> list[str] | None:
+        return None
+
+    @property
+    def expired(self) -> bool:
+        return time.time() > self.auth_time + CODE_LIFETIME
+
+
+class DevProvider(AuthorizationServer):  # type: ignore[misc]
+    def __init__(self, issuer: str, client: DevClient) -> None:
+        super().__init__(scopes_supported=["openid", "profile"])
+        self.issuer = issuer
+        self.client = client
+        self.key = ECKey.generate_key("P-256", private=True)
+        self.key.ensure_kid()
+        self.codes: dict[str, DevCode] = {}
+        self.register_token_generator(
+            "default", BearerTokenGenerator(lambda *a, **k: secrets.token_urlsafe(32))
+        )
+        self.register_grant(CodeGrant, [CodeChallenge(required=True), DevOpenIDCode(self)])
+
+    def query_client(self, client_id: str) -> DevClient | None:
+        return self.client if client_id == self.client.client_id else None
+
+    def save_token(self, token: dict[str, Any], request: TokenRequest) -> None:
+        return None  # access tokens are not used: the portal needs only the ID token
+
+    def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def create_oauth2_request(self, request: TokenRequest) -> TokenRequest:
+        return request
+
+    def handle_response(
+        self, status: int, body: Any, headers: list[tuple[str, str]]
+    ) -> Response:
+        header_map = dict(headers)
+        if status in {301, 302, 303}:
+            return RedirectResponse(header_map.pop("Location"), status_code=302)
+        return JSONResponse(body, status_code=status, headers=header_map)
+
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "issuer": self.issuer,
+            "authorization_endpoint": f"{self.issuer}/authorize",
+            "token_endpoint": f"{self.issuer}/token",
+            "jwks_uri": f"{self.issuer}/jwks",
+            "response_types_supported": ["code"],
+            "grant_types_supported": ["authorization_code"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["ES256"],
+            "scopes_supported": ["openid", "profile"],
+            "code_challenge_methods_supported": ["S256"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "claims_supported": ["sub", "name", "bsn", "organisation", "roles"],
+        }
+
+
+class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]  # noqa: RUF012
+
+    def save_authorization_code(self, code: str, request: TokenRequest) -> None:
+        data = request.payload.data
+        self.server.codes[code] = DevCode(
+            code=code,
+            client_id=request.client.get_client_id(),
+            redirect_uri=request.payload.redirect_uri,
+            scope=request.scope,
+            person=request.user,
+            nonce=data.get("nonce"),
+            code_challenge=data.get("code_challenge"),
+            code_challenge_method=data.get("code_challenge_method"),
+        )
+
+    def query_authorization_code(self, code: str, client: DevClient) -> DevCode | None:
+        found: DevCode | None = self.server.codes.get(code)
+        if found is None or found.client_id != client.client_id or found.expired:
+            return None
+        return found
+
+    def delete_authorization_code(self, authorization_code: DevCode) -> None:
+        self.server.codes.pop(authorization_code.code, None)
+
+    def authenticate_user(self, authorization_code: DevCode) -> DevPerson:
+        return authorization_code.person
+
+
+class DevOpenIDCode(OpenIDCode):  # type: ignore[misc]
+    def __init__(self, provider: DevProvider) -> None:
+        super().__init__(require_nonce=True)
+        self.provider = provider
+
+    def exists_nonce(self, nonce: str, request: TokenRequest) -> bool:
+        return any(c.nonce == nonce for c in self.provider.codes.values())
+
+    def resolve_client_private_key(self, client: DevClient) -> ECKey:
+        return self.provider.key
+
+    def get_client_algorithm(self, client: DevClient) -> str:
+        return "ES256"
+
+    def get_encode_header(self, client: DevClient) -> dict[str, str]:
+        return {"alg": "ES256", "kid": str(self.provider.key.kid)}
+
+    def get_client_claims(self, client: DevClient) -> dict[str, Any]:
+        now = int(time.time())
+        return {
+            "iss": self.provider.issuer,
+            "aud": [client.get_client_id()],
+            "iat": now,
+            "exp": now + ID_TOKEN_LIFETIME,
+        }
+
+    def generate_user_info(self, user: DevPerson, scope: str) -> UserInfo:
+        return UserInfo(**user.claims())
+
+
+def build_router(provider: DevProvider) -> APIRouter:
+    router = APIRouter(prefix="/dev-oidc", include_in_schema=False)
+
+    @router.get("/.well-known/openid-configuration")
+    def discovery() -> dict[str, Any]:
+        return provider.metadata()
+
+    @router.get("/jwks")
+    def jwks() -> dict[str, Any]:
+        return {"keys": [provider.key.as_dict(private=False)]}
+
+    def _authorization_request(request: Request, form: dict[str, str]) -> TokenRequest:
+        params = dict(request.query_params)
+        return TokenRequest(str(request.url), dict(request.headers), params, method="GET")
+
+    @router.get("/authorize")
+    def authorize_page(request: Request) -> Response:
+        oauth_request = _authorization_request(request, {})
+        try:
+            provider.get_consent_grant(oauth_request)
+        except OAuth2Error as exc:
+            # Never redirect to a URI that did not validate: say what is wrong here.
+            return render(
+                request,
+                "dev_login_error.html",
+                {"error": exc.error, "description": exc.get_error_description()},
+                status_code=400,
+            )
+        return render(
+            request,
+            "dev_login.html",
+            {
+                "people": DEV_PEOPLE,
+                "action": f"{request.url.path}?{urlencode(request.query_params)}",
+                "csrf_token": csrf_token(request),
+            },
+        )
+
+    @router.post("/authorize")
+    async def authorize(request: Request) -> Response:
+        form = await check_csrf(request)
+        person = dev_person(str(form.get("person", "")))
+        if person is None:
+            return render(
+                request,
+                "dev_login_error.html",
+                {"error": "no_person", "description": "Kies een persoon om mee in te loggen."},
+                status_code=400,
+            )
+        oauth_request = _authorization_request(request, {})
+        return provider.create_authorization_response(oauth_request, grant_user=person)
+
+    @router.post("/token")
+    async def token(request: Request) -> Response:
+        form = {k: str(v) for k, v in (await request.form()).items()}
+        oauth_request = TokenRequest(str(request.url), dict(request.headers), form)
+        return provider.create_token_response(oauth_request)
+
+    return router
