@@ -205,6 +205,13 @@ def latest_checkpoint(session: Session) -> str | None:
     return None if note is None else str(note)
 
 
+def checkpoint_time(session: Session, tree_size: int) -> datetime | None:
+    created: datetime | None = session.execute(
+        select(checkpoints.c.created_at).where(checkpoints.c.tree_size == tree_size)
+    ).scalar_one_or_none()
+    return created
+
+
 def all_checkpoints(session: Session) -> list[str]:
     return [
         str(n)

@@ -15,6 +15,7 @@ from gateway.auditing.api import router as audit_router
 from gateway.auth.access_tokens import AccessTokens
 from gateway.auth.api import router as oauth_router
 from gateway.children.api import router as children_router
+from gateway.consent.api import router as consents_router
 from gateway.db import make_engine, make_sessionmaker
 from gateway.errors import install_error_handlers
 from gateway.exchanges.api import router as exchanges_router
@@ -28,6 +29,7 @@ from gateway.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from gateway.organisations.api import router as organisations_router
 from gateway.policy.api import router as policy_router
 from gateway.policy.service import make_decider
+from gateway.portal.setup import install_portal
 from gateway.settings import Settings
 
 API_PREFIX = "/api/v1"
@@ -84,10 +86,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(audit_router)
     api.include_router(children_router)
     api.include_router(exchanges_router)
+    api.include_router(consents_router)
     app.include_router(api)
     app.include_router(oauth_router)
     app.include_router(health_router)
 
+    install_portal(app, settings, keys.session_secret)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)

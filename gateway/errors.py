@@ -17,7 +17,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "urn:kindkoppeling:problem:"
@@ -178,28 +178,46 @@ def _pointer(loc: tuple[Any, ...]) -> dict[str, str]:
     return {"parameter": ".".join(str(p) for p in path), "in": str(where)}
 
 
-async def _gateway_error(request: Request, exc: Exception) -> JSONResponse:
+def _as_html(request: Request, problem: ProblemType, detail: str) -> Response | None:
+    """The portal registers ``app.state.html_errors`` to answer its own paths with a page."""
+    renderer = getattr(request.app.state, "html_errors", None)
+    if renderer is None:
+        return None
+    page: Response | None = renderer(request, problem.status, problem.title, detail)
+    return page
+
+
+async def _gateway_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, GatewayError)
+    page = _as_html(request, exc.problem, exc.detail)
+    if page is not None:
+        return page
     return problem_response(
         exc.problem, exc.detail, request=request, headers=exc.headers, **exc.extensions
     )
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     problem = problem_for_status(exc.status_code)
     detail = exc.detail if isinstance(exc.detail, str) else problem.title
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"There is no resource at {request.url.path}."
+        page = _as_html(request, problem, "Deze pagina bestaat niet.")
+        if page is not None:
+            return page
     elif exc.status_code == 405:
         detail = f"{request.method} is not allowed on {request.url.path}."
     return problem_response(problem, detail, request=request, headers=dict(exc.headers or {}))
 
 
-async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = [{**_pointer(tuple(e["loc"])), "detail": e["msg"]} for e in exc.errors()]
     fields = ", ".join(e.get("pointer") or e["parameter"] for e in errors)
+    page = _as_html(request, VALIDATION_FAILED, f"Deze invoer klopt niet: {fields}.")
+    if page is not None:
+        return page
     return problem_response(
         VALIDATION_FAILED,
         f"The request has invalid or missing fields: {fields}.",

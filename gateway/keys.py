@@ -152,7 +152,9 @@ def _parse_master_keys(text: str) -> MasterKeyring:
 
 _SECRETS = (
     _Secret("token_signing_key", _generate_ec_pem, _parse_signing_key),
-    _Secret("pseudonymisation_key", _generate_random_b64, partial(_parse_random, "pseudonymisation_key")),
+    _Secret(
+        "pseudonymisation_key", _generate_random_b64, partial(_parse_random, "pseudonymisation_key")
+    ),
     _Secret("checkpoint_signing_key", _generate_ed25519_pem, _parse_checkpoint_key),
     _Secret("payload_master_keys", new_master_key, _parse_master_keys),
     _Secret("session_secret", _generate_random_b64, partial(_parse_random, "session_secret")),

@@ -76,6 +76,7 @@ def test_production_refuses_to_start_and_names_what_is_missing(tmp_path: Path) -
         "GATEWAY_PSEUDONYMISATION_KEY",
         "GATEWAY_CHECKPOINT_SIGNING_KEY",
         "GATEWAY_PAYLOAD_MASTER_KEYS",
+        "GATEWAY_SESSION_SECRET",
         "GATEWAY_DATABASE_URL",
     ]
     assert not (tmp_path / "keys.json").exists()

@@ -80,7 +80,12 @@ def read_entries(
     session.commit()
     return EntryPage(
         items=[
-            {"index": row.idx, "leaf": bytes(row.leaf), "entry": json.loads(row.leaf)}
+            {
+                "index": row.idx,
+                "leaf": bytes(row.leaf),
+                "leaf_hash": bytes(row.leaf_hash),
+                "entry": json.loads(row.leaf),
+            }
             for row in rows
         ],
         total=total,

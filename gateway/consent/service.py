@@ -126,7 +126,7 @@ def answer(
     fields: list[str] | None,
     now: datetime,
     valid_until: datetime,
-    provenance: Provenance = Provenance(),  # noqa: B008 - frozen, so sharing it is safe
+    provenance: Provenance = Provenance(),
 ) -> None:
     """Grant (for the proposed fields, or a subset of them, until ``valid_until``) or decline
     a proposed consent."""

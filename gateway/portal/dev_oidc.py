@@ -130,9 +130,7 @@ class DevProvider(AuthorizationServer):  # type: ignore[misc]
     def create_oauth2_request(self, request: TokenRequest) -> TokenRequest:
         return request
 
-    def handle_response(
-        self, status: int, body: Any, headers: list[tuple[str, str]]
-    ) -> Response:
+    def handle_response(self, status: int, body: Any, headers: list[tuple[str, str]]) -> Response:
         header_map = dict(headers)
         if status in {301, 302, 303}:
             return RedirectResponse(header_map.pop("Location"), status_code=302)
@@ -225,13 +223,13 @@ def build_router(provider: DevProvider) -> APIRouter:
     def jwks() -> dict[str, Any]:
         return {"keys": [provider.key.as_dict(private=False)]}
 
-    def _authorization_request(request: Request, form: dict[str, str]) -> TokenRequest:
+    def _authorization_request(request: Request) -> TokenRequest:
         params = dict(request.query_params)
         return TokenRequest(str(request.url), dict(request.headers), params, method="GET")
 
     @router.get("/authorize")
     def authorize_page(request: Request) -> Response:
-        oauth_request = _authorization_request(request, {})
+        oauth_request = _authorization_request(request)
         try:
             provider.get_consent_grant(oauth_request)
         except OAuth2Error as exc:
@@ -263,13 +261,17 @@ def build_router(provider: DevProvider) -> APIRouter:
                 {"error": "no_person", "description": "Kies een persoon om mee in te loggen."},
                 status_code=400,
             )
-        oauth_request = _authorization_request(request, {})
-        return provider.create_authorization_response(oauth_request, grant_user=person)
+        oauth_request = _authorization_request(request)
+        response: Response = provider.create_authorization_response(
+            oauth_request, grant_user=person
+        )
+        return response
 
     @router.post("/token")
     async def token(request: Request) -> Response:
         form = {k: str(v) for k, v in (await request.form()).items()}
         oauth_request = TokenRequest(str(request.url), dict(request.headers), form)
-        return provider.create_token_response(oauth_request)
+        response: Response = provider.create_token_response(oauth_request)
+        return response
 
     return router

@@ -33,8 +33,8 @@ class DevPerson:
 
 
 DEV_PEOPLE = (
-    DevPerson("fatma", "Fatma Yılmaz", "moeder van Noor (4)", bsn="100000034"),
-    DevPerson("pieter", "Pieter Yılmaz", "vader van Noor (4)", bsn="100000046"),
+    DevPerson("fatma", "Fatma Yilmaz", "moeder van Noor (4)", bsn="100000034"),
+    DevPerson("pieter", "Pieter Yilmaz", "vader van Noor (4)", bsn="100000046"),
     DevPerson("sara", "Sara Bakker", "moeder van Sam (8), in de vrouwenopvang", bsn="100000058"),
     DevPerson("ruud", "Ruud Bakker", "vader van Sam; mag niets zien", bsn="100000071"),
     DevPerson("els", "Els de Wit", "moeder van Daan (13) en Mila (16)", bsn="100000083"),

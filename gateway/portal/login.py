@@ -42,11 +42,11 @@ class PortalUser:
     gateway_officer: bool = False  # the gateway's own officer sees every organisation
 
 
-class LoginRequired(Exception):
+class LoginRequiredError(Exception):
     """Raised by pages that need a login; answered with a redirect to the login page."""
 
 
-class LoginRefused(Exception):
+class LoginRefusedError(Exception):
     """The provider vouched for someone the portal cannot serve."""
 
     def __init__(self, message: str) -> None:
@@ -57,7 +57,7 @@ class LoginRefused(Exception):
 def current_user(request: Request) -> PortalUser:
     data = request.session.get(SESSION_USER)
     if not isinstance(data, dict):
-        raise LoginRequired()
+        raise LoginRequiredError()
     return PortalUser(**data)
 
 
@@ -94,10 +94,10 @@ def identify(
         try:
             organisation_role = OrganisationRole(role)
         except ValueError:
-            raise LoginRefused("Uw organisatie is niet bekend bij Kindkoppeling.") from None
+            raise LoginRefusedError("Uw organisatie is niet bekend bij Kindkoppeling.") from None
         organisation = find_by_identifier(session, organisation_role, identifier)
         if organisation is None or not organisation.is_active:
-            raise LoginRefused("Uw organisatie is niet (meer) aangesloten bij Kindkoppeling.")
+            raise LoginRefusedError("Uw organisatie is niet (meer) aangesloten bij Kindkoppeling.")
         return PortalUser(
             kind="officer",
             login_ref=login_ref,
@@ -108,7 +108,9 @@ def identify(
     try:
         bsn = validate_bsn(str(claims.get("bsn") or ""))
     except InvalidBSNError:
-        raise LoginRefused("De inlogdienst gaf geen geldig burgerservicenummer door.") from None
+        raise LoginRefusedError(
+            "De inlogdienst gaf geen geldig burgerservicenummer door."
+        ) from None
     return PortalUser(
         kind="citizen",
         login_ref=login_ref,
@@ -122,7 +124,7 @@ def build_router(oauth: OAuth | None, settings: Settings) -> APIRouter:
     callback_url = f"{settings.public_url}/portaal/callback"
 
     @router.get("/inloggen")
-    async def login(request: Request, next: str | None = None) -> Response:  # noqa: A002
+    async def login(request: Request, next: str | None = None) -> Response:
         if oauth is None:
             return render(
                 request,
@@ -163,7 +165,7 @@ def build_router(oauth: OAuth | None, settings: Settings) -> APIRouter:
                     session=session,
                     pseudonym_key=request.app.state.pseudonym_key,
                 )
-            except LoginRefused as refused:
+            except LoginRefusedError as refused:
                 request.session.clear()
                 return render(
                     request,

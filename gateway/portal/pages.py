@@ -18,8 +18,19 @@ TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 DUTCH_TIME = ZoneInfo("Europe/Amsterdam")
 MONTHS = (
-    "januari februari maart april mei juni juli augustus september oktober november december"
-).split()
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
+)
 
 templates = Jinja2Templates(directory=TEMPLATES)
 
@@ -41,6 +52,4 @@ def render(
 ) -> HTMLResponse:
     user = request.session.get("user")
     base = {"user": user, "csrf_token": csrf_token(request)}
-    return templates.TemplateResponse(
-        request, name, {**base, **context}, status_code=status_code
-    )
+    return templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)

@@ -1,0 +1,58 @@
+"""``/api/v1/consents/{id}``: a consent as the organisations involved (the recipient it was
+given to and the source of the exchange) see it, as the gateway's record or as FHIR R5."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+
+from audit import store
+from gateway.auth.scopes import Scope
+from gateway.children.models import Child
+from gateway.consent.fhir import as_fhir, as_record
+from gateway.consent.models import Consent
+from gateway.deps import CurrentClient, SessionDep, require_scope
+from gateway.errors import NotFoundError
+from gateway.exchanges.models import Exchange
+
+router = APIRouter(prefix="/consents", tags=["consents"])
+FHIR_JSON = "application/fhir+json"
+
+
+@router.get(
+    "/{consent_id}",
+    summary="A consent, for the recipient and the source of its exchange (?format=fhir for "
+    "FHIR R5)",
+    dependencies=[Depends(require_scope(Scope.EXCHANGE))],
+    responses={200: {"content": {FHIR_JSON: {}}}},
+)
+def read_consent(
+    consent_id: str,
+    client: CurrentClient,
+    session: SessionDep,
+    request: Request,
+    format: Literal["json", "fhir"] = "json",
+) -> Any:
+    consent = session.get(Consent, consent_id)
+    exchange = (
+        session.get(Exchange, consent.exchange_id) if consent and consent.exchange_id else None
+    )
+    involved = {consent.grantee_id} if consent else set()
+    if exchange is not None:
+        involved.add(exchange.source_id)
+    if consent is None or client.organisation.id not in involved:
+        raise NotFoundError("There is no consent with this id for you.")
+    child = session.get_one(Child, consent.child_id)
+    spec = request.app.state.policy.bundle.purpose(consent.purpose) or {}
+    record = as_record(
+        consent,
+        child_ref=store.child_reference(session, child.pseudonym),
+        source_id=exchange.source_id if exchange else None,
+        register_uri=spec.get("uri"),
+    )
+    session.commit()  # a first reference for this child may have been made
+    if format == "fhir":
+        return JSONResponse(as_fhir(record), media_type=FHIR_JSON)
+    return record

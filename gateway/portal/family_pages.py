@@ -1,0 +1,213 @@
+"""The portal for parents and for children of 12 and older (Dutch): my children, requests
+waiting for an answer, consents in force with revoke, and the access history.
+
+Every page works from the household of the logged-in person (``household.py``); every form
+carries the CSRF token; every answer goes through the same exchange service the API uses, so a
+consent and its consequences (delivery allowed, payloads shredded) commit with their audit
+entries.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy.orm import Session
+from starlette.responses import RedirectResponse, Response
+
+from audit.entry import Actor
+from gateway.auditing.service import access_history
+from gateway.consent.models import ConsentStatus
+from gateway.consent.service import Provenance
+from gateway.deps import SessionDep
+from gateway.errors import NotFoundError
+from gateway.exchanges.service import Exchanges
+from gateway.portal.csrf import check_csrf
+from gateway.portal.household import (
+    Household,
+    consent_of,
+    consents_of,
+    explain,
+    household,
+    organisation_names,
+)
+from gateway.portal.login import LoginRequiredError, PortalUser, current_user
+from gateway.portal.pages import render
+
+ACTION_TEXT = {
+    "delivery": "leverde gegevens aan Kindkoppeling voor",
+    "fetch": "heeft gegevens ontvangen",
+    "shred": "gegevens zijn onherstelbaar gewist bij",
+    "consent.grant": "toestemming gegeven voor",
+    "consent.decline": "toestemming geweigerd voor",
+    "consent.revoke": "toestemming ingetrokken voor",
+}
+
+
+def citizen(request: Request) -> PortalUser:
+    user = current_user(request)
+    if user.kind != "citizen":
+        raise LoginRequiredError()
+    return user
+
+
+Citizen = Annotated[PortalUser, Depends(citizen)]
+
+
+def _exchanges(request: Request) -> Exchanges:
+    service: Exchanges = request.app.state.exchanges
+    return service
+
+
+def _household(request: Request, session: Session, user: PortalUser) -> Household:
+    assert user.person_pseudonym
+    return household(session, user.person_pseudonym, _exchanges(request).clock().date())
+
+
+def _actor(user: PortalUser) -> Actor:
+    return Actor(type="user", id=user.login_ref, role="citizen")
+
+
+router = APIRouter(prefix="/portaal", include_in_schema=False)
+
+
+@router.get("")
+def home(request: Request, session: SessionDep, user: Citizen) -> Response:
+    family = _household(request, session, user)
+    bundle = _exchanges(request).decider.bundle
+    waiting = consents_of(session, family, ConsentStatus.PROPOSED)
+    active = consents_of(session, family, ConsentStatus.ACTIVE)
+    names = organisation_names(session, [c.grantee_id for c in waiting + active])
+    return render(
+        request,
+        "home.html",
+        {
+            "family": family,
+            "waiting": waiting,
+            "active": active,
+            "names": names,
+            "titles": {
+                c.purpose: (bundle.purpose(c.purpose) or {}).get("title", c.purpose)
+                for c in waiting + active
+            },
+            "members": {m.child.id: m for m in family.members},
+        },
+    )
+
+
+@router.get("/verzoeken/{consent_id}")
+def request_page(consent_id: str, request: Request, session: SessionDep, user: Citizen) -> Response:
+    family = _household(request, session, user)
+    consent = consent_of(session, family, consent_id)
+    explanation = explain(session, _exchanges(request).decider.bundle, consent)
+    return render(
+        request,
+        "request.html",
+        {
+            "consent": consent,
+            "member": family.member(consent.child_id),
+            "explanation": explanation,
+            "changed": False,
+        },
+    )
+
+
+@router.post("/verzoeken/{consent_id}")
+async def answer(consent_id: str, request: Request, session: SessionDep, user: Citizen) -> Response:
+    form = await check_csrf(request)
+    family = _household(request, session, user)
+    consent = consent_of(session, family, consent_id)
+    explanation = explain(session, _exchanges(request).decider.bundle, consent)
+    if form.get("explanation_version") != explanation.version:
+        # The text changed since the page was shown: show the new one and ask again.
+        return render(
+            request,
+            "request.html",
+            {
+                "consent": consent,
+                "member": family.member(consent.child_id),
+                "explanation": explanation,
+                "changed": True,
+            },
+            status_code=409,
+        )
+    grant = form.get("answer") == "grant"
+    fields = [str(f) for f in form.getlist("fields")]
+    if grant and not fields:
+        return render(
+            request,
+            "request.html",
+            {
+                "consent": consent,
+                "member": family.member(consent.child_id),
+                "explanation": explanation,
+                "changed": False,
+                "error": "Kies ten minste één gegeven, of weiger het verzoek.",
+            },
+            status_code=422,
+        )
+    _exchanges(request).answer_consent(
+        session,
+        consent.id,
+        consent.holder,
+        grant=grant,
+        fields=fields if grant else None,
+        provenance=Provenance(user.login_ref, explanation.version),
+    )
+    return RedirectResponse(f"/portaal/verzoeken/{consent.id}/beantwoord", status_code=303)
+
+
+@router.get("/verzoeken/{consent_id}/beantwoord")
+def answered(consent_id: str, request: Request, session: SessionDep, user: Citizen) -> Response:
+    family = _household(request, session, user)
+    consent = consent_of(session, family, consent_id)
+    return render(request, "answered.html", {"consent": consent})
+
+
+@router.get("/toestemmingen/{consent_id}/intrekken")
+def revoke_page(consent_id: str, request: Request, session: SessionDep, user: Citizen) -> Response:
+    family = _household(request, session, user)
+    consent = consent_of(session, family, consent_id)
+    if consent.status != ConsentStatus.ACTIVE:
+        raise NotFoundError("Deze toestemming geldt niet (meer).")
+    explanation = explain(session, _exchanges(request).decider.bundle, consent)
+    return render(request, "revoke.html", {"consent": consent, "explanation": explanation})
+
+
+@router.post("/toestemmingen/{consent_id}/intrekken")
+async def revoke(consent_id: str, request: Request, session: SessionDep, user: Citizen) -> Response:
+    await check_csrf(request)
+    family = _household(request, session, user)
+    consent = consent_of(session, family, consent_id)
+    _exchanges(request).revoke_consent(session, consent.id, consent.holder, via=user.login_ref)
+    return RedirectResponse(f"/portaal/verzoeken/{consent.id}/beantwoord", status_code=303)
+
+
+@router.get("/kinderen/{child_id}/geschiedenis")
+def history(child_id: str, request: Request, session: SessionDep, user: Citizen) -> Response:
+    family = _household(request, session, user)
+    member = family.member(child_id)
+    entries = access_history(session, member.child.pseudonym, _actor(user))
+    bundle = _exchanges(request).decider.bundle
+    names = organisation_names(
+        session, [i for e in entries for i in (e["requester_id"], e["source_id"]) if i]
+    )
+    rows = []
+    for entry in entries:
+        spec = bundle.purpose(entry["purpose"] or "") or {}
+        labels = spec.get("fields", {})
+        rows.append(
+            {
+                "when": entry["timestamp"],
+                "organisation": names.get(entry["requester_id"] or "", "een organisatie"),
+                "source": names.get(entry["source_id"] or "", ""),
+                "what": ACTION_TEXT.get(entry["action"], entry["action"]),
+                "action": entry["action"],
+                "purpose": spec.get("title", entry["purpose"]),
+                "fields": [labels.get(f, {}).get("label", f) for f in entry["fields"]],
+                "informed": entry["legal_basis"] in {"legal_duty", "public_task"},
+                "basis": entry["legal_basis"],
+                "emergency": entry["emergency"],
+            }
+        )
+    return render(request, "history.html", {"member": member, "rows": rows})

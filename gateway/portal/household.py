@@ -1,0 +1,172 @@
+"""Whom a logged-in citizen may act for, and what they see about it.
+
+A parent reaches a child through a guardian row that carries their pseudonym and is not
+restricted (DOMAIN.md rule 4: a restricted parent is never shown anything). A child of 12 or
+older reaches their own record. From 16 a child decides alone: the parents still see that the
+child is theirs, but no longer its requests, consents or history.
+
+Anything outside the household is "not found", whatever id is tried.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session
+
+from gateway.children.models import Child, Guardian
+from gateway.consent.models import CHILD_HOLDER, Consent, ConsentStatus
+from gateway.errors import NotFoundError
+from gateway.exchanges.models import Exchange
+from gateway.organisations.models import Organisation
+from gateway.policy.bundle import PolicyBundle
+
+CO_CONSENT_AGE = 12
+DECIDES_ALONE_AGE = 16
+
+
+@dataclass(frozen=True)
+class Member:
+    """One child the person acts for, and as whom (a guardian id, or ``"child"``)."""
+
+    child: Child
+    holder: str
+    relation: str  # moeder, vader, voogd, ... or "uzelf"
+    age: int
+
+    @property
+    def is_self(self) -> bool:
+        return self.holder == CHILD_HOLDER
+
+    @property
+    def decides_alone(self) -> bool:
+        return not self.is_self and self.age >= DECIDES_ALONE_AGE
+
+
+@dataclass(frozen=True)
+class Household:
+    members: tuple[Member, ...]
+
+    @property
+    def acting(self) -> tuple[Member, ...]:
+        """The members whose requests and history this person sees."""
+        return tuple(m for m in self.members if not m.decides_alone)
+
+    def member(self, child_id: str) -> Member:
+        for member in self.acting:
+            if member.child.id == child_id:
+                return member
+        raise NotFoundError("Dit kind hoort niet bij uw gegevens.")
+
+    def pairs(self) -> list[tuple[str, str]]:
+        return [(m.child.id, m.holder) for m in self.acting]
+
+
+def household(session: Session, person_pseudonym: str, today: date) -> Household:
+    members = []
+    rows = session.execute(
+        select(Guardian, Child)
+        .join(Child, Child.id == Guardian.child_id)
+        .where(Guardian.person_pseudonym == person_pseudonym, Guardian.restricted.is_(False))
+        .order_by(Child.birth_date)
+    )
+    for guardian, child in rows:
+        members.append(Member(child, guardian.id, guardian.relation, child.age_on(today)))
+    itself = session.scalar(select(Child).where(Child.pseudonym == person_pseudonym))
+    if itself is not None and itself.age_on(today) >= CO_CONSENT_AGE:
+        members.insert(0, Member(itself, CHILD_HOLDER, "uzelf", itself.age_on(today)))
+    return Household(tuple(members))
+
+
+def consents_of(session: Session, household: Household, *statuses: ConsentStatus) -> list[Consent]:
+    pairs = household.pairs()
+    if not pairs:
+        return []
+    return list(
+        session.scalars(
+            select(Consent)
+            .where(
+                tuple_(Consent.child_id, Consent.holder).in_(pairs),
+                Consent.status.in_(statuses),
+            )
+            .order_by(Consent.created_at.desc(), Consent.id)
+        )
+    )
+
+
+def consent_of(session: Session, household: Household, consent_id: str) -> Consent:
+    consent = session.get(Consent, consent_id)
+    if consent is None or (consent.child_id, consent.holder) not in household.pairs():
+        raise NotFoundError("Dit verzoek bestaat niet of is niet voor u.")
+    return consent
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """What a holder is shown before answering, in plain Dutch; its version is a hash of
+    exactly this text, stored with the answer."""
+
+    purpose_title: str
+    purpose_text: str
+    requester: str
+    source: str
+    fields: tuple[tuple[str, str], ...]  # (name, label)
+    basis: str
+    retention_days: int
+    reason: str | None
+
+    @property
+    def version(self) -> str:
+        parts = [
+            self.purpose_title,
+            self.purpose_text,
+            self.requester,
+            self.source,
+            *(f"{n}={label}" for n, label in self.fields),
+            self.basis,
+            str(self.retention_days),
+            self.reason or "",
+        ]
+        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
+BASIS_TEXT = {
+    "consent": "Alleen met uw toestemming.",
+    "legal_duty": "Een wettelijke plicht: dit gebeurt zonder toestemming, maar u wordt "
+    "geïnformeerd.",
+    "public_task": "Een publieke taak van de organisatie; u wordt geïnformeerd.",
+    "break_glass": "Een acute veiligheidssituatie; een privacyfunctionaris controleert dit.",
+}
+
+
+def explain(session: Session, bundle: PolicyBundle, consent: Consent) -> Explanation:
+    spec = bundle.purpose(consent.purpose) or {}
+    labels = spec.get("fields", {})
+    exchange = session.get(Exchange, consent.exchange_id) if consent.exchange_id else None
+    source_id = exchange.source_id if exchange else None
+    names = organisation_names(session, [consent.grantee_id, *([source_id] if source_id else [])])
+    basis = (exchange.decision or {}).get("basis") if exchange else None
+    return Explanation(
+        purpose_title=str(spec.get("title", consent.purpose)),
+        purpose_text=str(spec.get("description", "")),
+        requester=names.get(consent.grantee_id, "een organisatie"),
+        source=names.get(source_id or "", "een organisatie"),
+        fields=tuple(
+            (name, str(labels.get(name, {}).get("label", name))) for name in consent.fields
+        ),
+        basis=BASIS_TEXT.get(str(basis or "consent"), BASIS_TEXT["consent"]),
+        retention_days=int(spec.get("retention_days", 0)),
+        reason=exchange.reason if exchange else None,
+    )
+
+
+def organisation_names(session: Session, ids: list[str]) -> dict[str, str]:
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Organisation.id, Organisation.name).where(Organisation.id.in_(set(ids)))
+    )
+    return {row.id: row.name for row in rows}

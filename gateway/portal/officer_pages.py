@@ -1,0 +1,203 @@
+"""Pages for privacy officers (Dutch): the log's integrity, a search of the audit log, the
+break-glass review queue, denied requests, an export with proofs, and a chart of exchanges per
+purpose per week (SVG drawn on the server; no scripts).
+
+An organisation's officer sees their own organisation's records; the gateway's officer sees all.
+Every read of the log here is itself recorded.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import zipfile
+from datetime import UTC, date, datetime, time
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import RedirectResponse, Response
+
+from audit import store
+from audit.export import CHECKPOINTS, ENTRIES, SEPARATOR, VERIFIER_KEY
+from audit.note import Signer
+from audit.store import EntryFilter
+from gateway.auditing.service import checkpoint, read_entries
+from gateway.deps import SessionDep
+from gateway.exchanges.service import Exchanges
+from gateway.oversight import service as oversight
+from gateway.oversight.service import Officer
+from gateway.portal.csrf import check_csrf
+from gateway.portal.household import organisation_names
+from gateway.portal.login import LoginRequiredError, current_user
+from gateway.portal.pages import render
+
+PAGE_SIZE = 50
+EXPORT_LIMIT = 100_000
+
+
+def officer(request: Request) -> Officer:
+    user = current_user(request)
+    if user.kind != "officer" or user.organisation_id is None:
+        raise LoginRequiredError()
+    return Officer(user.login_ref, user.organisation_id, user.gateway_officer)
+
+
+CurrentOfficer = Annotated[Officer, Depends(officer)]
+router = APIRouter(prefix="/portaal/fg", include_in_schema=False)
+
+
+def _signer(request: Request) -> Signer:
+    signer: Signer = request.app.state.audit_signer
+    return signer
+
+
+def _today(request: Request) -> date:
+    exchanges: Exchanges = request.app.state.exchanges
+    return exchanges.clock().date()
+
+
+@router.get("")
+def dashboard(request: Request, session: SessionDep, user: CurrentOfficer) -> Response:
+    checkpoint(session, _signer(request))  # sign what has been appended since the last one
+    return render(
+        request,
+        "officer_home.html",
+        {
+            "integrity": oversight.integrity(session, _signer(request)),
+            "queue": len(oversight.break_glass_queue(session, user)),
+            "denied": len(oversight.denied(session, user)),
+            "sees_all": user.sees_all,
+            "organisation": organisation_names(session, [user.organisation_id]).get(
+                user.organisation_id, ""
+            ),
+        },
+    )
+
+
+def _day(value: str | None, *, end: bool = False) -> datetime | None:
+    if not value:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        return None
+    moment = datetime.combine(day, time.max if end else time.min, tzinfo=UTC)
+    return moment
+
+
+@router.get("/logboek")
+def search(
+    request: Request,
+    session: SessionDep,
+    user: CurrentOfficer,
+    kind: str | None = None,
+    doel: str | None = None,
+    actie: str | None = None,
+    uitkomst: str | None = None,
+    van: str | None = None,
+    tot: str | None = None,
+    pagina: int = 1,
+) -> Response:
+    where = EntryFilter(
+        visible_to=user.scope,
+        child_ref=kind or None,
+        purpose=doel or None,
+        action=actie or None,
+        outcome=uitkomst or None,
+        since=_day(van),
+        until=_day(tot, end=True),
+    )
+    page = max(pagina, 1)
+    found = read_entries(session, user.actor, where, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    return render(
+        request,
+        "officer_log.html",
+        {
+            "entries": [item["entry"] for item in found.items],
+            "total": found.total,
+            "page": page,
+            "pages": max(1, -(-found.total // PAGE_SIZE)),
+            "filters": {
+                "kind": kind or "",
+                "doel": doel or "",
+                "actie": actie or "",
+                "uitkomst": uitkomst or "",
+                "van": van or "",
+                "tot": tot or "",
+            },
+            "purposes": sorted(request.app.state.exchanges.decider.bundle.data["purposes"]),
+        },
+    )
+
+
+@router.get("/break-glass")
+def queue(request: Request, session: SessionDep, user: CurrentOfficer) -> Response:
+    waiting = oversight.break_glass_queue(session, user)
+    done = oversight.reviews(session, user)
+    ids = [i for e in waiting for i in (e.source_id, e.recipient_id)]
+    return render(
+        request,
+        "officer_break_glass.html",
+        {"waiting": waiting, "done": done, "names": organisation_names(session, ids)},
+    )
+
+
+@router.post("/break-glass/{exchange_id}")
+async def review(
+    exchange_id: str, request: Request, session: SessionDep, user: CurrentOfficer
+) -> Response:
+    form = await check_csrf(request)
+    oversight.review_break_glass(session, user, exchange_id, str(form.get("note", "")))
+    return RedirectResponse("/portaal/fg/break-glass", status_code=303)
+
+
+@router.get("/geweigerd")
+def refused(request: Request, session: SessionDep, user: CurrentOfficer) -> Response:
+    rows = oversight.denied(session, user)
+    ids = [i for e in rows for i in (e.source_id, e.recipient_id)]
+    return render(
+        request,
+        "officer_denied.html",
+        {"rows": rows, "names": organisation_names(session, ids)},
+    )
+
+
+@router.get("/grafiek.svg")
+def chart(request: Request, session: SessionDep, user: CurrentOfficer) -> Response:
+    counts = oversight.weekly_counts(session, user, _today(request))
+    body = render(request, "chart.svg", {"c": counts}).body
+    return Response(body, media_type="image/svg+xml")
+
+
+@router.get("/export")
+def export(request: Request, session: SessionDep, user: CurrentOfficer) -> Response:
+    """A zip in the offline verifier's format: the visible entries with their leaf bytes, every
+    signed checkpoint and the verifier key. For the gateway's officer it is the whole log, which
+    ``python -m audit verify`` checks end to end; an organisation's selection is checked entry
+    by entry against the inclusion proofs of the public API."""
+    checkpoint(session, _signer(request))
+    found = read_entries(
+        session, user.actor, EntryFilter(visible_to=user.scope), offset=0, limit=EXPORT_LIMIT
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        lines = [
+            json.dumps(
+                {
+                    "index": item["index"],
+                    "leaf": base64.b64encode(item["leaf"]).decode(),
+                    "leaf_hash": base64.b64encode(item["leaf_hash"]).decode(),
+                }
+            )
+            for item in found.items
+        ]
+        archive.writestr(ENTRIES, "\n".join(lines) + ("\n" if lines else ""))
+        archive.writestr(CHECKPOINTS, SEPARATOR.join(store.all_checkpoints(session)))
+        archive.writestr(VERIFIER_KEY, _signer(request).verifier.encode() + "\n")
+    stamp = _today(request).isoformat()
+    return Response(
+        buffer.getvalue(),
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="logboek-{stamp}.zip"'},
+    )
