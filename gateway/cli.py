@@ -104,8 +104,8 @@ def demo_command(
     ] = True,
 ) -> None:
     """Register demo organisations of every role, write their credentials file, and run a
-    narrated scenario: warme overdracht, a shelter placement under code rood, a verzuim signal
-    (dev only)."""
+    narrated scenario: warme overdracht, a shelter placement under code rood, a verzuim signal,
+    and requests left waiting for the dev provider's parents, children and officers (dev only)."""
     settings = Settings()
     if not settings.is_dev:
         typer.echo("error: demo data exists only in dev", err=True)

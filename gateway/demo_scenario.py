@@ -7,9 +7,15 @@ API uses, printing what each party asked, what the policy decided and what each 
    one offers a place, the other's copy is shredded, the full dossier goes to the school that
    offered (without the address), leerplicht hears only that the child is safe.
 3. A verzuim signal from a school to leerplicht: a legal duty, so no consent, parents informed.
+4. Waiting in the portal: zorg-afstemming for a child of 13 (mother and child both asked) and
+   for a child of 16 (only the child asked), a warme overdracht for the parents of Noor's
+   younger brother, and a break-glass exchange for the privacy officers' review queue.
 
-Parents' answers go through the same service the parent portal will call (issue 7); here they
-are made in the name of the demo parents. The children are fictitious; their BSNs pass the
+The parents and children are the people of the dev identity provider (``gateway/portal/
+dev_people.py``), so logging in to the portal as one of them shows their part of the story.
+
+Parents' answers go through the same service the parent portal calls; here they are made in
+the name of the demo parents. The children are fictitious; their BSNs pass the
 elfproef but belong to nobody.
 """
 
@@ -26,6 +32,7 @@ from sqlalchemy.orm import Session
 from audit.entry import Actor
 from gateway.auditing.service import organisation_actor
 from gateway.children import service as children
+from gateway.children.bsn import pseudonym
 from gateway.children.models import Child
 from gateway.children.service import GuardianFacts
 from gateway.consent.models import Consent, ConsentStatus, Notice
@@ -36,8 +43,10 @@ from gateway.organisations.identifiers import OrganisationRole
 from gateway.organisations.models import Organisation
 from gateway.organisations.service import find_by_identifier
 from gateway.policy.decision import Level, SafetyCode
+from gateway.portal.dev_people import dev_person
 
 Say = Callable[[str], None]
+WARM_FIELDS = ["development_summary", "home_language", "social_emotional_notes"]
 
 
 class Scenario:
@@ -58,6 +67,17 @@ class Scenario:
 
     def child(self, bsn: str, born: date) -> Child:
         return children.identify(self.session, bsn, born, self.key)
+
+    def parent(self, relation: str, person: str, **facts: bool) -> GuardianFacts:
+        """A guardian who is one of the dev provider's people, so they can log in."""
+        found = dev_person(person)
+        assert found is not None and found.bsn, person
+        return GuardianFacts(
+            relation,
+            gezag=facts.pop("gezag", True),
+            person_pseudonym=pseudonym(found.bsn, self.key),
+            **facts,
+        )
 
     def guardians(self, by: Organisation, child: Child, *facts: GuardianFacts) -> dict[str, str]:
         recorded = children.record_guardians(
@@ -146,7 +166,7 @@ class Scenario:
         self.say("1. Warme overdracht: kinderopvang → basisschool, with both parents' consent")
         noor = self.child("100000009", date(2022, 3, 14))
         parents = self.guardians(
-            vlinder, noor, GuardianFacts("moeder", gezag=True), GuardianFacts("vader", gezag=True)
+            vlinder, noor, self.parent("moeder", "fatma"), self.parent("vader", "pieter")
         )
         warm = self.offer(
             vlinder,
@@ -184,8 +204,8 @@ class Scenario:
         family = self.guardians(
             anker,
             sam,
-            GuardianFacts("moeder", gezag=True, accompanying=True),
-            GuardianFacts("vader", gezag=True, restricted=True),
+            self.parent("moeder", "sara", accompanying=True),
+            self.parent("vader", "ruud", restricted=True),
         )
         summary_fields = ["age", "school_level", "onderwijsbehoeften", "residence_municipality"]
         summary = {"age": 8, "school_level": "groep 5", "onderwijsbehoeften": "Vaste structuur."}
@@ -226,7 +246,7 @@ class Scenario:
 
         self.say("\n3. Verzuimmelding: school → leerplicht, a legal duty; parents are informed")
         lina = self.child("100000022", date(2015, 1, 20))
-        lina_parents = self.guardians(regenboog, lina, GuardianFacts("moeder", gezag=True))
+        lina_parents = self.guardians(regenboog, lina, self.parent("moeder", "karin"))
         signal = self.offer(
             regenboog,
             leerplicht,
@@ -250,6 +270,38 @@ class Scenario:
                 f"    notice for {lina_parents.get(notice.holder, notice.holder)}: "
                 f"{notice.kind.value} (no child data in it, never e-mailed)"
             )
+
+        self.say("\n4. Waiting in the portal (log in at /portaal as one of the dev people)")
+        for person, relation in (("daan", "Daan (13)"), ("mila", "Mila (16)")):
+            teen = dev_person(person)
+            assert teen is not None and teen.bsn and teen.birth_date
+            child = self.child(teen.bsn, teen.birth_date)
+            self.guardians(baken, child, self.parent("moeder", "els"))
+            self.say(f"  zorg-afstemming for {relation}:")
+            self.offer(
+                baken,
+                vlinder,
+                child,
+                "zorg-afstemming",
+                ["attendance_agreements", "contact_persons", "what_helps_in_class"],
+                reason="Afstemmen wat helpt, nu de naschoolse opvang meer uren krijgt.",
+            )
+        brother = self.child("100000125", date(2022, 11, 2))
+        self.guardians(
+            vlinder, brother, self.parent("moeder", "fatma"), self.parent("vader", "pieter")
+        )
+        self.say("  warme overdracht for Noor's brother, waiting for Fatma and Pieter:")
+        self.offer(vlinder, regenboog, brother, "warme-overdracht", WARM_FIELDS)
+        self.say("  break-glass: the shelter forces a notice to the school under acute risk:")
+        self.offer(
+            anker,
+            regenboog,
+            sam,
+            "plaatsing-opvang",
+            ["safe_place_notice"],
+            break_glass_justification="Veilig Thuis is betrokken; de school moet vandaag weten "
+            "dat Sam niet aan de vader mag worden meegegeven.",
+        )
 
 
 def run_scenario(session: Session, exchanges: Exchanges, pseudonym_key: bytes, say: Say) -> None:

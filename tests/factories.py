@@ -38,9 +38,10 @@ class RegisteredClient:
     organisation_id: str
     role: OrganisationRole
     key: ECKey | RSAKey
+    token_url: str = TOKEN_URL  # the audience of its client assertions
 
     def assertion(self, **overrides: Any) -> str:
-        return sign_client_assertion(self.key, self.organisation_id, TOKEN_URL, **overrides)
+        return sign_client_assertion(self.key, self.organisation_id, self.token_url, **overrides)
 
 
 def register(
@@ -49,6 +50,7 @@ def register(
     *,
     key: ECKey | RSAKey | None = None,
     name: str | None = None,
+    token_url: str = TOKEN_URL,
 ) -> RegisteredClient:
     for _ in range(20):  # random identifiers may collide; retry a few times
         identifier = identifier_for(role)
@@ -64,7 +66,7 @@ def register(
     key = key or ECKey.generate_key("P-256", private=True)
     key.ensure_kid()
     service.add_key(session, organisation.id, key.as_dict(private=False), actor=TEST_ACTOR)
-    return RegisteredClient(organisation.id, role, key)
+    return RegisteredClient(organisation.id, role, key, token_url)
 
 
 def request_token(

@@ -225,7 +225,7 @@ def build_router(provider: DevProvider) -> APIRouter:
 
     def _authorization_request(request: Request) -> TokenRequest:
         params = dict(request.query_params)
-        return TokenRequest(str(request.url), dict(request.headers), params, method="GET")
+        return TokenRequest(str(request.url), request.headers, params, method="GET")
 
     @router.get("/authorize")
     def authorize_page(request: Request) -> Response:
@@ -262,15 +262,16 @@ def build_router(provider: DevProvider) -> APIRouter:
                 status_code=400,
             )
         oauth_request = _authorization_request(request)
+        grant = provider.get_consent_grant(oauth_request, end_user=person)
         response: Response = provider.create_authorization_response(
-            oauth_request, grant_user=person
+            oauth_request, grant_user=person, grant=grant
         )
         return response
 
     @router.post("/token")
     async def token(request: Request) -> Response:
         form = {k: str(v) for k, v in (await request.form()).items()}
-        oauth_request = TokenRequest(str(request.url), dict(request.headers), form)
+        oauth_request = TokenRequest(str(request.url), request.headers, form)
         response: Response = provider.create_token_response(oauth_request)
         return response
 

@@ -37,6 +37,7 @@ DEV_PEOPLE = (
     DevPerson("pieter", "Pieter Yilmaz", "vader van Noor (4)", bsn="100000046"),
     DevPerson("sara", "Sara Bakker", "moeder van Sam (8), in de vrouwenopvang", bsn="100000058"),
     DevPerson("ruud", "Ruud Bakker", "vader van Sam; mag niets zien", bsn="100000071"),
+    DevPerson("karin", "Karin Smit", "moeder van Lina (11)", bsn="100000113"),
     DevPerson("els", "Els de Wit", "moeder van Daan (13) en Mila (16)", bsn="100000083"),
     DevPerson("daan", "Daan de Wit", "13 jaar", bsn="100000095", birth_date=date(2013, 6, 10)),
     DevPerson("mila", "Mila de Wit", "16 jaar", bsn="100000101", birth_date=date(2010, 4, 3)),

@@ -35,9 +35,11 @@ MONTHS = (
 templates = Jinja2Templates(directory=TEMPLATES)
 
 
-def dutch_date(value: date | datetime | None) -> str:
-    if value is None:
+def dutch_date(value: date | datetime | str | None) -> str:
+    if not value:
         return ""
+    if isinstance(value, str):  # an audit entry's ISO timestamp
+        value = datetime.fromisoformat(value)
     if isinstance(value, datetime):
         local = value.astimezone(DUTCH_TIME)
         return f"{local.day} {MONTHS[local.month - 1]} {local.year}, {local:%H:%M}"

@@ -56,7 +56,7 @@ class World:
         return service
 
     def add(self, name: str, role: OrganisationRole) -> Party:
-        registered = register(self.session, role)
+        registered = register(self.session, role, token_url=self.app.state.settings.token_url)
         party = Party(registered.organisation_id, bearer(access_token(self.client, registered)))
         self.parties[name] = party
         return party

@@ -1,0 +1,36 @@
+"""Portal tests run against a real gateway on a loopback port (``live``): login is OpenID
+Connect, so the portal calls the dev identity provider over HTTP as it would call a broker. The
+organisations' side of each story goes through the API of the same application object."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from gateway.settings import Settings
+from tests.exchanges.world import World, make_world
+from tests.portal.live import LiveGateway, free_port, running
+
+
+@pytest.fixture
+def live(database_url: str, engine: Engine, tmp_path: Path) -> Iterator[LiveGateway]:
+    port = free_port()
+    settings = Settings(
+        environment="dev",
+        data_dir=tmp_path / "var",
+        database_url=database_url,
+        public_url=f"http://127.0.0.1:{port}",
+        maintenance_interval=0,
+    )
+    with running(settings, port) as gateway:
+        yield gateway
+
+
+@pytest.fixture
+def world(live: LiveGateway, session: Session) -> World:
+    return make_world(TestClient(live.app, base_url=live.url), session)
