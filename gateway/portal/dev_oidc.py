@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from authlib.oauth2 import AuthorizationServer
-from authlib.oauth2.rfc6749 import ClientMixin, OAuth2Error, grants
+from authlib.oauth2.rfc6749 import ClientMixin, InvalidRequestError, OAuth2Error, grants
 from authlib.oauth2.rfc6750 import BearerTokenGenerator
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import UserInfo
@@ -116,7 +116,7 @@ class DevProvider(AuthorizationServer):  # type: ignore[misc]
         self.register_token_generator(
             "default", BearerTokenGenerator(lambda *a, **k: secrets.token_urlsafe(32))
         )
-        self.register_grant(CodeGrant, [CodeChallenge(required=True), DevOpenIDCode(self)])
+        self.register_grant(CodeGrant, [RequiredS256Challenge(required=True), DevOpenIDCode(self)])
 
     def query_client(self, client_id: str) -> DevClient | None:
         return self.client if client_id == self.client.client_id else None
@@ -151,6 +151,19 @@ class DevProvider(AuthorizationServer):  # type: ignore[misc]
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "claims_supported": ["sub", "name", "bsn", "organisation", "roles"],
         }
+
+
+class RequiredS256Challenge(CodeChallenge):  # type: ignore[misc]
+    """PKCE for every client, S256 only (Authlib requires it for public clients alone; the
+    portal is confidential and uses it anyway, so the provider may insist)."""
+
+    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]  # noqa: RUF012
+
+    def validate_code_challenge(self, grant: CodeGrant, redirect_uri: str) -> None:
+        data = grant.request.payload.data
+        if not data.get("code_challenge") or data.get("code_challenge_method") != "S256":
+            raise InvalidRequestError("PKCE is required: send code_challenge with method S256.")
+        super().validate_code_challenge(grant, redirect_uri)
 
 
 class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]

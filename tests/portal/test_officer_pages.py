@@ -1,0 +1,150 @@
+"""Privacy officers: scope, the break-glass review queue, denied requests, integrity, the chart
+and the export (verified offline)."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from pathlib import Path
+from xml.etree import ElementTree
+
+import httpx
+import pytest
+
+from audit import store
+from audit.__main__ import main as audit_main
+from gateway.organisations.identifiers import OrganisationRole
+from gateway.organisations.service import find_organisation
+from tests.exchanges.world import YOUNG, World
+from tests.portal.live import LiveGateway, csrf_of, log_in
+
+
+def as_officer(live: LiveGateway, world: World, person: str, organisation_id: str) -> httpx.Client:
+    """Give the dev officer's claimed organisation the identifier of ``organisation_id``."""
+    organisation = find_organisation(world.session, organisation_id)
+    assert organisation is not None
+    role, identifier = {
+        "fg-regenboog": ("school", "12AB"),
+        "fg-gateway": ("gateway", "90000001"),
+    }[person]
+    assert organisation.role == OrganisationRole(role)
+    organisation.identifier = identifier
+    world.session.commit()
+    return log_in(live, person)
+
+
+@pytest.fixture
+def gateway_officer(live: LiveGateway, world: World) -> httpx.Client:
+    world.add("operator", OrganisationRole.GATEWAY)
+    return as_officer(live, world, "fg-gateway", world.operator.id)
+
+
+def break_glass(world: World) -> str:
+    world.guardians(world.shelter, YOUNG, {"relation": "moeder", "gezag": True})
+    created = world.create(
+        world.shelter,
+        world.school,
+        "plaatsing-opvang",
+        ["safe_place_notice"],
+        break_glass={"justification": "Veilig Thuis is betrokken; acuut risico bij ophalen."},
+    )
+    return str(created["id"])
+
+
+def test_an_officer_reviews_a_break_glass_exchange_and_the_review_is_audited(
+    live: LiveGateway, world: World, gateway_officer: httpx.Client
+) -> None:
+    exchange_id = break_glass(world)
+    queue = gateway_officer.get("/portaal/fg/break-glass")
+    assert "acuut risico" in queue.text
+
+    reviewed = gateway_officer.post(
+        f"/portaal/fg/break-glass/{exchange_id}",
+        data={"csrf_token": csrf_of(queue.text), "note": "Terecht: veiligheid ging voor."},
+    )
+
+    assert reviewed.status_code == 200
+    assert "Er wacht niets op beoordeling" in reviewed.text
+    assert "review_break_glass" not in reviewed.text
+    assert "break_glass.review" in world.audit_actions(exchange_id)
+    again = gateway_officer.post(
+        f"/portaal/fg/break-glass/{exchange_id}",
+        data={"csrf_token": csrf_of(queue.text), "note": "Nog eens."},
+    )
+    assert again.status_code == 409
+
+
+def test_an_organisations_officer_sees_only_its_own_records(
+    live: LiveGateway, world: World
+) -> None:
+    exchange_id = break_glass(world)  # shelter -> school
+    world.create(world.other_school, world.swv, "tlv-aanvraag", ["onderwijsbehoeften"])
+    officer = as_officer(live, world, "fg-regenboog", world.other_school.id)
+
+    queue = officer.get("/portaal/fg/break-glass")
+    log = officer.get("/portaal/fg/logboek")
+
+    assert "acuut risico" not in queue.text
+    assert "<td>plaatsing-opvang</td>" not in log.text
+    assert "<td>tlv-aanvraag</td>" in log.text
+    forged = officer.post(
+        f"/portaal/fg/break-glass/{exchange_id}",
+        data={"csrf_token": csrf_of(queue.text), "note": "niet van mij"},
+    )
+    assert forged.status_code == 404
+
+
+def test_the_log_search_filters_and_is_itself_recorded(
+    live: LiveGateway, world: World, gateway_officer: httpx.Client
+) -> None:
+    break_glass(world)
+    world.create(world.other_school, world.swv, "tlv-aanvraag", ["onderwijsbehoeften"])
+    found = gateway_officer.get("/portaal/fg/logboek", params={"doel": "plaatsing-opvang"})
+    rows = re.findall(r"<tr><td>\d+</td>", found.text)
+
+    assert rows
+    assert "<td>plaatsing-opvang</td>" in found.text
+    assert "<td>tlv-aanvraag</td>" not in found.text
+    world.session.expire_all()
+    actions = [json.loads(leaf)["action"] for _, leaf, _ in store.iter_leaves(world.session)]
+    assert "audit.read" in actions
+
+
+def test_the_dashboard_shows_integrity_and_the_chart_counts_exchanges(
+    live: LiveGateway, world: World, gateway_officer: httpx.Client
+) -> None:
+    break_glass(world)
+    world.create(world.kinderopvang, world.school, "warme-overdracht", ["home_language"])
+
+    dashboard = gateway_officer.get("/portaal/fg")
+    chart = gateway_officer.get("/portaal/fg/grafiek.svg")
+
+    assert "In orde" in dashboard.text
+    assert chart.headers["content-type"].startswith("image/svg+xml")
+    svg = ElementTree.fromstring(chart.content)  # noqa: S314 - our own response
+    titles = [t.text for t in svg.iter("{http://www.w3.org/2000/svg}title")]
+    assert "plaatsing-opvang: 1" in titles and "warme-overdracht: 1" in titles
+
+
+def test_the_gateway_officers_export_verifies_offline(
+    live: LiveGateway, world: World, gateway_officer: httpx.Client, tmp_path: Path
+) -> None:
+    break_glass(world)
+
+    export = gateway_officer.get("/portaal/fg/export")
+
+    assert export.headers["content-type"] == "application/zip"
+    zipfile.ZipFile(io.BytesIO(export.content)).extractall(tmp_path / "export")
+    assert audit_main(["verify", str(tmp_path / "export")]) == 0
+
+
+def test_denied_requests_are_listed(
+    live: LiveGateway, world: World, gateway_officer: httpx.Client
+) -> None:
+    world.create(world.school, world.kinderopvang, "verzuimmelding", ["signal_type"])
+
+    denied = gateway_officer.get("/portaal/fg/geweigerd")
+
+    assert "verzuimmelding" in denied.text
