@@ -175,8 +175,12 @@ def build_router(oauth: OAuth | None, settings: Settings) -> APIRouter:
                 )
         request.session.clear()  # a new session for the new login
         request.session[SESSION_USER] = asdict(user)
-        home = "/portaal/fg" if user.kind == "officer" else "/portaal"
-        return RedirectResponse(safe_next(next_page) or home, status_code=303)
+        officer_area = "/portaal/fg"
+        home = officer_area if user.kind == "officer" else "/portaal"
+        target = safe_next(next_page)
+        if target and (target.startswith(officer_area) != (user.kind == "officer")):
+            target = None  # a page for the other kind of user: start at your own home
+        return RedirectResponse(target or home, status_code=303)
 
     @router.post("/uitloggen")
     async def logout(request: Request) -> Response:

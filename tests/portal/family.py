@@ -1,11 +1,17 @@
-"""Families for portal tests: children whose guardians are the dev provider's people."""
+"""People for portal tests: children whose guardians are the dev provider's people, and
+officers of the organisations the dev provider's officers claim."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import httpx
+
+from gateway.organisations.identifiers import OrganisationRole
+from gateway.organisations.service import find_organisation
 from gateway.portal.dev_people import dev_person
 from tests.exchanges.world import Party, World
+from tests.portal.live import LiveGateway, log_in
 
 NOOR = {"bsn": "100000009", "birth_date": "2022-03-14"}
 DAAN = {"bsn": "100000095", "birth_date": "2013-06-10"}
@@ -35,3 +41,17 @@ def offer_zorg(world: World, by: Party, child: dict[str, str], *guardians: dict[
     world.guardians(by, child, *guardians)
     created = world.create(by, world.kinderopvang, "zorg-afstemming", ZORG_FIELDS, child=child)
     return str(created["id"])
+
+
+def as_officer(live: LiveGateway, world: World, person: str, organisation_id: str) -> httpx.Client:
+    """Give the dev officer's claimed organisation the identifier of ``organisation_id``."""
+    organisation = find_organisation(world.session, organisation_id)
+    assert organisation is not None
+    role, identifier = {
+        "fg-regenboog": ("school", "12AB"),
+        "fg-gateway": ("gateway", "90000001"),
+    }[person]
+    assert organisation.role == OrganisationRole(role)
+    organisation.identifier = identifier
+    world.session.commit()
+    return log_in(live, person)

@@ -16,23 +16,9 @@ import pytest
 from audit import store
 from audit.__main__ import main as audit_main
 from gateway.organisations.identifiers import OrganisationRole
-from gateway.organisations.service import find_organisation
 from tests.exchanges.world import YOUNG, World
-from tests.portal.live import LiveGateway, csrf_of, log_in
-
-
-def as_officer(live: LiveGateway, world: World, person: str, organisation_id: str) -> httpx.Client:
-    """Give the dev officer's claimed organisation the identifier of ``organisation_id``."""
-    organisation = find_organisation(world.session, organisation_id)
-    assert organisation is not None
-    role, identifier = {
-        "fg-regenboog": ("school", "12AB"),
-        "fg-gateway": ("gateway", "90000001"),
-    }[person]
-    assert organisation.role == OrganisationRole(role)
-    organisation.identifier = identifier
-    world.session.commit()
-    return log_in(live, person)
+from tests.portal.family import as_officer
+from tests.portal.live import LiveGateway, csrf_of
 
 
 @pytest.fixture

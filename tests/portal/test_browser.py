@@ -1,0 +1,158 @@
+"""The portal in a real Chromium (Debian's, driven by Playwright), with axe-core checking every
+page for serious and critical accessibility violations and a screenshot of each page saved to
+``var/screenshots/``.
+
+The story of issue 7: a parent logs in through the dev provider, grants two of three fields of a
+warme overdracht; the school fetches exactly those two; the parent revokes and the school's next
+fetch is refused; the history shows the fetch; another parent cannot open the child by changing
+the id in the URL; an officer reviews a break-glass exchange.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from gateway.organisations.identifiers import OrganisationRole
+from tests.exchanges.world import WARM_PAYLOAD, YOUNG, World
+from tests.portal.family import NOOR, as_officer, offer_warm, parent
+from tests.portal.live import LiveGateway
+
+CHROMIUM = os.environ.get("GATEWAY_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+BLOCKING = {"serious", "critical"}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"no Chromium at {CHROMIUM}: run scripts/test, which installs it")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+class Visitor:
+    """One person's browser, checking each page it sees."""
+
+    def __init__(self, browser: Browser, live: LiveGateway, name: str, backend: str) -> None:
+        self.context = browser.new_context(viewport={"width": 390, "height": 844})  # a phone
+        self.page: Page = self.context.new_page()
+        self.live = live
+        self.name = name
+        self.backend = backend
+        self.axe = Axe()
+
+    def check(self, label: str) -> None:
+        """axe-core finds nothing serious or critical; the page is saved as a screenshot."""
+        assert self.page.locator("html").get_attribute("lang") == "nl"
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(
+            path=SCREENSHOTS / f"{self.backend}-{self.name}-{label}.png", full_page=True
+        )
+        violations = [
+            f"{v['id']} ({v['impact']}): {v['help']}"
+            for v in self.axe.run(self.page).response["violations"]
+            if v["impact"] in BLOCKING
+        ]
+        assert violations == [], f"{label}: {violations}"
+
+    def log_in(self, person_label: str) -> None:
+        self.page.goto(f"{self.live.url}/portaal")
+        self.check("inloggen")
+        self.page.get_by_label(person_label).check()
+        self.page.get_by_role("button", name="Inloggen").click()
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def test_the_story_of_a_warme_overdracht_in_the_browser(
+    browser: Browser, live: LiveGateway, world: World, backend: str
+) -> None:
+    exchange_id = offer_warm(world, NOOR, parent("moeder", "fatma"))
+    fatma = Visitor(browser, live, "fatma", backend)
+
+    fatma.log_in("Fatma Yilmaz")
+    fatma.page.get_by_role("heading", name="Mijn kinderen").wait_for()
+    fatma.check("mijn-kinderen")
+    fatma.page.get_by_role("link", name=re.compile("Warme overdracht")).click()
+    fatma.check("verzoek")
+    fatma.page.get_by_label("Sociaal-emotionele ontwikkeling").uncheck()
+    fatma.page.get_by_role("button", name=re.compile("Toestemming geven")).click()
+    fatma.page.get_by_role("heading", name="Uw antwoord is vastgelegd").wait_for()
+    fatma.check("beantwoord")
+
+    assert world.deliver(world.kinderopvang, exchange_id, WARM_PAYLOAD).status_code == 200
+    fetched = world.fetch(world.school, exchange_id)
+    assert set(fetched.json()["fields"]) == {"development_summary", "home_language"}
+
+    fatma.page.goto(f"{live.url}/portaal")
+    fatma.page.get_by_role("link", name=re.compile("Intrekken")).click()
+    fatma.check("intrekken")
+    fatma.page.get_by_role("button", name=re.compile("trek mijn toestemming in")).click()
+    fatma.page.get_by_text("ingetrokken").first.wait_for()
+    assert world.fetch(world.school, exchange_id).status_code in {409, 410}
+
+    fatma.page.goto(f"{live.url}/portaal")
+    fatma.page.get_by_role("link", name=re.compile("Wie heeft wat ontvangen")).click()
+    fatma.check("geschiedenis")
+    history = fatma.page.locator("main").inner_text()
+    assert "heeft gegevens ontvangen" in history
+    assert "Thuistaal" in history
+    history_url = fatma.page.url
+
+    sara = Visitor(browser, live, "sara", backend)
+    sara.log_in("Sara Bakker")
+    sara.page.get_by_role("heading", name="Mijn kinderen").wait_for()
+    response = sara.page.goto(history_url)
+    assert response is not None and response.status == 404
+    sara.check("niet-gevonden")
+    assert "Thuistaal" not in sara.page.locator("main").inner_text()
+    fatma.close()
+    sara.close()
+
+
+def test_an_officer_reviews_a_break_glass_exchange_in_the_browser(
+    browser: Browser, live: LiveGateway, world: World, backend: str
+) -> None:
+    world.add("operator", OrganisationRole.GATEWAY)
+    as_officer(live, world, "fg-gateway", world.operator.id)
+    world.guardians(world.shelter, YOUNG, {"relation": "moeder", "gezag": True})
+    exchange = world.create(
+        world.shelter,
+        world.school,
+        "plaatsing-opvang",
+        ["safe_place_notice"],
+        break_glass={"justification": "Veilig Thuis is betrokken; acuut risico bij ophalen."},
+    )
+    anna = Visitor(browser, live, "officer", backend)
+
+    anna.log_in("Anna Visser")
+    anna.page.get_by_role("heading", name="Overzicht").wait_for()
+    anna.check("overzicht")
+    anna.page.get_by_role("link", name="Break-glass beoordelen").first.click()
+    anna.check("break-glass")
+    anna.page.get_by_label("Uw beoordeling").fill("Terecht: de veiligheid ging voor.")
+    anna.page.get_by_role("button", name="Markeer als beoordeeld").click()
+    anna.page.get_by_text("Er wacht niets op beoordeling").wait_for()
+    assert "break_glass.review" in world.audit_actions(exchange["id"])
+    for path, label in (("/portaal/fg/logboek", "logboek"), ("/portaal/fg/geweigerd", "geweigerd")):
+        anna.page.goto(f"{live.url}{path}")
+        anna.check(label)
+    anna.close()
