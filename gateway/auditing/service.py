@@ -68,16 +68,7 @@ def read_entries(
 ) -> EntryPage:
     """Entries ``where`` selects, and the read itself recorded as ``audit.read``."""
     rows, total = store.find_entries(session, where, offset=offset, limit=limit)
-    record(
-        session,
-        Entry(
-            action="audit.read",
-            actor=reader,
-            outcome="success",
-            extra={"returned": str(len(rows)), "offset": str(offset)},
-        ),
-    )
-    session.commit()
+    _record_read(session, reader, None, {"returned": str(len(rows)), "offset": str(offset)})
     return EntryPage(
         items=[
             {
@@ -104,24 +95,32 @@ def access_history(session: Session, child_pseudonym: str, reader: Actor) -> lis
     """Who received or saw what about one child, when and on which basis (AVG art. 15), newest
     first; the read itself is recorded. The caller has established that ``reader`` may see it."""
     ref = store.child_reference(session, child_pseudonym)
-    rows, _ = store.find_entries(session, EntryFilter(child_ref=ref), limit=HISTORY_LIMIT)
+    where = EntryFilter(child_ref=ref)
+    rows, total = store.find_entries(session, where, limit=HISTORY_LIMIT)
+    if total > HISTORY_LIMIT:  # the newest ones
+        rows, _ = store.find_entries(
+            session, where, offset=total - HISTORY_LIMIT, limit=HISTORY_LIMIT
+        )
     history = [
         entry
         for entry in (json.loads(row.leaf) for row in reversed(rows))
         if entry["action"] in DISCLOSURE_ACTIONS
     ]
+    _record_read(session, reader, ref, {"view": "access_history", "returned": str(len(history))})
+    return history
+
+
+def _record_read(
+    session: Session, reader: Actor, child_ref: str | None, extra: dict[str, str]
+) -> None:
+    """Every read of the log is itself on the log (committed with nothing else)."""
     record(
         session,
         Entry(
-            action="audit.read",
-            actor=reader,
-            outcome="success",
-            child_ref=ref,
-            extra={"view": "access_history", "returned": str(len(history))},
+            action="audit.read", actor=reader, outcome="success", child_ref=child_ref, extra=extra
         ),
     )
     session.commit()
-    return history
 
 
 def decision_entry(

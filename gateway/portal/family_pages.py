@@ -17,13 +17,14 @@ from starlette.responses import RedirectResponse, Response
 
 from audit.entry import Actor
 from gateway.auditing.service import access_history
-from gateway.consent.models import ConsentStatus
+from gateway.consent.models import Consent, ConsentStatus
 from gateway.consent.service import Provenance
 from gateway.deps import SessionDep
 from gateway.errors import NotFoundError
 from gateway.exchanges.service import Exchanges
 from gateway.portal.csrf import check_csrf
 from gateway.portal.household import (
+    Explanation,
     Household,
     consent_of,
     consents_of,
@@ -95,11 +96,16 @@ def home(request: Request, session: SessionDep, user: Citizen) -> Response:
     )
 
 
-@router.get("/verzoeken/{consent_id}")
-def request_page(consent_id: str, request: Request, session: SessionDep, user: Citizen) -> Response:
-    family = _household(request, session, user)
-    consent = consent_of(session, family, consent_id)
-    explanation = explain(session, _exchanges(request).decider.bundle, consent)
+def _request_page(
+    request: Request,
+    family: Household,
+    consent: Consent,
+    explanation: Explanation,
+    *,
+    status_code: int = 200,
+    changed: bool = False,
+    error: str | None = None,
+) -> Response:
     return render(
         request,
         "request.html",
@@ -107,9 +113,19 @@ def request_page(consent_id: str, request: Request, session: SessionDep, user: C
             "consent": consent,
             "member": family.member(consent.child_id),
             "explanation": explanation,
-            "changed": False,
+            "changed": changed,
+            "error": error,
         },
+        status_code=status_code,
     )
+
+
+@router.get("/verzoeken/{consent_id}")
+def request_page(consent_id: str, request: Request, session: SessionDep, user: Citizen) -> Response:
+    family = _household(request, session, user)
+    consent = consent_of(session, family, consent_id)
+    explanation = explain(session, _exchanges(request).decider.bundle, consent)
+    return _request_page(request, family, consent, explanation)
 
 
 @router.post("/verzoeken/{consent_id}")
@@ -120,31 +136,17 @@ async def answer(consent_id: str, request: Request, session: SessionDep, user: C
     explanation = explain(session, _exchanges(request).decider.bundle, consent)
     if form.get("explanation_version") != explanation.version:
         # The text changed since the page was shown: show the new one and ask again.
-        return render(
-            request,
-            "request.html",
-            {
-                "consent": consent,
-                "member": family.member(consent.child_id),
-                "explanation": explanation,
-                "changed": True,
-            },
-            status_code=409,
-        )
+        return _request_page(request, family, consent, explanation, status_code=409, changed=True)
     grant = form.get("answer") == "grant"
     fields = [str(f) for f in form.getlist("fields")]
     if grant and not fields:
-        return render(
+        return _request_page(
             request,
-            "request.html",
-            {
-                "consent": consent,
-                "member": family.member(consent.child_id),
-                "explanation": explanation,
-                "changed": False,
-                "error": "Kies ten minste één gegeven, of weiger het verzoek.",
-            },
+            family,
+            consent,
+            explanation,
             status_code=422,
+            error="Kies ten minste één gegeven, of weiger het verzoek.",
         )
     _exchanges(request).answer_consent(
         session,
