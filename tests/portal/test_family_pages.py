@@ -216,3 +216,23 @@ def test_the_history_shows_who_received_what_and_marks_legal_duty_as_informed(
     world.session.expire_all()
     reads = [json.loads(leaf) for _, leaf, _ in store.iter_leaves(world.session)]
     assert any(e["action"] == "audit.read" and e["actor"]["role"] == "citizen" for e in reads)
+
+
+def test_an_expired_consent_leaves_the_list_and_its_copy_is_shredded(
+    live: LiveGateway, world: World
+) -> None:
+    exchange_id = offer_warm(world, NOOR, parent("moeder", "fatma"))
+    fatma = log_in(live, "fatma")
+    [consent_id] = waiting_requests(fatma)
+    answer(fatma, consent_id, "grant", ["home_language"])
+    world.deliver(world.kinderopvang, exchange_id, WARM_PAYLOAD)
+    assert f"/portaal/toestemmingen/{consent_id}/intrekken" in fatma.get("/portaal").text
+
+    world.travel(61)
+    world.exchanges.run_maintenance(world.session)
+
+    home = fatma.get("/portaal").text
+    assert f"/portaal/toestemmingen/{consent_id}/intrekken" not in home
+    assert "geen toestemmingen die nu gelden" in home
+    assert world.consents(exchange_id)[0].status == ConsentStatus.EXPIRED
+    assert world.status(world.kinderopvang, exchange_id) == "expired"
