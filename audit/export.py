@@ -30,17 +30,21 @@ def write_export(
     count = 0
     with (directory / ENTRIES).open("w", encoding="utf-8") as out:
         for index, leaf, recorded_hash in leaves:
-            record = {
-                "index": index,
-                "leaf": base64.b64encode(leaf).decode(),
-                "leaf_hash": base64.b64encode(recorded_hash).decode(),
-            }
-            out.write(json.dumps(record))
-            out.write("\n")
+            out.write(entry_line(index, leaf, recorded_hash))
             count += 1
     (directory / CHECKPOINTS).write_text(SEPARATOR.join(notes), encoding="utf-8")
     (directory / VERIFIER_KEY).write_text(verifier_key + "\n", encoding="utf-8")
     return count
+
+
+def entry_line(index: int, leaf: bytes, recorded_hash: bytes) -> str:
+    """One line of ``entries.jsonl``, newline included."""
+    record = {
+        "index": index,
+        "leaf": base64.b64encode(leaf).decode(),
+        "leaf_hash": base64.b64encode(recorded_hash).decode(),
+    }
+    return json.dumps(record) + "\n"
 
 
 def read_leaves(directory: Path) -> Iterator[tuple[int, bytes, bytes | None]]:

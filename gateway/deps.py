@@ -11,6 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from audit.entry import Actor
+from audit.note import Signer
 from gateway.auditing.service import organisation_actor
 from gateway.auth.access_tokens import AccessTokens
 from gateway.auth.scopes import Scope
@@ -21,6 +22,7 @@ from gateway.errors import (
     ForbiddenError,
     UnsupportedMediaTypeError,
 )
+from gateway.exchanges.service import Exchanges
 from gateway.organisations.models import Organisation
 from gateway.organisations.service import find_organisation
 from gateway.settings import Settings
@@ -43,9 +45,21 @@ def get_access_tokens(request: Request) -> AccessTokens:
     return tokens
 
 
+def get_exchanges(request: Request) -> Exchanges:
+    exchanges: Exchanges = request.app.state.exchanges
+    return exchanges
+
+
+def get_audit_signer(request: Request) -> Signer:
+    signer: Signer = request.app.state.audit_signer
+    return signer
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
 AccessTokensDep = Annotated[AccessTokens, Depends(get_access_tokens)]
+ExchangesDep = Annotated[Exchanges, Depends(get_exchanges)]
+AuditSignerDep = Annotated[Signer, Depends(get_audit_signer)]
 
 
 @dataclass(frozen=True)

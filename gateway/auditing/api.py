@@ -11,22 +11,16 @@ import base64
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
 from audit import store
-from audit.note import Signer
 from audit.store import EntryFilter
 from gateway.auditing import service
-from gateway.deps import CurrentClient, SessionDep
+from gateway.deps import AuditSignerDep, CurrentClient, SessionDep
 
 router = APIRouter(prefix="/audit", tags=["audit"])
-
-
-def _signer(request: Request) -> Signer:
-    signer: Signer = request.app.state.audit_signer
-    return signer
 
 
 def _b64(raw: bytes) -> str:
@@ -67,8 +61,8 @@ class AuditEntryPage(BaseModel):
     response_class=PlainTextResponse,
     summary="The latest signed checkpoint (C2SP tlog-checkpoint, signed-note)",
 )
-def read_checkpoint(request: Request, session: SessionDep) -> str:
-    return service.checkpoint(session, _signer(request))
+def read_checkpoint(session: SessionDep, signer: AuditSignerDep) -> str:
+    return service.checkpoint(session, signer)
 
 
 @router.get(
@@ -76,8 +70,8 @@ def read_checkpoint(request: Request, session: SessionDep) -> str:
     response_class=PlainTextResponse,
     summary="The note verifier key that checks checkpoint signatures",
 )
-def read_verifier_key(request: Request) -> str:
-    return _signer(request).verifier.encode() + "\n"
+def read_verifier_key(signer: AuditSignerDep) -> str:
+    return signer.verifier.encode() + "\n"
 
 
 @router.get("/proofs/inclusion", summary="Proof that an entry is in the tree (RFC 6962 §2.1.1)")

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response, 
 
 from gateway.auth.scopes import Scope
 from gateway.children import service as children
-from gateway.deps import CurrentClient, SessionDep, require_json, require_scope
+from gateway.deps import CurrentClient, ExchangesDep, SessionDep, require_json, require_scope
 from gateway.exchanges.models import ExchangeStatus
 from gateway.exchanges.schemas import (
     DeliveryOut,
@@ -23,7 +23,7 @@ from gateway.exchanges.schemas import (
     PayloadOut,
     Withdrawal,
 )
-from gateway.exchanges.service import ExchangeQuery, Exchanges, NewExchange
+from gateway.exchanges.service import ExchangeQuery, NewExchange
 
 router = APIRouter(
     prefix="/exchanges",
@@ -32,12 +32,6 @@ router = APIRouter(
 )
 
 
-def get_exchanges(request: Request) -> Exchanges:
-    exchanges: Exchanges = request.app.state.exchanges
-    return exchanges
-
-
-ExchangesDep = Annotated[Exchanges, Depends(get_exchanges)]
 IdempotencyKey = Annotated[
     str | None,
     Header(

@@ -191,3 +191,13 @@ def _import_public_key(key: dict[str, Any] | str) -> ECKey | RSAKey:
         except (JoseError, ValueError, TypeError):
             continue
     raise InvalidKeyError("the key is not a valid EC P-256 or RSA public key (PEM or JWK)")
+
+
+def organisation_names(session: Session, ids: list[str]) -> dict[str, str]:
+    """Display names of the organisations with these ids (unknown ids are left out)."""
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Organisation.id, Organisation.name).where(Organisation.id.in_(set(ids)))
+    )
+    return {row.id: row.name for row in rows}

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any, TypeVarTuple
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from audit import store
@@ -26,6 +27,7 @@ from gateway.exchanges.models import Exchange, ExchangeStatus
 from gateway.oversight.models import BreakGlassReview
 
 NOTE_MAX = 2000
+Ts = TypeVarTuple("Ts")
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,8 @@ class Officer:
         return Actor(type="user", id=self.login_ref, role="privacy_officer")
 
 
-def _visible(query: Select[Exchange], officer: Officer) -> Select[Exchange]:
+def _visible(query: Select[*Ts], officer: Officer) -> Select[*Ts]:
+    """``query`` over exchanges, narrowed to those the officer's organisation is a party to."""
     if officer.scope is None:
         return query
     return query.where(
@@ -52,26 +55,38 @@ def _visible(query: Select[Exchange], officer: Officer) -> Select[Exchange]:
     )
 
 
-def break_glass_queue(session: Session, officer: Officer) -> list[Exchange]:
-    """Break-glass exchanges nobody has reviewed yet, oldest first."""
+def _count(session: Session, query: Select[Any]) -> int:
+    return int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+
+
+def _unreviewed(officer: Officer) -> Select[Exchange]:
     query = (
         select(Exchange)
         .outerjoin(BreakGlassReview, BreakGlassReview.exchange_id == Exchange.id)
         .where(
             Exchange.break_glass_justification.is_not(None), BreakGlassReview.exchange_id.is_(None)
         )
-        .order_by(Exchange.created_at)
     )
-    return list(session.scalars(_visible(query, officer)))
+    return _visible(query, officer)
+
+
+def break_glass_queue(session: Session, officer: Officer) -> list[Exchange]:
+    """Break-glass exchanges nobody has reviewed yet, oldest first."""
+    return list(session.scalars(_unreviewed(officer).order_by(Exchange.created_at)))
+
+
+def pending_reviews(session: Session, officer: Officer) -> int:
+    return _count(session, _unreviewed(officer))
 
 
 def reviews(session: Session, officer: Officer, limit: int = 50) -> list[BreakGlassReview]:
-    query = select(BreakGlassReview).order_by(BreakGlassReview.reviewed_at.desc()).limit(limit)
-    if officer.scope is not None:
-        query = query.join(Exchange, Exchange.id == BreakGlassReview.exchange_id).where(
-            or_(Exchange.source_id == officer.scope, Exchange.recipient_id == officer.scope)
-        )
-    return list(session.scalars(query))
+    query = (
+        select(BreakGlassReview)
+        .join(Exchange, Exchange.id == BreakGlassReview.exchange_id)
+        .order_by(BreakGlassReview.reviewed_at.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(_visible(query, officer)))
 
 
 def review_break_glass(
@@ -115,14 +130,18 @@ def review_break_glass(
     return review
 
 
+def _denied(officer: Officer) -> Select[Exchange]:
+    return _visible(select(Exchange).where(Exchange.status == ExchangeStatus.DENIED), officer)
+
+
 def denied(session: Session, officer: Officer, limit: int = 100) -> list[Exchange]:
-    query = (
-        select(Exchange)
-        .where(Exchange.status == ExchangeStatus.DENIED)
-        .order_by(Exchange.created_at.desc())
-        .limit(limit)
-    )
-    return list(session.scalars(_visible(query, officer)))
+    """The most recent denied exchanges."""
+    query = _denied(officer).order_by(Exchange.created_at.desc()).limit(limit)
+    return list(session.scalars(query))
+
+
+def denied_count(session: Session, officer: Officer) -> int:
+    return _count(session, _denied(officer))
 
 
 @dataclass(frozen=True)
@@ -180,11 +199,9 @@ def weekly_counts(session: Session, officer: Officer, today: date, weeks: int = 
     monday = today - timedelta(days=today.weekday())
     first = monday - timedelta(weeks=weeks - 1)
     since = datetime.combine(first, datetime.min.time()).astimezone()
-    query = select(Exchange.purpose, Exchange.created_at).where(Exchange.created_at >= since)
-    if officer.scope is not None:
-        query = query.where(
-            or_(Exchange.source_id == officer.scope, Exchange.recipient_id == officer.scope)
-        )
+    query = _visible(
+        select(Exchange.purpose, Exchange.created_at).where(Exchange.created_at >= since), officer
+    )
     counts: Counter[tuple[date, str]] = Counter()
     for purpose, created in session.execute(query):
         day = created.date()

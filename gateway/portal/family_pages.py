@@ -19,9 +19,10 @@ from audit.entry import Actor
 from gateway.auditing.service import access_history
 from gateway.consent.models import Consent, ConsentStatus
 from gateway.consent.service import Provenance
-from gateway.deps import SessionDep
+from gateway.deps import ExchangesDep, SessionDep
 from gateway.errors import NotFoundError
 from gateway.exchanges.service import Exchanges
+from gateway.organisations.service import organisation_names
 from gateway.portal.csrf import check_csrf
 from gateway.portal.household import (
     Explanation,
@@ -29,8 +30,8 @@ from gateway.portal.household import (
     consent_of,
     consents_of,
     explain,
+    field_label,
     household,
-    organisation_names,
 )
 from gateway.portal.login import LoginRequiredError, PortalUser, current_user
 from gateway.portal.pages import render
@@ -55,14 +56,9 @@ def citizen(request: Request) -> PortalUser:
 Citizen = Annotated[PortalUser, Depends(citizen)]
 
 
-def _exchanges(request: Request) -> Exchanges:
-    service: Exchanges = request.app.state.exchanges
-    return service
-
-
-def _household(request: Request, session: Session, user: PortalUser) -> Household:
+def _household(exchanges: Exchanges, session: Session, user: PortalUser) -> Household:
     assert user.person_pseudonym
-    return household(session, user.person_pseudonym, _exchanges(request).clock().date())
+    return household(session, user.person_pseudonym, exchanges.clock().date())
 
 
 def _actor(user: PortalUser) -> Actor:
@@ -73,9 +69,9 @@ router = APIRouter(prefix="/portaal", include_in_schema=False)
 
 
 @router.get("")
-def home(request: Request, session: SessionDep, user: Citizen) -> Response:
-    family = _household(request, session, user)
-    bundle = _exchanges(request).decider.bundle
+def home(request: Request, session: SessionDep, user: Citizen, exchanges: ExchangesDep) -> Response:
+    family = _household(exchanges, session, user)
+    bundle = exchanges.decider.bundle
     waiting = consents_of(session, family, ConsentStatus.PROPOSED)
     active = consents_of(session, family, ConsentStatus.ACTIVE)
     names = organisation_names(session, [c.grantee_id for c in waiting + active])
@@ -121,19 +117,23 @@ def _request_page(
 
 
 @router.get("/verzoeken/{consent_id}")
-def request_page(consent_id: str, request: Request, session: SessionDep, user: Citizen) -> Response:
-    family = _household(request, session, user)
+def request_page(
+    consent_id: str, request: Request, session: SessionDep, user: Citizen, exchanges: ExchangesDep
+) -> Response:
+    family = _household(exchanges, session, user)
     consent = consent_of(session, family, consent_id)
-    explanation = explain(session, _exchanges(request).decider.bundle, consent)
+    explanation = explain(session, exchanges.decider.bundle, consent)
     return _request_page(request, family, consent, explanation)
 
 
 @router.post("/verzoeken/{consent_id}")
-async def answer(consent_id: str, request: Request, session: SessionDep, user: Citizen) -> Response:
+async def answer(
+    consent_id: str, request: Request, session: SessionDep, user: Citizen, exchanges: ExchangesDep
+) -> Response:
     form = await check_csrf(request)
-    family = _household(request, session, user)
+    family = _household(exchanges, session, user)
     consent = consent_of(session, family, consent_id)
-    explanation = explain(session, _exchanges(request).decider.bundle, consent)
+    explanation = explain(session, exchanges.decider.bundle, consent)
     if form.get("explanation_version") != explanation.version:
         # The text changed since the page was shown: show the new one and ask again.
         return _request_page(request, family, consent, explanation, status_code=409, changed=True)
@@ -148,7 +148,7 @@ async def answer(consent_id: str, request: Request, session: SessionDep, user: C
             status_code=422,
             error="Kies ten minste één gegeven, of weiger het verzoek.",
         )
-    _exchanges(request).answer_consent(
+    exchanges.answer_consent(
         session,
         consent.id,
         consent.holder,
@@ -160,44 +160,51 @@ async def answer(consent_id: str, request: Request, session: SessionDep, user: C
 
 
 @router.get("/verzoeken/{consent_id}/beantwoord")
-def answered(consent_id: str, request: Request, session: SessionDep, user: Citizen) -> Response:
-    family = _household(request, session, user)
+def answered(
+    consent_id: str, request: Request, session: SessionDep, user: Citizen, exchanges: ExchangesDep
+) -> Response:
+    family = _household(exchanges, session, user)
     consent = consent_of(session, family, consent_id)
     return render(request, "answered.html", {"consent": consent})
 
 
 @router.get("/toestemmingen/{consent_id}/intrekken")
-def revoke_page(consent_id: str, request: Request, session: SessionDep, user: Citizen) -> Response:
-    family = _household(request, session, user)
+def revoke_page(
+    consent_id: str, request: Request, session: SessionDep, user: Citizen, exchanges: ExchangesDep
+) -> Response:
+    family = _household(exchanges, session, user)
     consent = consent_of(session, family, consent_id)
     if consent.status != ConsentStatus.ACTIVE:
         raise NotFoundError("Deze toestemming geldt niet (meer).")
-    explanation = explain(session, _exchanges(request).decider.bundle, consent)
+    explanation = explain(session, exchanges.decider.bundle, consent)
     return render(request, "revoke.html", {"consent": consent, "explanation": explanation})
 
 
 @router.post("/toestemmingen/{consent_id}/intrekken")
-async def revoke(consent_id: str, request: Request, session: SessionDep, user: Citizen) -> Response:
+async def revoke(
+    consent_id: str, request: Request, session: SessionDep, user: Citizen, exchanges: ExchangesDep
+) -> Response:
     await check_csrf(request)
-    family = _household(request, session, user)
+    family = _household(exchanges, session, user)
     consent = consent_of(session, family, consent_id)
-    _exchanges(request).revoke_consent(session, consent.id, consent.holder, via=user.login_ref)
+    exchanges.revoke_consent(session, consent.id, consent.holder, via=user.login_ref)
     return RedirectResponse(f"/portaal/verzoeken/{consent.id}/beantwoord", status_code=303)
 
 
 @router.get("/kinderen/{child_id}/geschiedenis")
-def history(child_id: str, request: Request, session: SessionDep, user: Citizen) -> Response:
-    family = _household(request, session, user)
+def history(
+    child_id: str, request: Request, session: SessionDep, user: Citizen, exchanges: ExchangesDep
+) -> Response:
+    family = _household(exchanges, session, user)
     member = family.member(child_id)
     entries = access_history(session, member.child.pseudonym, _actor(user))
-    bundle = _exchanges(request).decider.bundle
+    bundle = exchanges.decider.bundle
     names = organisation_names(
         session, [i for e in entries for i in (e["requester_id"], e["source_id"]) if i]
     )
     rows = []
     for entry in entries:
         spec = bundle.purpose(entry["purpose"] or "") or {}
-        labels = spec.get("fields", {})
         rows.append(
             {
                 "when": entry["timestamp"],
@@ -206,7 +213,7 @@ def history(child_id: str, request: Request, session: SessionDep, user: Citizen)
                 "what": ACTION_TEXT.get(entry["action"], entry["action"]),
                 "action": entry["action"],
                 "purpose": spec.get("title", entry["purpose"]),
-                "fields": [labels.get(f, {}).get("label", f) for f in entry["fields"]],
+                "fields": [field_label(spec, f) for f in entry["fields"]],
                 "informed": entry["legal_basis"] in {"legal_duty", "public_task"},
                 "basis": entry["legal_basis"],
                 "emergency": entry["emergency"],

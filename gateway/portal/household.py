@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
@@ -21,7 +22,7 @@ from gateway.children.models import Child, Guardian
 from gateway.consent.models import CHILD_HOLDER, Consent, ConsentStatus
 from gateway.errors import NotFoundError
 from gateway.exchanges.models import Exchange
-from gateway.organisations.models import Organisation
+from gateway.organisations.service import organisation_names
 from gateway.policy.bundle import PolicyBundle
 
 CO_CONSENT_AGE = 12
@@ -142,9 +143,13 @@ BASIS_TEXT = {
 }
 
 
+def field_label(spec: dict[str, Any], name: str) -> str:
+    """The Dutch label the purpose register gives a field (its name when it has none)."""
+    return str(spec.get("fields", {}).get(name, {}).get("label", name))
+
+
 def explain(session: Session, bundle: PolicyBundle, consent: Consent) -> Explanation:
     spec = bundle.purpose(consent.purpose) or {}
-    labels = spec.get("fields", {})
     exchange = session.get(Exchange, consent.exchange_id) if consent.exchange_id else None
     source_id = exchange.source_id if exchange else None
     names = organisation_names(session, [consent.grantee_id, *([source_id] if source_id else [])])
@@ -154,19 +159,8 @@ def explain(session: Session, bundle: PolicyBundle, consent: Consent) -> Explana
         purpose_text=str(spec.get("description", "")),
         requester=names.get(consent.grantee_id, "een organisatie"),
         source=names.get(source_id or "", "een organisatie"),
-        fields=tuple(
-            (name, str(labels.get(name, {}).get("label", name))) for name in consent.fields
-        ),
+        fields=tuple((name, field_label(spec, name)) for name in consent.fields),
         basis=BASIS_TEXT.get(str(basis or "consent"), BASIS_TEXT["consent"]),
         retention_days=int(spec.get("retention_days", 0)),
         reason=exchange.reason if exchange else None,
     )
-
-
-def organisation_names(session: Session, ids: list[str]) -> dict[str, str]:
-    if not ids:
-        return {}
-    rows = session.execute(
-        select(Organisation.id, Organisation.name).where(Organisation.id.in_(set(ids)))
-    )
-    return {row.id: row.name for row in rows}

@@ -8,9 +8,7 @@ Every read of the log here is itself recorded.
 
 from __future__ import annotations
 
-import base64
 import io
-import json
 import zipfile
 from datetime import UTC, date, datetime, time
 from typing import Annotated
@@ -19,16 +17,14 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import RedirectResponse, Response
 
 from audit import store
-from audit.export import CHECKPOINTS, ENTRIES, SEPARATOR, VERIFIER_KEY
-from audit.note import Signer
+from audit.export import CHECKPOINTS, ENTRIES, SEPARATOR, VERIFIER_KEY, entry_line
 from audit.store import EntryFilter
 from gateway.auditing.service import checkpoint, read_entries
-from gateway.deps import SessionDep
-from gateway.exchanges.service import Exchanges
+from gateway.deps import AuditSignerDep, ExchangesDep, SessionDep
+from gateway.organisations.service import organisation_names
 from gateway.oversight import service as oversight
 from gateway.oversight.service import Officer
 from gateway.portal.csrf import check_csrf
-from gateway.portal.household import organisation_names
 from gateway.portal.login import LoginRequiredError, current_user
 from gateway.portal.pages import render
 
@@ -47,26 +43,18 @@ CurrentOfficer = Annotated[Officer, Depends(officer)]
 router = APIRouter(prefix="/portaal/fg", include_in_schema=False)
 
 
-def _signer(request: Request) -> Signer:
-    signer: Signer = request.app.state.audit_signer
-    return signer
-
-
-def _today(request: Request) -> date:
-    exchanges: Exchanges = request.app.state.exchanges
-    return exchanges.clock().date()
-
-
 @router.get("")
-def dashboard(request: Request, session: SessionDep, user: CurrentOfficer) -> Response:
-    checkpoint(session, _signer(request))  # sign what has been appended since the last one
+def dashboard(
+    request: Request, session: SessionDep, user: CurrentOfficer, signer: AuditSignerDep
+) -> Response:
+    checkpoint(session, signer)  # sign what has been appended since the last one
     return render(
         request,
         "officer_home.html",
         {
-            "integrity": oversight.integrity(session, _signer(request)),
-            "queue": len(oversight.break_glass_queue(session, user)),
-            "denied": len(oversight.denied(session, user)),
+            "integrity": oversight.integrity(session, signer),
+            "queue": oversight.pending_reviews(session, user),
+            "denied": oversight.denied_count(session, user),
             "sees_all": user.sees_all,
             "organisation": organisation_names(session, [user.organisation_id]).get(
                 user.organisation_id, ""
@@ -91,6 +79,7 @@ def search(
     request: Request,
     session: SessionDep,
     user: CurrentOfficer,
+    exchanges: ExchangesDep,
     kind: str | None = None,
     doel: str | None = None,
     actie: str | None = None,
@@ -126,7 +115,7 @@ def search(
                 "van": van or "",
                 "tot": tot or "",
             },
-            "purposes": sorted(request.app.state.exchanges.decider.bundle.data["purposes"]),
+            "purposes": sorted(exchanges.decider.bundle.data["purposes"]),
         },
     )
 
@@ -164,38 +153,35 @@ def refused(request: Request, session: SessionDep, user: CurrentOfficer) -> Resp
 
 
 @router.get("/grafiek.svg")
-def chart(request: Request, session: SessionDep, user: CurrentOfficer) -> Response:
-    counts = oversight.weekly_counts(session, user, _today(request))
+def chart(
+    request: Request, session: SessionDep, user: CurrentOfficer, exchanges: ExchangesDep
+) -> Response:
+    counts = oversight.weekly_counts(session, user, exchanges.clock().date())
     body = render(request, "chart.svg", {"c": counts}).body
     return Response(body, media_type="image/svg+xml")
 
 
 @router.get("/export")
-def export(request: Request, session: SessionDep, user: CurrentOfficer) -> Response:
+def export(
+    session: SessionDep, user: CurrentOfficer, signer: AuditSignerDep, exchanges: ExchangesDep
+) -> Response:
     """A zip in the offline verifier's format: the visible entries with their leaf bytes, every
     signed checkpoint and the verifier key. For the gateway's officer it is the whole log, which
     ``python -m audit verify`` checks end to end; an organisation's selection is checked entry
     by entry against the inclusion proofs of the public API."""
-    checkpoint(session, _signer(request))
+    checkpoint(session, signer)
     found = read_entries(
         session, user.actor, EntryFilter(visible_to=user.scope), offset=0, limit=EXPORT_LIMIT
     )
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        lines = [
-            json.dumps(
-                {
-                    "index": item["index"],
-                    "leaf": base64.b64encode(item["leaf"]).decode(),
-                    "leaf_hash": base64.b64encode(item["leaf_hash"]).decode(),
-                }
-            )
-            for item in found.items
-        ]
-        archive.writestr(ENTRIES, "\n".join(lines) + ("\n" if lines else ""))
+        archive.writestr(
+            ENTRIES,
+            "".join(entry_line(i["index"], i["leaf"], i["leaf_hash"]) for i in found.items),
+        )
         archive.writestr(CHECKPOINTS, SEPARATOR.join(store.all_checkpoints(session)))
-        archive.writestr(VERIFIER_KEY, _signer(request).verifier.encode() + "\n")
-    stamp = _today(request).isoformat()
+        archive.writestr(VERIFIER_KEY, signer.verifier.encode() + "\n")
+    stamp = exchanges.clock().date().isoformat()
     return Response(
         buffer.getvalue(),
         media_type="application/zip",
