@@ -25,6 +25,7 @@ from gateway.errors import (
 from gateway.exchanges.service import Exchanges
 from gateway.organisations.models import Organisation
 from gateway.organisations.service import find_organisation
+from gateway.policy.service import PolicyDecider
 from gateway.settings import Settings
 
 _bearer = HTTPBearer(auto_error=False, description="An access token from /oauth/token.")
@@ -55,11 +56,23 @@ def get_audit_signer(request: Request) -> Signer:
     return signer
 
 
+def get_decider(request: Request) -> PolicyDecider:
+    decider: PolicyDecider = request.app.state.policy
+    return decider
+
+
+def get_pseudonym_key(request: Request) -> bytes:
+    key: bytes = request.app.state.pseudonym_key
+    return key
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
 AccessTokensDep = Annotated[AccessTokens, Depends(get_access_tokens)]
 ExchangesDep = Annotated[Exchanges, Depends(get_exchanges)]
 AuditSignerDep = Annotated[Signer, Depends(get_audit_signer)]
+DeciderDep = Annotated[PolicyDecider, Depends(get_decider)]
+PseudonymKeyDep = Annotated[bytes, Depends(get_pseudonym_key)]
 
 
 @dataclass(frozen=True)

@@ -5,14 +5,20 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.auth.scopes import Scope
 from gateway.children import service
-from gateway.deps import CurrentClient, SessionDep, require_json, require_scope
+from gateway.deps import (
+    CurrentClient,
+    DeciderDep,
+    PseudonymKeyDep,
+    SessionDep,
+    require_json,
+    require_scope,
+)
 from gateway.policy.decision import SafetyCode
-from gateway.policy.service import PolicyDecider
 
 router = APIRouter(prefix="/children", tags=["children"], dependencies=[Depends(require_json)])
 
@@ -38,10 +44,13 @@ class SafetyCodeOut(BaseModel):
     dependencies=[Depends(require_scope(Scope.EXCHANGE))],
 )
 def set_safety_code(
-    body: SafetyCodeChange, client: CurrentClient, session: SessionDep, request: Request
+    body: SafetyCodeChange,
+    client: CurrentClient,
+    session: SessionDep,
+    decider: DeciderDep,
+    key: PseudonymKeyDep,
 ) -> SafetyCodeOut:
-    decider: PolicyDecider = request.app.state.policy
-    child = service.identify(session, body.bsn, body.birth_date, request.app.state.pseudonym_key)
+    child = service.identify(session, body.bsn, body.birth_date, key)
     child = service.change_safety_code(
         session,
         child,
@@ -104,9 +113,12 @@ class GuardianOut(BaseModel):
     dependencies=[Depends(require_scope(Scope.EXCHANGE))],
 )
 def record_guardians(
-    body: GuardiansChange, client: CurrentClient, session: SessionDep, request: Request
+    body: GuardiansChange,
+    client: CurrentClient,
+    session: SessionDep,
+    decider: DeciderDep,
+    key: PseudonymKeyDep,
 ) -> list[GuardianOut]:
-    key = request.app.state.pseudonym_key
     child = service.identify(session, body.bsn, body.birth_date, key)
     stated = [
         service.GuardianFacts(
@@ -123,7 +135,7 @@ def record_guardians(
         stated,
         organisation=client.organisation,
         actor=client.actor,
-        decider=request.app.state.policy,
+        decider=decider,
     )
     return [
         GuardianOut(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from audit import store
@@ -13,7 +13,7 @@ from gateway.auth.scopes import Scope
 from gateway.children.models import Child
 from gateway.consent.fhir import as_fhir, as_record
 from gateway.consent.models import Consent
-from gateway.deps import CurrentClient, SessionDep, require_scope
+from gateway.deps import CurrentClient, DeciderDep, SessionDep, require_scope
 from gateway.errors import NotFoundError
 from gateway.exchanges.models import Exchange
 
@@ -32,7 +32,7 @@ def read_consent(
     consent_id: str,
     client: CurrentClient,
     session: SessionDep,
-    request: Request,
+    decider: DeciderDep,
     format: Literal["json", "fhir"] = "json",
 ) -> Any:
     consent = session.get(Consent, consent_id)
@@ -45,7 +45,7 @@ def read_consent(
     if consent is None or client.organisation.id not in involved:
         raise NotFoundError("There is no consent with this id for you.")
     child = session.get_one(Child, consent.child_id)
-    spec = request.app.state.policy.bundle.purpose(consent.purpose) or {}
+    spec = decider.bundle.purpose(consent.purpose) or {}
     record = as_record(
         consent,
         child_ref=store.child_reference(session, child.pseudonym),

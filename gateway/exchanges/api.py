@@ -8,11 +8,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response, status
+from fastapi import APIRouter, Body, Depends, Header, Query, Response, status
 
 from gateway.auth.scopes import Scope
 from gateway.children import service as children
-from gateway.deps import CurrentClient, ExchangesDep, SessionDep, require_json, require_scope
+from gateway.deps import (
+    CurrentClient,
+    ExchangesDep,
+    PseudonymKeyDep,
+    SessionDep,
+    require_json,
+    require_scope,
+)
 from gateway.exchanges.models import ExchangeStatus
 from gateway.exchanges.schemas import (
     DeliveryOut,
@@ -53,7 +60,7 @@ def create_exchange(
     client: CurrentClient,
     session: SessionDep,
     exchanges: ExchangesDep,
-    request: Request,
+    key: PseudonymKeyDep,
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> ExchangeOut:
@@ -65,7 +72,7 @@ def create_exchange(
             session,
             body.child.bsn,
             body.child.birth_date,
-            request.app.state.pseudonym_key,
+            key,
             at="#/child",
         )
     order = NewExchange(

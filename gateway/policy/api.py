@@ -2,28 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 
 from gateway.auditing import service as auditing
 from gateway.auth.scopes import Scope
-from gateway.deps import CurrentClient, SessionDep, require_json, require_scope
+from gateway.deps import (
+    CurrentClient,
+    DeciderDep,
+    SessionDep,
+    require_json,
+    require_scope,
+)
 from gateway.errors import ValidationFailedError
 from gateway.organisations.service import find_organisation
 from gateway.policy.decision import DecisionInput, Party
 from gateway.policy.schemas import PolicyCatalogue, PreviewRequest, PreviewResponse
-from gateway.policy.service import PolicyDecider
 
 router = APIRouter(tags=["policies"], dependencies=[Depends(require_json)])
-
-
-def get_decider(request: Request) -> PolicyDecider:
-    decider: PolicyDecider = request.app.state.policy
-    return decider
-
-
-DeciderDep = Annotated[PolicyDecider, Depends(get_decider)]
 
 
 @router.get("/policies", summary="The purpose register and the rules, in plain language")

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from gateway.children.bsn import InvalidBSNError, pseudonym, validate_bsn
+from gateway.deps import PseudonymKeyDep
 from gateway.organisations.identifiers import OrganisationRole
 from gateway.organisations.service import find_by_identifier
 from gateway.portal.csrf import check_csrf
@@ -140,7 +141,7 @@ def build_router(oauth: OAuth | None, settings: Settings) -> APIRouter:
         return redirect
 
     @router.get("/callback")
-    async def callback(request: Request) -> Response:
+    async def callback(request: Request, key: PseudonymKeyDep) -> Response:
         if oauth is None:
             return RedirectResponse("/portaal/inloggen", status_code=303)
         try:
@@ -163,7 +164,7 @@ def build_router(oauth: OAuth | None, settings: Settings) -> APIRouter:
                     token["userinfo"],
                     issuer=str(settings.login_issuer),
                     session=session,
-                    pseudonym_key=request.app.state.pseudonym_key,
+                    pseudonym_key=key,
                 )
             except LoginRefusedError as refused:
                 request.session.clear()
