@@ -29,7 +29,7 @@ from joserfc.jwk import ECKey
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from gateway.auth.token_endpoint import TokenRequest
-from gateway.portal.csrf import check_csrf, csrf_token
+from gateway.portal.csrf import check_csrf
 from gateway.portal.dev_people import DEV_PEOPLE, DevPerson, dev_person
 from gateway.portal.pages import render
 
@@ -170,8 +170,11 @@ class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]  # noqa: RUF012
 
     def save_authorization_code(self, code: str, request: TokenRequest) -> None:
+        codes: dict[str, DevCode] = self.server.codes
+        for stale in [key for key, kept in codes.items() if kept.expired]:
+            del codes[stale]  # never redeemed; keeps the in-memory store small
         data = request.payload.data
-        self.server.codes[code] = DevCode(
+        codes[code] = DevCode(
             code=code,
             client_id=request.client.get_client_id(),
             redirect_uri=request.payload.redirect_uri,
@@ -240,26 +243,27 @@ def build_router(provider: DevProvider) -> APIRouter:
         params = dict(request.query_params)
         return TokenRequest(str(request.url), request.headers, params, method="GET")
 
+    def _login_error(request: Request, error: str, description: str) -> Response:
+        # Never redirect to a URI that did not validate: say what is wrong here.
+        return render(
+            request,
+            "dev_login_error.html",
+            {"error": error, "description": description},
+            status_code=400,
+        )
+
     @router.get("/authorize")
     def authorize_page(request: Request) -> Response:
-        oauth_request = _authorization_request(request)
         try:
-            provider.get_consent_grant(oauth_request)
+            provider.get_consent_grant(_authorization_request(request))
         except OAuth2Error as exc:
-            # Never redirect to a URI that did not validate: say what is wrong here.
-            return render(
-                request,
-                "dev_login_error.html",
-                {"error": exc.error, "description": exc.get_error_description()},
-                status_code=400,
-            )
+            return _login_error(request, exc.error, exc.get_error_description())
         return render(
             request,
             "dev_login.html",
             {
                 "people": DEV_PEOPLE,
                 "action": f"{request.url.path}?{urlencode(request.query_params)}",
-                "csrf_token": csrf_token(request),
             },
         )
 
@@ -268,14 +272,12 @@ def build_router(provider: DevProvider) -> APIRouter:
         form = await check_csrf(request)
         person = dev_person(str(form.get("person", "")))
         if person is None:
-            return render(
-                request,
-                "dev_login_error.html",
-                {"error": "no_person", "description": "Kies een persoon om mee in te loggen."},
-                status_code=400,
-            )
+            return _login_error(request, "no_person", "Kies een persoon om mee in te loggen.")
         oauth_request = _authorization_request(request)
-        grant = provider.get_consent_grant(oauth_request, end_user=person)
+        try:
+            grant = provider.get_consent_grant(oauth_request, end_user=person)
+        except OAuth2Error as exc:
+            return _login_error(request, exc.error, exc.get_error_description())
         response: Response = provider.create_authorization_response(
             oauth_request, grant_user=person, grant=grant
         )

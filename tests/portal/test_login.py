@@ -99,3 +99,17 @@ def test_an_officer_of_an_unregistered_organisation_is_refused(live: LiveGateway
 
     assert refused.status_code == 403
     assert "niet" in refused.text and "aangesloten" in refused.text
+
+
+def test_a_posted_login_with_an_invalid_request_gets_a_page_not_a_500(live: LiveGateway) -> None:
+    client = httpx.Client(base_url=live.url, follow_redirects=True, timeout=10)
+    live.clients.append(client)
+    page = client.get("/portaal/inloggen")
+
+    response = client.post(
+        "/dev-oidc/authorize?response_type=code&client_id=kindkoppeling-portal",
+        data={"csrf_token": csrf_of(page.text), "person": "fatma"},
+    )
+
+    assert response.status_code == 400
+    assert "code_challenge" in response.text
