@@ -10,7 +10,7 @@ import httpx
 from gateway.organisations.identifiers import OrganisationRole
 from gateway.organisations.service import find_organisation
 from gateway.portal.dev_people import dev_person
-from tests.exchanges.world import Party, World
+from tests.exchanges.world import YOUNG, Party, World
 from tests.portal.live import LiveGateway, log_in
 
 NOOR = {"bsn": "100000009", "birth_date": "2022-03-14"}
@@ -55,3 +55,15 @@ def as_officer(live: LiveGateway, world: World, person: str, organisation_id: st
     organisation.identifier = identifier
     world.session.commit()
     return log_in(live, person)
+
+
+def break_glass(world: World) -> str:
+    world.guardians(world.shelter, YOUNG, {"relation": "moeder", "gezag": True})
+    created = world.create(
+        world.shelter,
+        world.school,
+        "plaatsing-opvang",
+        ["safe_place_notice"],
+        break_glass={"justification": "Veilig Thuis is betrokken; acuut risico bij ophalen."},
+    )
+    return str(created["id"])

@@ -20,8 +20,8 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from gateway.organisations.identifiers import OrganisationRole
-from tests.exchanges.world import WARM_PAYLOAD, YOUNG, World
-from tests.portal.family import NOOR, as_officer, offer_warm, parent
+from tests.exchanges.world import WARM_PAYLOAD, World
+from tests.portal.family import NOOR, as_officer, break_glass, offer_warm, parent
 from tests.portal.live import LiveGateway
 
 CHROMIUM = os.environ.get("GATEWAY_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -133,14 +133,7 @@ def test_an_officer_reviews_a_break_glass_exchange_in_the_browser(
 ) -> None:
     world.add("operator", OrganisationRole.GATEWAY)
     as_officer(live, world, "fg-gateway", world.operator.id)
-    world.guardians(world.shelter, YOUNG, {"relation": "moeder", "gezag": True})
-    exchange = world.create(
-        world.shelter,
-        world.school,
-        "plaatsing-opvang",
-        ["safe_place_notice"],
-        break_glass={"justification": "Veilig Thuis is betrokken; acuut risico bij ophalen."},
-    )
+    exchange_id = break_glass(world)
     anna = Visitor(browser, live, "officer", backend)
 
     anna.log_in("Anna Visser")
@@ -151,7 +144,7 @@ def test_an_officer_reviews_a_break_glass_exchange_in_the_browser(
     anna.page.get_by_label("Uw beoordeling").fill("Terecht: de veiligheid ging voor.")
     anna.page.get_by_role("button", name="Markeer als beoordeeld").click()
     anna.page.get_by_text("Er wacht niets op beoordeling").wait_for()
-    assert "break_glass.review" in world.audit_actions(exchange["id"])
+    assert "break_glass.review" in world.audit_actions(exchange_id)
     for path, label in (("/portaal/fg/logboek", "logboek"), ("/portaal/fg/geweigerd", "geweigerd")):
         anna.page.goto(f"{live.url}{path}")
         anna.check(label)

@@ -16,8 +16,8 @@ import pytest
 from audit import store
 from audit.__main__ import main as audit_main
 from gateway.organisations.identifiers import OrganisationRole
-from tests.exchanges.world import YOUNG, World
-from tests.portal.family import as_officer
+from tests.exchanges.world import World
+from tests.portal.family import as_officer, break_glass
 from tests.portal.live import LiveGateway, csrf_of
 
 
@@ -25,18 +25,6 @@ from tests.portal.live import LiveGateway, csrf_of
 def gateway_officer(live: LiveGateway, world: World) -> httpx.Client:
     world.add("operator", OrganisationRole.GATEWAY)
     return as_officer(live, world, "fg-gateway", world.operator.id)
-
-
-def break_glass(world: World) -> str:
-    world.guardians(world.shelter, YOUNG, {"relation": "moeder", "gezag": True})
-    created = world.create(
-        world.shelter,
-        world.school,
-        "plaatsing-opvang",
-        ["safe_place_notice"],
-        break_glass={"justification": "Veilig Thuis is betrokken; acuut risico bij ophalen."},
-    )
-    return str(created["id"])
 
 
 def test_an_officer_reviews_a_break_glass_exchange_and_the_review_is_audited(
