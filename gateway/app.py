@@ -25,11 +25,16 @@ from gateway.exchanges.service import Exchanges
 from gateway.health import router as health_router
 from gateway.keys import load_keys
 from gateway.logs import configure_logging
-from gateway.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from gateway.middleware import (
+    BodySizeLimitMiddleware,
+    RequestContextMiddleware,
+    SecurityHeadersMiddleware,
+)
 from gateway.organisations.api import router as organisations_router
 from gateway.policy.api import router as policy_router
 from gateway.policy.service import make_decider
 from gateway.portal.setup import install_portal
+from gateway.rate_limits import RateLimits
 from gateway.settings import Settings
 
 API_PREFIX = "/api/v1"
@@ -76,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.policy = make_decider(settings)
     app.state.audit_signer = Signer(settings.checkpoint_origin, keys.checkpoint_signing_key)
     app.state.pseudonym_key = keys.pseudonymisation_key
+    app.state.rate_limits = RateLimits(settings.rate_limit, settings.token_rate_limit)
     app.state.exchanges = Exchanges(
         app.state.policy, keys.payload_master_keys, PayloadSchemas.load(default_schema_dir())
     )
@@ -94,5 +100,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_portal(app, settings, keys.session_secret)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        hsts_max_age=settings.hsts_max_age if settings.secure_cookies else None,
+    )
     app.add_middleware(RequestContextMiddleware)
     return app

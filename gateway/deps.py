@@ -26,6 +26,7 @@ from gateway.exchanges.service import Exchanges
 from gateway.organisations.models import Organisation
 from gateway.organisations.service import find_organisation
 from gateway.policy.service import PolicyDecider
+from gateway.rate_limits import RateLimits
 from gateway.settings import Settings
 
 _bearer = HTTPBearer(auto_error=False, description="An access token from /oauth/token.")
@@ -66,6 +67,11 @@ def get_pseudonym_key(request: Request) -> bytes:
     return key
 
 
+def get_rate_limits(request: Request) -> RateLimits:
+    limits: RateLimits = request.app.state.rate_limits
+    return limits
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
 AccessTokensDep = Annotated[AccessTokens, Depends(get_access_tokens)]
@@ -73,6 +79,7 @@ ExchangesDep = Annotated[Exchanges, Depends(get_exchanges)]
 AuditSignerDep = Annotated[Signer, Depends(get_audit_signer)]
 DeciderDep = Annotated[PolicyDecider, Depends(get_decider)]
 PseudonymKeyDep = Annotated[bytes, Depends(get_pseudonym_key)]
+RateLimitsDep = Annotated[RateLimits, Depends(get_rate_limits)]
 
 
 @dataclass(frozen=True)
@@ -101,6 +108,7 @@ def get_principal(
     request: Request,
     session: SessionDep,
     tokens: AccessTokensDep,
+    rate_limits: RateLimitsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
 ) -> Principal:
     if credentials is None:
@@ -126,6 +134,7 @@ def get_principal(
             headers=_challenge("invalid_token"),
         )
     request.state.client_id = organisation.id
+    rate_limits.api.hit(organisation.id)
     return Principal(organisation=organisation, scopes=claims.scopes)
 
 

@@ -16,6 +16,8 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
@@ -226,6 +228,27 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     )
 
 
+DATABASE_RETRY_AFTER = 5
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> Response:
+    """The database cannot be reached, is restarting, or is locked: nothing was done, try again.
+    Only the error's class is logged; its message can quote the statement's parameters."""
+    cause = getattr(exc, "orig", None) or exc
+    log.warning("database_unavailable", error=type(cause).__name__)
+    detail = "The database is not available right now; nothing was changed. Try again shortly."
+    page = _as_html(request, SERVICE_UNAVAILABLE, "De dienst is even niet bereikbaar.")
+    if page is not None:
+        page.headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
+        return page
+    return problem_response(
+        SERVICE_UNAVAILABLE,
+        detail,
+        request=request,
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
+    )
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled_exception", exc_info=exc)
     return problem_response(
@@ -239,4 +262,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(GatewayError, _gateway_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    for database_down in (OperationalError, InterfaceError, PoolTimeoutError):
+        app.add_exception_handler(database_down, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+import limits
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -94,6 +95,31 @@ class Settings(BaseSettings):
         ge=0,
         description="Seconds between maintenance runs (expiry, shredding) inside serve; 0: off.",
     )
+
+    rate_limit: str = Field(
+        default="600/minute",
+        description="API requests per organisation per window, per worker "
+        "(e.g. 600/minute, 20/second).",
+    )
+    token_rate_limit: str = Field(
+        default="60/minute",
+        description="Token requests per remote address per window, per worker.",
+    )
+    hsts_max_age: int = Field(
+        default=31_536_000,
+        ge=0,
+        description="Strict-Transport-Security max-age in seconds, sent when public_url is "
+        "https; 0: no HSTS header.",
+    )
+
+    @field_validator("rate_limit", "token_rate_limit")
+    @classmethod
+    def _parse_rate_limit(cls, value: str) -> str:
+        try:
+            limits.parse(value)
+        except ValueError as exc:
+            raise ValueError(f"not a rate limit like 600/minute: {value!r}") from exc
+        return value
 
     @field_validator("public_url")
     @classmethod

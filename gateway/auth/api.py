@@ -16,7 +16,7 @@ from gateway.auth.token_endpoint import (
     oauth_problem,
     reject_repeated_parameters,
 )
-from gateway.deps import AccessTokensDep, SessionDep, SettingsDep
+from gateway.deps import AccessTokensDep, RateLimitsDep, SessionDep, SettingsDep
 
 router = APIRouter(tags=["oauth"])
 FORM = "application/x-www-form-urlencoded"
@@ -57,8 +57,13 @@ _TOKEN_REQUEST_SCHEMA: dict[str, Any] = {
     response_model=None,
 )
 async def issue_token(
-    request: Request, session: SessionDep, settings: SettingsDep, tokens: AccessTokensDep
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    tokens: AccessTokensDep,
+    rate_limits: RateLimitsDep,
 ) -> Response:
+    rate_limits.token.hit(request.client.host if request.client else "unknown")
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != FORM:
         return oauth_problem(

@@ -70,6 +70,8 @@ def html_error(request: Request, status: int, title: str, detail: str) -> Respon
         409: "Dit kan nu niet",
         410: "Niet meer beschikbaar",
         422: "Controleer uw invoer",
+        429: "Even rustig aan",
+        503: "Even niet bereikbaar",
     }
     return render(
         request,
