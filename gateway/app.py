@@ -17,7 +17,7 @@ from gateway.auth.api import router as oauth_router
 from gateway.children.api import router as children_router
 from gateway.consent.api import router as consents_router
 from gateway.db import make_engine, make_sessionmaker
-from gateway.errors import install_error_handlers
+from gateway.errors import API_ERRORS, install_error_handlers, problem_responses
 from gateway.exchanges.api import router as exchanges_router
 from gateway.exchanges.maintenance import run_periodically
 from gateway.exchanges.payload_schemas import PayloadSchemas, default_schema_dir
@@ -86,7 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.policy, keys.payload_master_keys, PayloadSchemas.load(default_schema_dir())
     )
 
-    api = APIRouter(prefix=API_PREFIX)
+    api = APIRouter(prefix=API_PREFIX, responses=problem_responses(*API_ERRORS))
     api.include_router(organisations_router)
     api.include_router(policy_router)
     api.include_router(audit_router)

@@ -29,6 +29,9 @@ from gateway.policy.service import PolicyDecider
 from gateway.rate_limits import RateLimits
 from gateway.settings import Settings
 
+# Offsets past any real list still fit a 64-bit SQL integer; larger ones are a 422, not a crash.
+MAX_OFFSET = 1_000_000_000
+
 _bearer = HTTPBearer(auto_error=False, description="An access token from /oauth/token.")
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -77,6 +78,48 @@ _BY_STATUS = {
         SERVICE_UNAVAILABLE,
     )
 }
+
+
+class InvalidField(BaseModel):
+    """One offending field: a JSON pointer into the body, or a named parameter."""
+
+    pointer: str | None = Field(default=None, examples=["#/child/bsn"])
+    parameter: str | None = Field(default=None, examples=["status"])
+    in_: str | None = Field(default=None, alias="in", examples=["query"])
+    detail: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details. Branch on ``type``; ``detail`` is for people."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(examples=[NOT_FOUND.uri])
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    request_id: str | None = None
+    errors: list[InvalidField] | None = Field(
+        default=None, description="For validation problems: each offending field."
+    )
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` that document error statuses as problem+json."""
+    return {
+        status: {
+            "description": problem_for_status(status).title,
+            "model": Problem,
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status in statuses
+    }
+
+
+# What any API route may answer besides its success: authentication and authorisation, missing
+# objects and state conflicts, body limits and validation, rate limits and unavailability.
+API_ERRORS = (400, 401, 403, 404, 409, 413, 415, 422, 429, 503)
 
 
 def problem_for_status(status: int) -> ProblemType:

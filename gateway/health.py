@@ -7,7 +7,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway import migrations
-from gateway.errors import ServiceUnavailableError
+from gateway.errors import ServiceUnavailableError, problem_responses
 
 router = APIRouter(prefix="/health", tags=["health"])
 
@@ -17,7 +17,11 @@ def live() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/ready", summary="The database answers and its schema is current")
+@router.get(
+    "/ready",
+    summary="The database answers and its schema is current",
+    responses=problem_responses(503),
+)
 def ready(request: Request) -> dict[str, str]:
     engine = request.app.state.engine
     try:

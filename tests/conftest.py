@@ -143,3 +143,14 @@ def admin(client: TestClient, session: Session) -> dict[str, str]:
     from tests.factories import access_token, bearer, register
 
     return bearer(access_token(client, register(session, OrganisationRole.GATEWAY)))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    from tests.tally import LINES, TALLY
+
+    if not TALLY:
+        return
+    terminalreporter.section("security and reliability")
+    for key, label in LINES:
+        if key in TALLY or key == "entries_lost":
+            terminalreporter.write_line(f"{TALLY[key]:>8}  {label}")

@@ -18,7 +18,10 @@ from pydantic import BaseModel, Field
 from audit import store
 from audit.store import EntryFilter
 from gateway.auditing import service
-from gateway.deps import AuditSignerDep, CurrentClient, SessionDep
+from gateway.deps import MAX_OFFSET, AuditSignerDep, CurrentClient, SessionDep
+
+# Tree sizes are stored as 64-bit integers.
+MAX_TREE_SIZE = 2**62
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -77,8 +80,8 @@ def read_verifier_key(signer: AuditSignerDep) -> str:
 @router.get("/proofs/inclusion", summary="Proof that an entry is in the tree (RFC 6962 §2.1.1)")
 def inclusion(
     session: SessionDep,
-    index: Annotated[int, Query(ge=0)],
-    tree_size: Annotated[int, Query(ge=1)],
+    index: Annotated[int, Query(ge=0, le=MAX_TREE_SIZE)],
+    tree_size: Annotated[int, Query(ge=1, le=MAX_TREE_SIZE)],
 ) -> InclusionProof:
     if index >= tree_size:
         raise service.proof_sizes_error("index must be below tree_size", "index")
@@ -98,8 +101,8 @@ def inclusion(
 )
 def consistency(
     session: SessionDep,
-    first: Annotated[int, Query(ge=1)],
-    second: Annotated[int, Query(ge=1)],
+    first: Annotated[int, Query(ge=1, le=MAX_TREE_SIZE)],
+    second: Annotated[int, Query(ge=1, le=MAX_TREE_SIZE)],
 ) -> ConsistencyProof:
     if first > second:
         raise service.proof_sizes_error("first must not exceed second", "first")
@@ -123,7 +126,7 @@ def entries(
     outcome: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> AuditEntryPage:
     where = EntryFilter(

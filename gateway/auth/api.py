@@ -17,6 +17,7 @@ from gateway.auth.token_endpoint import (
     reject_repeated_parameters,
 )
 from gateway.deps import AccessTokensDep, RateLimitsDep, SessionDep, SettingsDep
+from gateway.errors import problem_responses
 
 router = APIRouter(tags=["oauth"])
 FORM = "application/x-www-form-urlencoded"
@@ -30,6 +31,7 @@ _TOKEN_REQUEST_SCHEMA: dict[str, Any] = {
                 "schema": {
                     "type": "object",
                     "required": ["grant_type"],
+                    "maxProperties": MAX_FORM_FIELDS,
                     "properties": {
                         "grant_type": {"type": "string", "enum": ["client_credentials"]},
                         "scope": {"type": "string", "examples": ["exchange"]},
@@ -55,6 +57,7 @@ _TOKEN_REQUEST_SCHEMA: dict[str, Any] = {
     summary="Obtain an access token (client credentials, private_key_jwt)",
     openapi_extra=_TOKEN_REQUEST_SCHEMA,
     response_model=None,
+    responses=problem_responses(400, 401, 413, 415, 429, 503),
 )
 async def issue_token(
     request: Request,

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Body, Depends, Header, Query, Response, status
 from gateway.auth.scopes import Scope
 from gateway.children import service as children
 from gateway.deps import (
+    MAX_OFFSET,
     CurrentClient,
     ExchangesDep,
     PseudonymKeyDep,
@@ -106,7 +107,7 @@ def list_exchanges(
     role: ListRole | None = None,
     status_: Annotated[ExchangeStatus | None, Query(alias="status")] = None,
     purpose: Annotated[str | None, Query(max_length=64)] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> ExchangeList:
     query = ExchangeQuery(role=role, status=status_, purpose=purpose, offset=offset, limit=limit)
