@@ -17,7 +17,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
@@ -292,6 +292,20 @@ async def _database_unavailable(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _unstorable_value(request: Request, exc: Exception) -> Response:
+    """A value the database refuses (PostgreSQL text cannot hold NUL; a number out of range):
+    the client's input, so a 422, and the transaction was rolled back whole."""
+    log.info("unstorable_value", error=type(getattr(exc, "orig", None) or exc).__name__)
+    detail = (
+        "The request holds a value that cannot be stored, such as a NUL character or a number "
+        "out of range. Nothing was changed."
+    )
+    page = _as_html(request, VALIDATION_FAILED, "Deze invoer bevat tekens die niet kunnen.")
+    if page is not None:
+        return page
+    return problem_response(VALIDATION_FAILED, detail, request=request, errors=[])
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled_exception", exc_info=exc)
     return problem_response(
@@ -305,6 +319,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(GatewayError, _gateway_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(DataError, _unstorable_value)
     for database_down in (OperationalError, InterfaceError, PoolTimeoutError):
         app.add_exception_handler(database_down, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected_error)
