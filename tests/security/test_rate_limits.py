@@ -1,0 +1,76 @@
+"""Per-client rate limits: one organisation's burst is its own problem, answered with 429
+problem+json and a Retry-After it can obey."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from audit import store
+from gateway.app import create_app
+from gateway.organisations.identifiers import OrganisationRole
+from gateway.settings import Settings
+from tests.conftest import PUBLIC_URL
+from tests.factories import access_token, bearer, register, request_token
+from tests.tally import TALLY
+
+LIMIT = 5
+
+
+@pytest.fixture
+def limited(settings: Settings) -> Iterator[TestClient]:
+    strict = settings.model_copy(
+        update={"rate_limit": f"{LIMIT}/minute", "token_rate_limit": f"{LIMIT}/minute"}
+    )
+    with TestClient(create_app(strict), base_url=PUBLIC_URL) as client:
+        yield client
+
+
+def test_an_organisation_over_its_limit_gets_429_and_others_do_not(
+    limited: TestClient, session: Session
+) -> None:
+    noisy = bearer(access_token(limited, register(session, OrganisationRole.SCHOOL)))
+    quiet = bearer(access_token(limited, register(session, OrganisationRole.SCHOOL)))
+
+    answers = [limited.get("/api/v1/organisations/me", headers=noisy) for _ in range(LIMIT + 2)]
+    TALLY["abuse_requests"] += len(answers)
+
+    assert [a.status_code for a in answers] == [200] * LIMIT + [429, 429]
+    refused = answers[-1]
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["type"] == "urn:kindkoppeling:problem:too-many-requests"
+    retry_after = int(refused.headers["retry-after"])
+    assert 1 <= retry_after <= 60
+    assert refused.json()["retry_after"] == retry_after
+    assert limited.get("/api/v1/organisations/me", headers=quiet).status_code == 200
+
+
+def test_the_token_endpoint_is_limited_per_address(limited: TestClient, session: Session) -> None:
+    clients = [register(session, OrganisationRole.SCHOOL) for _ in range(LIMIT + 1)]
+    answers = [request_token(limited, c) for c in clients]
+    TALLY["abuse_requests"] += len(answers)
+
+    assert [a.status_code for a in answers] == [200] * LIMIT + [429]
+    assert int(answers[-1].headers["retry-after"]) >= 1
+
+
+def test_a_request_refused_by_the_limit_changes_nothing(
+    limited: TestClient, session: Session
+) -> None:
+    school = register(session, OrganisationRole.SCHOOL)
+    headers = bearer(access_token(limited, school))
+    for _ in range(LIMIT):
+        limited.get("/api/v1/organisations/me", headers=headers)
+    session.expire_all()
+    size = store.tree_size(session)
+    refused = limited.put(
+        "/api/v1/children/guardians",
+        json={"bsn": "111222333", "birth_date": "2021-05-01", "guardians": []},
+        headers=headers,
+    )
+    assert refused.status_code == 429
+    session.expire_all()
+    assert store.tree_size(session) == size  # no guardians set, no entry written
