@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 import structlog
 
@@ -19,6 +20,23 @@ _SHARED_PROCESSORS: list[structlog.types.Processor] = [
     structlog.stdlib.add_logger_name,
     structlog.processors.TimeStamper(fmt="iso", utc=True),
 ]
+
+
+class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stdout`` is at the time of the record, not at start: a
+    process that swaps its stdout (a test capturing output, a daemon redirecting) keeps its
+    logs instead of writing to a closed stream."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stdout)
+
+    @property
+    def stream(self) -> Any:
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
 
 
 def configure_logging(level: str = "INFO") -> None:
@@ -32,7 +50,7 @@ def configure_logging(level: str = "INFO") -> None:
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
-    handler = logging.StreamHandler(sys.stdout)
+    handler = _StdoutHandler()
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=_SHARED_PROCESSORS,
@@ -50,6 +68,7 @@ def configure_logging(level: str = "INFO") -> None:
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True
-    # Chatty at INFO: alembic on every readiness check, HTTP clients on every call.
-    for name in ("alembic", "httpx", "httpx2", "httpcore"):
+    # Chatty at INFO: alembic on every readiness check, HTTP clients on every call. Authlib
+    # logs issued tokens and codes at DEBUG: never below INFO, whatever the level asked.
+    for name in ("alembic", "httpx", "httpx2", "httpcore", "authlib"):
         logging.getLogger(name).setLevel(logging.WARNING)

@@ -21,4 +21,5 @@ LINES = (
     ("entries_acknowledged", "audit entries acknowledged before a crash"),
     ("entries_lost", "acknowledged entries lost"),
     ("tampers_detected", "tamperings detected"),
+    ("log_lines_scanned", "log lines scanned for secrets, tokens, BSNs and payload values"),
 )

@@ -181,7 +181,11 @@ def test_no_portal_object_route_serves_an_unrelated_parent_or_officer(
     assert len(routes) >= 6
     for method, path in routes:
         url = fill(path, objects.ids, portal=True)
-        data = {"csrf_token": token, "keuze": "ja", "note": "Gezien."} if method == "POST" else None
+        data = (
+            {"csrf_token": token, "answer": "grant", "note": "Gezien."}
+            if method == "POST"
+            else None
+        )
         response = browser.request(method, url, data=data, follow_redirects=False)
         if response.status_code in {302, 303}:  # sent elsewhere: to a login or a role's home
             assert "/portaal/inloggen" in response.headers["location"] or person != "karin"

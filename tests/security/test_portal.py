@@ -47,13 +47,13 @@ def test_forms_without_this_sessions_token_are_refused(live: LiveGateway, world:
         "another session's token": {"csrf_token": csrf_of(mallory.get("/portaal").text)},
     }
     for name, token in forged_tokens.items():
-        response = fatma.post(form_url, data={**token, "keuze": "ja"})
+        response = fatma.post(form_url, data={**token, "answer": "grant"})
         TALLY["abuse_requests"] += 1
         assert response.status_code == 403, name
     # Nothing was answered: the request still waits.
     assert world.consents(exchange_id)[0].status == "proposed"
     # A cross-site form post carries no session cookie at all (SameSite=Lax): a login page.
-    anonymous = browser(live).post(form_url, data={"keuze": "ja"}, follow_redirects=False)
+    anonymous = browser(live).post(form_url, data={"answer": "grant"}, follow_redirects=False)
     assert anonymous.status_code in {303, 403}
 
 
