@@ -99,7 +99,10 @@ def verify_log(
     report.entries = frontier.size
     report.root_hash = frontier.root()
     for size in sorted(s for s in wanted if s > frontier.size):
-        report.fault(f"a checkpoint covers {size} entries but the log has {frontier.size}")
+        # Entries from the end of the log on are missing: the first of them is the bad index.
+        report.fault(
+            f"a checkpoint covers {size} entries but the log has {frontier.size}", frontier.size
+        )
     return report
 
 

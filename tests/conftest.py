@@ -46,6 +46,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         if unknown:
             raise pytest.UsageError(f"unknown --db backend(s): {', '.join(sorted(unknown))}")
         metafunc.parametrize("backend", chosen, scope="session")
+    if "server_backend" in metafunc.fixturenames:  # tests of a database *server* (outages)
+        chosen = [b for b in metafunc.config.getoption("--db").split(",") if b == "postgresql"]
+        metafunc.parametrize("server_backend", chosen)
 
 
 def fresh_database_url(backend: str, directory: Path) -> str:
