@@ -18,8 +18,8 @@ LINES = (
     ("fuzz_cases", "fuzz cases run (schemathesis)"),
     ("abuse_requests", "abusive inputs sent"),
     ("crashes_injected", "crashes injected (SIGKILL)"),
-    ("entries_acknowledged", "audit entries acknowledged before a crash"),
-    ("entries_lost", "acknowledged entries lost"),
+    ("entries_acknowledged", "writes acknowledged before a crash (each with its audit entries)"),
+    ("entries_lost", "acknowledged writes lost"),
     ("tampers_detected", "tamperings detected"),
     ("log_lines_scanned", "log lines scanned for secrets, tokens, BSNs and payload values"),
 )
