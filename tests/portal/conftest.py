@@ -12,22 +12,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from gateway.settings import Settings
 from tests.exchanges.world import World, make_world
-from tests.portal.live import LiveGateway, free_port, running
+from tests.portal.live import LiveGateway, free_port, live_settings, running
 
 
 @pytest.fixture
 def live(database_url: str, engine: Engine, tmp_path: Path) -> Iterator[LiveGateway]:
     port = free_port()
-    settings = Settings(
-        environment="dev",
-        data_dir=tmp_path / "var",
-        database_url=database_url,
-        public_url=f"http://127.0.0.1:{port}",
-        maintenance_interval=0,
-    )
-    with running(settings, port) as gateway:
+    with running(live_settings(database_url, tmp_path / "var", port), port) as gateway:
         yield gateway
 
 

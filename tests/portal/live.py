@@ -10,6 +10,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
@@ -31,6 +33,18 @@ class LiveGateway:
     url: str
     app: FastAPI
     clients: list[httpx.Client] = field(default_factory=list)
+
+
+def live_settings(database_url: str, data_dir: Path, port: int, **overrides: Any) -> Settings:
+    """Dev settings of a gateway served on ``port`` of the loopback address."""
+    return Settings(
+        environment="dev",
+        data_dir=data_dir,
+        database_url=database_url,
+        public_url=f"http://127.0.0.1:{port}",
+        maintenance_interval=0,
+        **overrides,
+    )
 
 
 @contextmanager

@@ -153,14 +153,21 @@ def test_lists_and_the_log_show_an_unrelated_organisation_nothing_of_others(
     assert objects.ids["exchange_id"] in {item["id"] for item in mine["items"]}
 
 
+def outsider(live: LiveGateway, world: World, person: str) -> tuple[httpx.Client, str]:
+    """A logged-in parent of another family, or the officer of an unrelated school, with the
+    CSRF token of their own session."""
+    if person == "fg-regenboog":
+        browser = as_officer(live, world, person, world.stranger.id)
+        return browser, csrf_of(browser.get("/portaal/fg/break-glass").text)
+    browser = log_in(live, person)
+    return browser, csrf_of(browser.get("/portaal").text)
+
+
 @pytest.mark.parametrize("person", ["karin", "fg-regenboog"])
 def test_parents_and_officers_sessions_open_no_api_route(
     live: LiveGateway, world: World, objects: Objects, person: str
 ) -> None:
-    if person == "fg-regenboog":
-        browser = as_officer(live, world, person, world.stranger.id)
-    else:
-        browser = log_in(live, person)
+    browser, _ = outsider(live, world, person)
     for method, path in api_object_routes(live):
         response = browser.request(method, fill(path, objects.ids), json={})
         assert response.status_code == 401, (person, method, path)
@@ -171,12 +178,7 @@ def test_parents_and_officers_sessions_open_no_api_route(
 def test_no_portal_object_route_serves_an_unrelated_parent_or_officer(
     live: LiveGateway, world: World, objects: Objects, person: str
 ) -> None:
-    if person == "fg-regenboog":
-        browser = as_officer(live, world, person, world.stranger.id)
-        token = csrf_of(browser.get("/portaal/fg/break-glass").text)
-    else:
-        browser = log_in(live, person)
-        token = csrf_of(browser.get("/portaal").text)
+    browser, token = outsider(live, world, person)
     routes = portal_object_routes()
     assert len(routes) >= 6
     for method, path in routes:

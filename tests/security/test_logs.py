@@ -20,10 +20,9 @@ from sqlalchemy.orm import Session
 
 from gateway.keys import KEY_FILE_NAME
 from gateway.portal.dev_people import DEV_PEOPLE
-from gateway.settings import Settings
 from tests.exchanges.world import WARM_FIELDS, WARM_PAYLOAD, make_world
 from tests.portal.family import NOOR, as_officer, break_glass, offer_warm, parent
-from tests.portal.live import LiveGateway, csrf_of, free_port, log_in, running
+from tests.portal.live import LiveGateway, csrf_of, free_port, live_settings, log_in, running
 from tests.portal.test_family_pages import answer
 from tests.tally import TALLY
 
@@ -33,14 +32,7 @@ JWT = re.compile(r"eyJ[\w-]{8,}\.eyJ[\w-]{8,}\.")
 @pytest.fixture
 def chatty(database_url: str, engine: Engine, tmp_path: Path) -> Iterator[LiveGateway]:
     port = free_port()
-    settings = Settings(
-        environment="dev",
-        data_dir=tmp_path / "var",
-        database_url=database_url,
-        public_url=f"http://127.0.0.1:{port}",
-        maintenance_interval=0,
-        log_level="DEBUG",
-    )
+    settings = live_settings(database_url, tmp_path / "var", port, log_level="DEBUG")
     with running(settings, port) as gateway:
         yield gateway
 
