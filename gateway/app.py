@@ -33,7 +33,7 @@ from gateway.middleware import (
 from gateway.organisations.api import router as organisations_router
 from gateway.policy.api import router as policy_router
 from gateway.policy.service import make_decider
-from gateway.portal.setup import install_portal
+from gateway.portal.setup import HTML_PREFIXES, STATIC_PATH, install_portal
 from gateway.rate_limits import RateLimits
 from gateway.settings import Settings
 
@@ -102,6 +102,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(
         SecurityHeadersMiddleware,
+        page_prefixes=HTML_PREFIXES,
+        static_prefix=STATIC_PATH,
         hsts_max_age=settings.hsts_max_age if settings.secure_cookies else None,
     )
     app.add_middleware(RequestContextMiddleware)

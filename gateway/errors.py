@@ -232,6 +232,23 @@ def _as_html(request: Request, problem: ProblemType, detail: str) -> Response | 
     return page
 
 
+def _page_or_problem(
+    request: Request,
+    problem: ProblemType,
+    detail: str,
+    *,
+    page_detail: str,
+    headers: dict[str, str] | None = None,
+    **extensions: Any,
+) -> Response:
+    """A portal page (in Dutch) on the portal's paths, problem+json everywhere else."""
+    page = _as_html(request, problem, page_detail)
+    if page is None:
+        return problem_response(problem, detail, request=request, headers=headers, **extensions)
+    page.headers.update(headers or {})
+    return page
+
+
 async def _gateway_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, GatewayError)
     page = _as_html(request, exc.problem, exc.detail)
@@ -260,13 +277,11 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = [{**_pointer(tuple(e["loc"])), "detail": e["msg"]} for e in exc.errors()]
     fields = ", ".join(e.get("pointer") or e["parameter"] for e in errors)
-    page = _as_html(request, VALIDATION_FAILED, f"Deze invoer klopt niet: {fields}.")
-    if page is not None:
-        return page
-    return problem_response(
+    return _page_or_problem(
+        request,
         VALIDATION_FAILED,
         f"The request has invalid or missing fields: {fields}.",
-        request=request,
+        page_detail=f"Deze invoer klopt niet: {fields}.",
         errors=errors,
     )
 
@@ -275,19 +290,13 @@ DATABASE_RETRY_AFTER = 5
 
 
 async def _database_unavailable(request: Request, exc: Exception) -> Response:
-    """The database cannot be reached, is restarting, or is locked: nothing was done, try again.
-    Only the error's class is logged; its message can quote the statement's parameters."""
-    cause = getattr(exc, "orig", None) or exc
-    log.warning("database_unavailable", error=type(cause).__name__)
-    detail = "The database is not available right now; nothing was changed. Try again shortly."
-    page = _as_html(request, SERVICE_UNAVAILABLE, "De dienst is even niet bereikbaar.")
-    if page is not None:
-        page.headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
-        return page
-    return problem_response(
+    """The database cannot be reached, is restarting, or is locked: nothing was done, try again."""
+    log.warning("database_unavailable", error=_driver_error_name(exc))
+    return _page_or_problem(
+        request,
         SERVICE_UNAVAILABLE,
-        detail,
-        request=request,
+        "The database is not available right now; nothing was changed. Try again shortly.",
+        page_detail="De dienst is even niet bereikbaar.",
         headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
     )
 
@@ -295,15 +304,20 @@ async def _database_unavailable(request: Request, exc: Exception) -> Response:
 async def _unstorable_value(request: Request, exc: Exception) -> Response:
     """A value the database refuses (PostgreSQL text cannot hold NUL; a number out of range):
     the client's input, so a 422, and the transaction was rolled back whole."""
-    log.info("unstorable_value", error=type(getattr(exc, "orig", None) or exc).__name__)
-    detail = (
+    log.info("unstorable_value", error=_driver_error_name(exc))
+    return _page_or_problem(
+        request,
+        VALIDATION_FAILED,
         "The request holds a value that cannot be stored, such as a NUL character or a number "
-        "out of range. Nothing was changed."
+        "out of range. Nothing was changed.",
+        page_detail="Deze invoer bevat tekens die niet kunnen.",
+        errors=[],
     )
-    page = _as_html(request, VALIDATION_FAILED, "Deze invoer bevat tekens die niet kunnen.")
-    if page is not None:
-        return page
-    return problem_response(VALIDATION_FAILED, detail, request=request, errors=[])
+
+
+def _driver_error_name(exc: Exception) -> str:
+    """The class of the database driver's error; its message can quote the statement's values."""
+    return type(getattr(exc, "orig", None) or exc).__name__
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:

@@ -110,15 +110,14 @@ class BodySizeLimitMiddleware:
 
 
 PORTAL_CSP = (
-    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'"
+    b"default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    b"frame-ancestors 'none'; base-uri 'none'"
 )
-API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+API_CSP = b"default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
 # Swagger UI and ReDoc run inline and remote scripts and show no personal data: only framing
 # is refused there.
-DOCS_CSP = "frame-ancestors 'none'"
+DOCS_CSP = b"frame-ancestors 'none'"
 DOCS_PATHS = ("/docs", "/redoc")
-STATIC_PREFIX = "/portaal/static/"
 
 
 class SecurityHeadersMiddleware:
@@ -127,10 +126,21 @@ class SecurityHeadersMiddleware:
     A content security policy without inline scripts (the portal has no scripts at all), no
     framing, no MIME sniffing, no referrer leaving the site, no caching of anything but static
     files (pages and API answers carry children's data), and HSTS when served over https.
+    ``page_prefixes`` are the paths that answer with HTML pages, ``static_prefix`` the path of
+    their static files.
     """
 
-    def __init__(self, app: ASGIApp, *, hsts_max_age: int | None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        page_prefixes: tuple[str, ...],
+        static_prefix: str,
+        hsts_max_age: int | None,
+    ) -> None:
         self.app = app
+        self.page_prefixes = page_prefixes
+        self.static_prefix = static_prefix.rstrip("/") + "/"
         self.common: list[tuple[bytes, bytes]] = [
             (b"x-content-type-options", b"nosniff"),
             (b"x-frame-options", b"DENY"),
@@ -148,19 +158,19 @@ class SecurityHeadersMiddleware:
         path: str = scope["path"]
         if path.startswith(DOCS_PATHS):
             csp = DOCS_CSP
-        elif path.startswith(("/portaal", "/dev-oidc")):
+        elif path.startswith(self.page_prefixes):
             csp = PORTAL_CSP
         else:
             csp = API_CSP
-        extra = [(b"content-security-policy", csp.encode())]
-        if not path.startswith(STATIC_PREFIX):
-            extra.append((b"cache-control", b"no-store"))
+        added = [*self.common, (b"content-security-policy", csp)]
+        if not path.startswith(self.static_prefix):
+            added.append((b"cache-control", b"no-store"))
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {key.lower() for key, _ in headers}
-                headers += [(k, v) for k, v in [*self.common, *extra] if k not in present]
+                headers += [(k, v) for k, v in added if k not in present]
                 message["headers"] = headers
             await send(message)
 

@@ -20,6 +20,7 @@ from gateway.settings import Settings
 SESSION_COOKIE = "kk_session"
 SESSION_MAX_AGE = 8 * 3600
 HTML_PREFIXES = ("/portaal", "/dev-oidc")
+STATIC_PATH = "/portaal/static"
 
 
 def install_portal(app: FastAPI, settings: Settings, session_secret: bytes) -> None:
@@ -35,7 +36,7 @@ def install_portal(app: FastAPI, settings: Settings, session_secret: bytes) -> N
     app.include_router(login.build_router(login.make_client(settings, client_secret), settings))
     app.include_router(family_pages.router)
     app.include_router(officer_pages.router)
-    app.mount("/portaal/static", StaticFiles(directory=STATIC), name="portal-static")
+    app.mount(STATIC_PATH, StaticFiles(directory=STATIC), name="portal-static")
     app.add_middleware(
         SessionMiddleware,
         secret_key=session_secret.hex(),
