@@ -40,15 +40,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    chosen = [b for b in metafunc.config.getoption("--db").split(",") if b]
     if "backend" in metafunc.fixturenames:
-        chosen = [b for b in metafunc.config.getoption("--db").split(",") if b]
         unknown = set(chosen) - set(BACKENDS)
         if unknown:
             raise pytest.UsageError(f"unknown --db backend(s): {', '.join(sorted(unknown))}")
         metafunc.parametrize("backend", chosen, scope="session")
     if "server_backend" in metafunc.fixturenames:  # tests of a database *server* (outages)
-        chosen = [b for b in metafunc.config.getoption("--db").split(",") if b == "postgresql"]
-        metafunc.parametrize("server_backend", chosen)
+        metafunc.parametrize("server_backend", [b for b in chosen if b == "postgresql"])
 
 
 def fresh_database_url(backend: str, directory: Path) -> str:

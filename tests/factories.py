@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import itertools
+import json
 import random
 from dataclasses import dataclass
 from typing import Any
@@ -85,3 +89,18 @@ def access_token(client: TestClient, registered: RegisteredClient) -> str:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def forged_jwt(header: dict[str, Any], payload: str, *, hmac_key: bytes | None = None) -> str:
+    """A JWT that JOSE libraries refuse to make, built by hand: unsigned (``alg: none``), or
+    HMAC-SHA256-signed with ``hmac_key``, the key-confusion forgery when that is a public key.
+    ``payload`` is the base64url claims segment."""
+    signing_input = f"{b64url(json.dumps(header).encode())}.{payload}"
+    if hmac_key is None:
+        return f"{signing_input}."
+    signature = hmac.new(hmac_key, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{b64url(signature)}"

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 import time
 from datetime import UTC, datetime
 
@@ -22,13 +18,16 @@ from gateway.auth.models import UsedClientAssertion
 from gateway.organisations import service
 from gateway.organisations.identifiers import OrganisationRole
 from gateway.organisations.models import OrganisationStatus
-from tests.factories import TEST_ACTOR, access_token, bearer, register, request_token
+from tests.factories import (
+    TEST_ACTOR,
+    access_token,
+    bearer,
+    forged_jwt,
+    register,
+    request_token,
+)
 
 PROBLEM = "application/problem+json"
-
-
-def _b64url(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
 def assert_invalid_client(response, fragment: str) -> None:  # type: ignore[no-untyped-def]
@@ -123,9 +122,7 @@ def test_assertion_that_lives_too_long_is_refused(client: TestClient, session: S
 
 def test_alg_none_is_refused(client: TestClient, session: Session) -> None:
     school = register(session)
-    signed = school.assertion()
-    encoded_header = _b64url(json.dumps({"alg": "none", "typ": "JWT"}).encode())
-    unsigned = f"{encoded_header}.{signed.split('.')[1]}."
+    unsigned = forged_jwt({"alg": "none", "typ": "JWT"}, school.assertion().split(".")[1])
 
     response = client.post("/oauth/token", data=token_request_form(unsigned))
 
@@ -134,12 +131,11 @@ def test_alg_none_is_refused(client: TestClient, session: Session) -> None:
 
 def test_hs256_signed_with_the_public_key_is_refused(client: TestClient, session: Session) -> None:
     school = register(session)
-    # The classic key-confusion forgery, built by hand: JOSE libraries refuse to make it.
-    public_pem = school.key.as_pem(private=False)
-    payload = school.assertion().split(".")[1]
-    header = _b64url(json.dumps({"alg": "HS256", "kid": school.key.kid}).encode())
-    signature = hmac.new(public_pem, f"{header}.{payload}".encode(), hashlib.sha256).digest()
-    forged = f"{header}.{payload}.{_b64url(signature)}"
+    forged = forged_jwt(
+        {"alg": "HS256", "kid": school.key.kid},
+        school.assertion().split(".")[1],
+        hmac_key=school.key.as_pem(private=False),
+    )
 
     response = client.post("/oauth/token", data=token_request_form(forged))
 

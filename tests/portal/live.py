@@ -76,18 +76,29 @@ def csrf_of(html: str) -> str:
     return match.group(1)
 
 
-def log_in(gateway: LiveGateway, person: str) -> httpx.Client:
-    """A browser-like client (cookies, redirects) logged in as a dev person, through the real
-    Authorization Code + PKCE flow."""
+def browser(gateway: LiveGateway) -> httpx.Client:
+    """A browser-like client (cookies, redirects), closed with the gateway."""
     client = httpx.Client(base_url=gateway.url, follow_redirects=True, timeout=10)
     gateway.clients.append(client)
-    page = client.get("/portaal/inloggen")
-    assert page.status_code == 200, page.text
+    return client
+
+
+def choose_person(client: httpx.Client, page: httpx.Response, person: str) -> httpx.Response:
+    """Submit the dev provider's login form on ``page`` as ``person``."""
     action = re.search(r'<form method="post" action="([^"]+)"', page.text)
     assert action, "no login form"
-    done = client.post(
+    return client.post(
         action.group(1).replace("&amp;", "&"),
         data={"csrf_token": csrf_of(page.text), "person": person},
     )
+
+
+def log_in(gateway: LiveGateway, person: str) -> httpx.Client:
+    """A browser-like client logged in as a dev person, through the real Authorization Code +
+    PKCE flow."""
+    client = browser(gateway)
+    page = client.get("/portaal/inloggen")
+    assert page.status_code == 200, page.text
+    done = choose_person(client, page, person)
     assert done.status_code == 200, done.text
     return client

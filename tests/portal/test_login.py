@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
 import httpx
 
-from tests.portal.live import LiveGateway, csrf_of, log_in
+from tests.portal.live import LiveGateway, browser, choose_person, csrf_of, log_in
 
 
 def test_pages_need_a_login_and_send_you_there(live: LiveGateway) -> None:
@@ -58,16 +56,10 @@ def test_the_provider_never_redirects_to_an_unregistered_uri(live: LiveGateway) 
 
 
 def test_after_login_only_local_pages_are_followed(live: LiveGateway) -> None:
-    client = httpx.Client(base_url=live.url, follow_redirects=True, timeout=10)
-    live.clients.append(client)
+    client = browser(live)
     page = client.get("/portaal/inloggen", params={"next": "//evil.example/x"})
-    action = re.search(r'<form method="post" action="([^"]+)"', page.text)
-    assert action
 
-    landed = client.post(
-        action.group(1).replace("&amp;", "&"),
-        data={"csrf_token": csrf_of(page.text), "person": "fatma"},
-    )
+    landed = choose_person(client, page, "fatma")
 
     assert landed.url.host == "127.0.0.1"
     assert landed.url.path == "/portaal"
@@ -86,24 +78,17 @@ def test_logout_needs_the_token_and_ends_the_session(live: LiveGateway) -> None:
 
 
 def test_an_officer_of_an_unregistered_organisation_is_refused(live: LiveGateway) -> None:
-    client = httpx.Client(base_url=live.url, follow_redirects=True, timeout=10)
-    live.clients.append(client)
+    client = browser(live)
     page = client.get("/portaal/inloggen")
-    action = re.search(r'<form method="post" action="([^"]+)"', page.text)
-    assert action
 
-    refused = client.post(
-        action.group(1).replace("&amp;", "&"),
-        data={"csrf_token": csrf_of(page.text), "person": "fg-regenboog"},
-    )
+    refused = choose_person(client, page, "fg-regenboog")
 
     assert refused.status_code == 403
     assert "niet" in refused.text and "aangesloten" in refused.text
 
 
 def test_a_posted_login_with_an_invalid_request_gets_a_page_not_a_500(live: LiveGateway) -> None:
-    client = httpx.Client(base_url=live.url, follow_redirects=True, timeout=10)
-    live.clients.append(client)
+    client = browser(live)
     page = client.get("/portaal/inloggen")
 
     response = client.post(

@@ -15,9 +15,7 @@ from gateway.app import create_app
 from gateway.organisations.identifiers import OrganisationRole
 from gateway.settings import Settings
 from tests.factories import access_token, bearer, register
-
-CHILD = {"bsn": "111222333", "birth_date": "2021-05-01"}
-FIELDS = ["development_summary", "home_language"]
+from tests.reliability.writes import GUARDIANS, offer
 
 
 def say(line: str) -> None:
@@ -33,19 +31,13 @@ def main() -> None:
             opvang = register(session, OrganisationRole.OPVANG, token_url=settings.token_url)
             school = register(session, OrganisationRole.SCHOOL, token_url=settings.token_url)
         source = bearer(access_token(client, opvang))
-        guardians = {**CHILD, "guardians": [{"relation": "moeder", "gezag": True}]}
-        assert client.put("/api/v1/children/guardians", json=guardians, headers=source).is_success
+        assert client.put("/api/v1/children/guardians", json=GUARDIANS, headers=source).is_success
         say("ready")
-        offer = {
-            "purpose": "warme-overdracht",
-            "direction": "offer",
-            "counterparty_id": school.organisation_id,
-            "child": CHILD,
-            "requested_fields": FIELDS,
-        }
         n = 0
         while True:
-            created = client.post("/api/v1/exchanges", json=offer, headers=source)
+            created = client.post(
+                "/api/v1/exchanges", json=offer(school.organisation_id), headers=source
+            )
             if created.status_code != 201:
                 say(f"error {created.status_code} {created.text}")
                 sys.exit(1)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, make_url, select
@@ -17,33 +18,24 @@ from gateway.app import create_app
 from gateway.db import make_engine
 from gateway.exchanges.models import Exchange
 from gateway.organisations.identifiers import OrganisationRole
-from gateway.policy.bundle import PolicyBundle, default_policy_dir
+from gateway.policy.bundle import PolicyBundle
 from gateway.settings import Settings
 from tests.conftest import PUBLIC_URL, drop_database, fresh_database_url
 from tests.factories import access_token, bearer, register
-from tests.policy.conftest import load_bundle_into_opa
+from tests.policy.conftest import bundle, load_bundle_into_opa
 from tests.policy.opa_test_server import running_opa_server
 from tests.portal.live import free_port
 from tests.reliability.proxy import CuttableProxy, cuttable
+from tests.reliability.writes import GUARDIANS, offer
 
-CHILD = {"bsn": "111222333", "birth_date": "2021-05-01"}
-
-
-def offer(counterparty_id: str) -> dict[str, object]:
-    return {
-        "purpose": "warme-overdracht",
-        "direction": "offer",
-        "counterparty_id": counterparty_id,
-        "child": CHILD,
-        "requested_fields": ["development_summary"],
-    }
+__all__ = ["bundle"]  # the policy suite's fixture: the real bundle
 
 
-def assert_unavailable(response: object) -> None:
-    assert response.status_code == 503, response.text  # type: ignore[attr-defined]
-    assert response.headers["content-type"] == "application/problem+json"  # type: ignore[attr-defined]
-    assert response.json()["type"] == "urn:kindkoppeling:problem:service-unavailable"  # type: ignore[attr-defined]
-    assert int(response.headers.get("retry-after", "1")) >= 1  # type: ignore[attr-defined]
+def assert_unavailable(response: httpx2.Response) -> None:
+    assert response.status_code == 503, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["type"] == "urn:kindkoppeling:problem:service-unavailable"
+    assert int(response.headers.get("retry-after", "1")) >= 1
 
 
 @pytest.fixture
@@ -78,8 +70,7 @@ def test_database_gone_is_503_and_the_gateway_recovers_when_it_returns(
             opvang = register(session, OrganisationRole.OPVANG, token_url=settings.token_url)
             school = register(session, OrganisationRole.SCHOOL, token_url=settings.token_url)
         headers = bearer(access_token(client, opvang))
-        guardians = {**CHILD, "guardians": [{"relation": "moeder", "gezag": True}]}
-        assert client.put("/api/v1/children/guardians", json=guardians, headers=headers).is_success
+        assert client.put("/api/v1/children/guardians", json=GUARDIANS, headers=headers).is_success
 
         proxy.cut()
         assert_unavailable(client.get("/api/v1/organisations/me", headers=headers))
@@ -100,11 +91,6 @@ def test_database_gone_is_503_and_the_gateway_recovers_when_it_returns(
             assert session.scalar(select(func.count()).select_from(Exchange)) == 1
 
 
-@pytest.fixture
-def bundle() -> PolicyBundle:
-    return PolicyBundle.load(default_policy_dir())
-
-
 def test_policy_engine_gone_denies_nothing_into_existence(
     settings: Settings, session: Session
 ) -> None:
@@ -113,10 +99,9 @@ def test_policy_engine_gone_denies_nothing_into_existence(
     school = register(session, OrganisationRole.SCHOOL)
     with TestClient(create_app(dead), base_url=PUBLIC_URL) as client:
         headers = bearer(access_token(client, opvang))
-        guardians = {**CHILD, "guardians": [{"relation": "moeder", "gezag": True}]}
         # Recording guardians is decided by the policy too.
         assert_unavailable(
-            client.put("/api/v1/children/guardians", json=guardians, headers=headers)
+            client.put("/api/v1/children/guardians", json=GUARDIANS, headers=headers)
         )
         response = client.post(
             "/api/v1/exchanges", json=offer(school.organisation_id), headers=headers
@@ -138,9 +123,8 @@ def test_a_slow_or_failing_policy_engine_is_503_until_it_is_healthy_again(
         app = create_app(settings.model_copy(update={"opa_url": url, "opa_timeout": 0.3}))
         with TestClient(app, base_url=PUBLIC_URL) as client:
             headers = bearer(access_token(client, opvang))
-            guardians = {**CHILD, "guardians": [{"relation": "moeder", "gezag": True}]}
             assert client.put(
-                "/api/v1/children/guardians", json=guardians, headers=headers
+                "/api/v1/children/guardians", json=GUARDIANS, headers=headers
             ).is_success
             healthy = client.post(
                 "/api/v1/exchanges", json=offer(school.organisation_id), headers=headers

@@ -4,8 +4,6 @@ sniffing and injected scripts."""
 
 from __future__ import annotations
 
-import re
-
 import httpx
 import pytest
 from fastapi.testclient import TestClient
@@ -14,23 +12,8 @@ from gateway.app import create_app
 from gateway.settings import Settings
 from tests.exchanges.world import World
 from tests.portal.family import NOOR, offer_warm, parent
-from tests.portal.live import LiveGateway, csrf_of, log_in
+from tests.portal.live import LiveGateway, browser, choose_person, csrf_of, log_in
 from tests.tally import TALLY
-
-
-def browser(live: LiveGateway) -> httpx.Client:
-    client = httpx.Client(base_url=live.url, follow_redirects=True, timeout=10)
-    live.clients.append(client)
-    return client
-
-
-def finish_login(client: httpx.Client, page: httpx.Response, person: str) -> httpx.Response:
-    action = re.search(r'<form method="post" action="([^"]+)"', page.text)
-    assert action, "no login form"
-    return client.post(
-        action.group(1).replace("&amp;", "&"),
-        data={"csrf_token": csrf_of(page.text), "person": person},
-    )
 
 
 def test_forms_without_this_sessions_token_are_refused(live: LiveGateway, world: World) -> None:
@@ -68,7 +51,7 @@ def test_a_planted_session_cookie_does_not_become_the_victims_session(
     victim = browser(live)
     victim.cookies.set("kk_session", planted, domain="127.0.0.1", path="/")
     page = victim.get("/portaal/inloggen")
-    home = finish_login(victim, page, "fatma")
+    home = choose_person(victim, page, "fatma")
     assert home.url.path == "/portaal"
     assert victim.cookies.get("kk_session") != planted
 
@@ -96,7 +79,7 @@ def test_a_planted_session_cookie_does_not_become_the_victims_session(
 def test_login_only_ever_returns_to_this_site(live: LiveGateway, target: str) -> None:
     client = browser(live)
     page = client.get("/portaal/inloggen", params={"next": target})
-    landed = finish_login(client, page, "fatma")
+    landed = choose_person(client, page, "fatma")
     TALLY["abuse_requests"] += 1
     assert landed.url.host == "127.0.0.1"
     assert landed.url.port == int(live.url.rsplit(":", 1)[1])

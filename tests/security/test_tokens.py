@@ -8,9 +8,6 @@ so what is tested is the claim checks, not only the signature.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import time
 import uuid
@@ -28,7 +25,15 @@ from gateway.auth.assertions import token_request_form
 from gateway.keys import load_keys
 from gateway.organisations.identifiers import OrganisationRole
 from gateway.settings import Settings
-from tests.factories import RegisteredClient, access_token, bearer, register, request_token
+from tests.factories import (
+    RegisteredClient,
+    access_token,
+    b64url,
+    bearer,
+    forged_jwt,
+    register,
+    request_token,
+)
 from tests.tally import TALLY
 
 PROBLEM = "application/problem+json"
@@ -42,10 +47,6 @@ def protected_routes(app: FastAPI) -> list[tuple[str, str]]:
         for method, operation in operations.items()
         if operation.get("security")
     ]
-
-
-def b64url(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
 class Forger:
@@ -79,16 +80,14 @@ class Forger:
         return jwt.encode(header, self.claims(**overrides), key)
 
     def unsigned(self) -> str:
-        header = b64url(json.dumps({"alg": "none", "typ": "at+jwt"}).encode())
-        return f"{header}.{b64url(json.dumps(self.claims()).encode())}."
+        return forged_jwt({"alg": "none", "typ": "at+jwt"}, self.payload())
 
     def hs256_with_public_key(self) -> str:
-        # The key-confusion forgery, by hand: JOSE libraries refuse to make it.
         public = self.key.as_pem(private=False)
-        header = b64url(json.dumps({"alg": "HS256", "typ": "at+jwt"}).encode())
-        body = b64url(json.dumps(self.claims()).encode())
-        signature = hmac.new(public, f"{header}.{body}".encode(), hashlib.sha256).digest()
-        return f"{header}.{body}.{b64url(signature)}"
+        return forged_jwt({"alg": "HS256", "typ": "at+jwt"}, self.payload(), hmac_key=public)
+
+    def payload(self) -> str:
+        return b64url(json.dumps(self.claims()).encode())
 
 
 def _attacker_key() -> ECKey:
