@@ -36,6 +36,8 @@ from gateway.policy.service import make_decider
 from gateway.portal.setup import HTML_PREFIXES, STATIC_PATH, install_portal
 from gateway.rate_limits import RateLimits
 from gateway.settings import Settings
+from gateway.signals.api import router as signals_router
+from gateway.signals.service import Signals
 
 API_PREFIX = "/api/v1"
 
@@ -56,7 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.maintenance_interval:
             maintenance = asyncio.create_task(
                 run_periodically(
-                    app.state.sessions, app.state.exchanges, settings.maintenance_interval
+                    app.state.sessions, app.state.signals, settings.maintenance_interval
                 )
             )
         yield
@@ -85,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.exchanges = Exchanges(
         app.state.policy, keys.payload_master_keys, PayloadSchemas.load(default_schema_dir())
     )
+    app.state.signals = Signals(app.state.exchanges)
 
     api = APIRouter(prefix=API_PREFIX, responses=problem_responses(*API_ERRORS))
     api.include_router(organisations_router)
@@ -93,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(children_router)
     api.include_router(exchanges_router)
     api.include_router(consents_router)
+    api.include_router(signals_router)
     app.include_router(api)
     app.include_router(oauth_router)
     app.include_router(health_router)

@@ -28,6 +28,7 @@ from gateway.auth.assertions import sign_client_assertion, token_request_form
 from gateway.db import make_engine, make_sessionmaker
 from gateway.demo_scenario import run_scenario
 from gateway.errors import GatewayError
+from gateway.exchanges.maintenance import maintain
 from gateway.exchanges.payload_schemas import PayloadSchemas, default_schema_dir
 from gateway.exchanges.service import Exchanges
 from gateway.keys import add_dev_master_key, load_keys
@@ -37,12 +38,13 @@ from gateway.organisations.identifiers import OrganisationRole
 from gateway.organisations.models import Organisation, OrganisationStatus
 from gateway.policy.service import make_decider
 from gateway.settings import Settings
+from gateway.signals.service import Signals
 
 app = typer.Typer(help="kindkoppeling gateway.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
 org_app = typer.Typer(help="The organisation registry.", no_args_is_help=True)
 keys_app = typer.Typer(help="The gateway's own keys.", no_args_is_help=True)
-maintenance_app = typer.Typer(help="Expiry and shredding.", no_args_is_help=True)
+maintenance_app = typer.Typer(help="Expiry, shredding and at-home alerts.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(org_app, name="org")
 app.add_typer(keys_app, name="keys")
@@ -179,11 +181,23 @@ def org_add(
     key_file: Annotated[
         Path | None, typer.Option(help="Public key (PEM or JWK) to register at once.")
     ] = None,
+    gemeente: Annotated[
+        str | None, typer.Option(help="Gemeentecode where a school or opvang is located.")
+    ] = None,
+    region: Annotated[
+        list[str] | None, typer.Option(help="SWV only: a gemeentecode of its region (repeat).")
+    ] = None,
 ) -> None:
     """Register an organisation; prints its id, which is also its OAuth2 client_id."""
     with _session(Settings()) as session:
         organisation = service.register_organisation(
-            session, actor=auditing.CLI_ACTOR, role=role, name=name, identifier=identifier
+            session,
+            actor=auditing.CLI_ACTOR,
+            role=role,
+            name=name,
+            identifier=identifier,
+            gemeente=gemeente,
+            region=region,
         )
         if key_file is not None:
             service.add_key(session, organisation.id, _read(key_file), actor=auditing.CLI_ACTOR)
@@ -316,15 +330,17 @@ def _exchanges(settings: Settings) -> Exchanges:
 
 @maintenance_app.command("run")
 def maintenance_run() -> None:
-    """Expire consents and exchanges that are due and shred their payloads, once (idempotent;
-    serve also runs this every GATEWAY_MAINTENANCE_INTERVAL seconds)."""
+    """Expire consents and exchanges that are due, shred their payloads, and raise at-home
+    alerts, once (idempotent; serve also runs this every GATEWAY_MAINTENANCE_INTERVAL
+    seconds)."""
     settings = Settings()
-    exchanges = _exchanges(settings)
+    signals = Signals(_exchanges(settings))
     with _session(settings) as session:
-        report = exchanges.run_maintenance(session)
+        report = maintain(session, signals)
     typer.echo(
         f"consents expired: {report.consents_expired}, exchanges expired: "
-        f"{report.exchanges_expired}, payloads shredded: {report.payloads_shredded}"
+        f"{report.exchanges_expired}, payloads shredded: {report.payloads_shredded}, "
+        f"at-home alerts raised: {report.alerts_raised}"
     )
 
 

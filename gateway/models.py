@@ -6,23 +6,28 @@ from gateway.children.models import Child, Guardian
 from gateway.consent.models import Consent, Notice
 from gateway.db import Base
 from gateway.exchanges.models import Exchange, Payload
-from gateway.organisations.models import Organisation, OrganisationKey
+from gateway.organisations.models import Organisation, OrganisationKey, RegionGemeente
 from gateway.oversight.models import BreakGlassReview
+from gateway.signals.models import AbsenceSignal, AtHomeAlert, Exemption
 
 metadata = Base.metadata
 # Everything migrations manage: the gateway's models and the audit package's tables.
 all_metadata = (metadata, audit_metadata)
 
 __all__ = [
+    "AbsenceSignal",
+    "AtHomeAlert",
     "BreakGlassReview",
     "Child",
     "Consent",
     "Exchange",
+    "Exemption",
     "Guardian",
     "Notice",
     "Organisation",
     "OrganisationKey",
     "Payload",
+    "RegionGemeente",
     "UsedClientAssertion",
     "all_metadata",
     "metadata",

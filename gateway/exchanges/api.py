@@ -9,9 +9,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Response, status
+from sqlalchemy.orm import Session
 
 from gateway.auth.scopes import Scope
 from gateway.children import service as children
+from gateway.children.models import Child
 from gateway.deps import (
     MAX_OFFSET,
     CurrentClient,
@@ -23,6 +25,7 @@ from gateway.deps import (
 )
 from gateway.exchanges.models import ExchangeStatus
 from gateway.exchanges.schemas import (
+    ChildIdentity,
     DeliveryOut,
     ExchangeCreate,
     ExchangeList,
@@ -31,7 +34,8 @@ from gateway.exchanges.schemas import (
     PayloadOut,
     Withdrawal,
 )
-from gateway.exchanges.service import ExchangeQuery, NewExchange
+from gateway.exchanges.service import ExchangeQuery, Exchanges, NewExchange
+from gateway.organisations.models import Organisation
 
 router = APIRouter(
     prefix="/exchanges",
@@ -51,6 +55,20 @@ IdempotencyKey = Annotated[
 ]
 
 
+def named_child(
+    session: Session,
+    exchanges: Exchanges,
+    organisation: Organisation,
+    identity: ChildIdentity,
+    key: bytes,
+) -> Child:
+    """The child a body names: by BSN and birth date, or by an exchange the caller took part in."""
+    if identity.exchange_id is not None:
+        return exchanges.child_of(session, organisation, identity.exchange_id)
+    assert identity.bsn is not None and identity.birth_date is not None
+    return children.identify(session, identity.bsn, identity.birth_date, key, at="#/child")
+
+
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
@@ -65,17 +83,7 @@ def create_exchange(
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> ExchangeOut:
-    if body.child.exchange_id is not None:
-        child = exchanges.child_of(session, client.organisation, body.child.exchange_id)
-    else:
-        assert body.child.bsn is not None and body.child.birth_date is not None
-        child = children.identify(
-            session,
-            body.child.bsn,
-            body.child.birth_date,
-            key,
-            at="#/child",
-        )
+    child = named_child(session, exchanges, client.organisation, body.child, key)
     order = NewExchange(
         purpose=body.purpose,
         direction=body.direction,

@@ -1,5 +1,7 @@
-"""Expiry and shredding on a timer inside ``serve``, and once on demand (``gateway
-maintenance run``). Both call :meth:`Exchanges.run_maintenance`, which is idempotent."""
+"""Expiry, shredding and the at-home alerts on a timer inside ``serve``, and once on demand
+(``gateway maintenance run``). Both call :meth:`Exchanges.run_maintenance` and
+:meth:`Signals.raise_at_home_alerts`, which are idempotent, so a timer shorter than a day is
+harmless: an alert is raised once, on the first run of the day it is due."""
 
 from __future__ import annotations
 
@@ -11,31 +13,38 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from gateway.errors import GatewayError
-from gateway.exchanges.service import Exchanges, MaintenanceReport
+from gateway.exchanges.service import MaintenanceReport
+from gateway.signals.service import Signals
 
 log = structlog.get_logger(__name__)
 
 
-def run_once(sessions: sessionmaker[Session], exchanges: Exchanges) -> MaintenanceReport:
+def maintain(session: Session, signals: Signals) -> MaintenanceReport:
+    """One maintenance run: expiry and shredding, then the at-home alerts."""
+    report = signals.exchanges.run_maintenance(session)
+    report.alerts_raised = signals.raise_at_home_alerts(session)
+    return report
+
+
+def run_once(sessions: sessionmaker[Session], signals: Signals) -> MaintenanceReport:
     with sessions() as session:
-        report = exchanges.run_maintenance(session)
+        report = maintain(session, signals)
     log.info(
         "maintenance",
         consents_expired=report.consents_expired,
         exchanges_expired=report.exchanges_expired,
         payloads_shredded=report.payloads_shredded,
+        alerts_raised=report.alerts_raised,
     )
     return report
 
 
-async def run_periodically(
-    sessions: sessionmaker[Any], exchanges: Exchanges, interval: int
-) -> None:
+async def run_periodically(sessions: sessionmaker[Any], signals: Signals, interval: int) -> None:
     """Run maintenance now and every ``interval`` seconds until cancelled. A failed run (the
     database or the audit log unavailable) is logged and retried at the next tick."""
     while True:
         try:
-            await run_in_threadpool(run_once, sessions, exchanges)
+            await run_in_threadpool(run_once, sessions, signals)
         except (GatewayError, OSError) as exc:
             log.error("maintenance_failed", error=type(exc).__name__)
         except Exception as exc:

@@ -111,6 +111,7 @@ class MaintenanceReport:
     consents_expired: int = 0
     exchanges_expired: int = 0
     payloads_shredded: int = 0
+    alerts_raised: int = 0  # at-home alerts (gateway.signals), counted by the maintenance run
 
 
 @dataclass
@@ -192,6 +193,29 @@ class Exchanges:
             earlier = self._by_idempotency_key(session, organisation, idempotency_key, fingerprint)
             if earlier is not None:
                 return earlier, False
+        exchange = self.open(session, organisation, actor, order, idempotency_key=idempotency_key)
+        try:
+            session.commit()
+        except IntegrityError:
+            # The same Idempotency-Key raced us; the first request's exchange is the answer.
+            session.rollback()
+            earlier = self._by_idempotency_key(session, organisation, idempotency_key, fingerprint)
+            if earlier is None:
+                raise
+            return earlier, False
+        return exchange, True
+
+    def open(
+        self,
+        session: Session,
+        organisation: Organisation,
+        actor: Actor,
+        order: NewExchange,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Exchange:
+        """Decide a new exchange and add it, with its audit entries, to the session. The caller
+        commits, so a flow that opens and delivers at once (a signal) is one transaction."""
         counterparty = find_organisation(session, order.counterparty_id)
         if counterparty is None or not counterparty.is_active:
             raise ValidationFailedError(
@@ -217,7 +241,7 @@ class Exchanges:
             policy_version=self.decider.policy_version,
             relied_consent_ids=[],
             idempotency_key=idempotency_key,
-            request_hash=fingerprint,
+            request_hash=order.fingerprint(),
             created_at=now,
             expires_at=now,
         )
@@ -237,16 +261,7 @@ class Exchanges:
             exchange.status_reason = " ".join(decision.reasons)
             exchange.expires_at = now
         self._follow_obligations(session, exchange, decision)
-        try:
-            session.commit()
-        except IntegrityError:
-            # The same Idempotency-Key raced us; the first request's exchange is the answer.
-            session.rollback()
-            earlier = self._by_idempotency_key(session, organisation, idempotency_key, fingerprint)
-            if earlier is None:
-                raise
-            return earlier, False
-        return exchange, True
+        return exchange
 
     def _by_idempotency_key(
         self, session: Session, organisation: Organisation, key: str | None, fingerprint: str
@@ -275,9 +290,24 @@ class Exchanges:
             raise ForbiddenError("Only the source of an exchange delivers its payload.")
         check_transition(exchange.status, S.DELIVERED)
         self.schemas.validate(exchange.purpose, payload)
-        now = self.clock()
         child = session.get_one(Child, exchange.child_id)
-        decision = self._decide_again(session, exchange, child, actor, now)
+        decision = self._decide_again(session, exchange, child, actor, self.clock())
+        stripped = self.seal_payload(session, exchange, child, actor, payload, decision)
+        session.commit()
+        return Delivered(exchange, stripped)
+
+    def seal_payload(
+        self,
+        session: Session,
+        exchange: Exchange,
+        child: Child,
+        actor: Actor,
+        payload: dict[str, Any],
+        decision: Decision,
+    ) -> dict[str, str]:
+        """Keep the granted fields, seal them, record the delivery; the caller commits.
+        Returns what was stripped, with the reason for each."""
+        now = self.clock()
         granted = set(decision.fields)
         kept = {name: value for name, value in payload.items() if name in granted}
         stripped = {
@@ -311,8 +341,7 @@ class Exchanges:
             fields=sorted(kept),
             extra={"stripped": ",".join(sorted(stripped))},
         )
-        session.commit()
-        return Delivered(exchange, stripped)
+        return stripped
 
     def fetch(
         self, session: Session, organisation: Organisation, actor: Actor, exchange_id: str

@@ -45,7 +45,13 @@ def create_organisation(
     body: OrganisationCreate, admin: AdminClient, session: SessionDep, response: Response
 ) -> OrganisationOut:
     organisation = service.register_organisation(
-        session, actor=admin.actor, role=body.role, name=body.name, identifier=body.identifier
+        session,
+        actor=admin.actor,
+        role=body.role,
+        name=body.name,
+        identifier=body.identifier,
+        gemeente=body.gemeente,
+        region=body.region,
     )
     response.headers["Location"] = f"/api/v1/organisations/{organisation.id}"
     return OrganisationOut.of(organisation)

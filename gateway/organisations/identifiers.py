@@ -57,3 +57,8 @@ def normalise_identifier(role: OrganisationRole, raw: str) -> str:
     if not pattern.fullmatch(value):
         raise ValueError(f"'{raw}' is not {expected}")
     return value
+
+
+def normalise_gemeente(raw: str) -> str:
+    """A CBS gemeentecode in its canonical form (``GM0344``), or ``ValueError``."""
+    return normalise_identifier(OrganisationRole.LEERPLICHT, raw)

@@ -34,6 +34,9 @@ class Organisation(Base):
     role: Mapped[OrganisationRole] = mapped_column(str_enum(OrganisationRole))
     name: Mapped[str] = mapped_column(String(200))
     identifier: Mapped[str] = mapped_column(String(16))
+    # CBS gemeentecode where the organisation is located (a leerplicht office: its gemeente).
+    # It places the organisation's exchanges in an SWV region for the statistics.
+    gemeente_code: Mapped[str | None] = mapped_column(String(6), default=None)
     status: Mapped[OrganisationStatus] = mapped_column(
         str_enum(OrganisationStatus), default=OrganisationStatus.ACTIVE
     )
@@ -49,9 +52,19 @@ class Organisation(Base):
         lazy="selectin",
     )
 
+    region: Mapped[list[RegionGemeente]] = relationship(
+        order_by="RegionGemeente.gemeente_code",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+    )
+
     @property
     def is_active(self) -> bool:
         return self.status == OrganisationStatus.ACTIVE
+
+    @property
+    def region_codes(self) -> list[str]:
+        return [r.gemeente_code for r in self.region]
 
 
 class OrganisationKey(Base):
@@ -69,3 +82,15 @@ class OrganisationKey(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     organisation: Mapped[Organisation] = relationship(back_populates="keys")
+
+
+class RegionGemeente(Base):
+    """A gemeente in the region of a samenwerkingsverband (SWV). PO and VO regions overlap, so
+    a gemeente belongs to one region of each sector."""
+
+    __tablename__ = "swv_region_gemeenten"
+
+    swv_id: Mapped[str] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True
+    )
+    gemeente_code: Mapped[str] = mapped_column(String(6), primary_key=True, index=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -30,6 +30,20 @@ class OrganisationCreate(BaseModel):
         description="BRIN (school), LRK or KvK (opvang), PO/VO code (swv), GM code "
         "(leerplicht), KvK (gateway).",
         examples=["12AB"],
+    )
+    gemeente: str | None = Field(
+        default=None,
+        max_length=8,
+        description="CBS gemeentecode where the organisation is located (GM0344). A leerplicht "
+        "office is its gemeente; an SWV has a region instead.",
+        examples=["GM0344"],
+    )
+    region: list[Annotated[str, Field(max_length=8)]] = Field(
+        default_factory=list,
+        max_length=100,
+        description="SWV only: the gemeentecodes of its region. They place signals and "
+        "exchanges in the region for the aggregate statistics.",
+        examples=[["GM0344", "GM0307"]],
     )
 
 
@@ -60,6 +74,8 @@ class OrganisationOut(BaseModel):
     name: str
     identifier: str
     status: OrganisationStatus
+    gemeente: str | None
+    region: list[str]
     keys: list[KeyOut]
     created_at: datetime
     updated_at: datetime
@@ -72,6 +88,8 @@ class OrganisationOut(BaseModel):
             name=organisation.name,
             identifier=organisation.identifier,
             status=organisation.status,
+            gemeente=organisation.gemeente_code,
+            region=organisation.region_codes,
             keys=[KeyOut(kid=k.kid, jwk=k.jwk, created_at=k.created_at) for k in organisation.keys],
             created_at=organisation.created_at,
             updated_at=organisation.updated_at,

@@ -20,8 +20,17 @@ from audit.entry import Actor, Entry
 from gateway.auditing.service import record
 from gateway.auth.client_secrets import hash_client_secret
 from gateway.errors import ConflictError, NotFoundError, ValidationFailedError
-from gateway.organisations.identifiers import OrganisationRole, normalise_identifier
-from gateway.organisations.models import Organisation, OrganisationKey, OrganisationStatus
+from gateway.organisations.identifiers import (
+    OrganisationRole,
+    normalise_gemeente,
+    normalise_identifier,
+)
+from gateway.organisations.models import (
+    Organisation,
+    OrganisationKey,
+    OrganisationStatus,
+    RegionGemeente,
+)
 
 MIN_RSA_BITS = 2048
 # Fields a public JWK may carry into the registry; anything else (notably "d") is refused.
@@ -37,8 +46,18 @@ class InvalidKeyError(ValidationFailedError):
 
 
 def register_organisation(
-    session: Session, *, actor: Actor, role: OrganisationRole, name: str, identifier: str
+    session: Session,
+    *,
+    actor: Actor,
+    role: OrganisationRole,
+    name: str,
+    identifier: str,
+    gemeente: str | None = None,
+    region: list[str] | None = None,
 ) -> Organisation:
+    """Register an organisation. ``gemeente`` is where it is located (a leerplicht office is its
+    gemeente); ``region`` lists the gemeenten an SWV serves. Both place exchanges and signals
+    in an SWV region for the statistics."""
     try:
         canonical = normalise_identifier(role, identifier)
     except ValueError as exc:
@@ -47,6 +66,10 @@ def register_organisation(
             errors=[{"pointer": "#/identifier", "detail": str(exc)}],
         ) from exc
     organisation = Organisation(role=role, name=name.strip(), identifier=canonical)
+    organisation.gemeente_code = _place(role, canonical, gemeente)
+    organisation.region = [
+        RegionGemeente(gemeente_code=code) for code in _region(role, region or [])
+    ]
     session.add(organisation)
     try:
         session.flush()
@@ -59,6 +82,42 @@ def register_organisation(
     _record_admin(session, actor, "admin.organisation.register", organisation, role=role.value)
     session.commit()
     return organisation
+
+
+def _place(role: OrganisationRole, identifier: str, gemeente: str | None) -> str | None:
+    if role is OrganisationRole.LEERPLICHT:
+        if gemeente is not None and _gemeente(gemeente, "#/gemeente") != identifier:
+            raise ValidationFailedError(
+                "A leerplicht office is the office of the gemeente its identifier names.",
+                errors=[{"pointer": "#/gemeente", "detail": "differs from the identifier"}],
+            )
+        return identifier
+    if gemeente is None:
+        return None
+    if role in (OrganisationRole.SWV, OrganisationRole.GATEWAY):
+        raise ValidationFailedError(
+            f"An organisation with role {role.value} has no gemeente; an SWV has a region.",
+            errors=[{"pointer": "#/gemeente", "detail": f"not for role {role.value}"}],
+        )
+    return _gemeente(gemeente, "#/gemeente")
+
+
+def _region(role: OrganisationRole, gemeenten: list[str]) -> list[str]:
+    if gemeenten and role is not OrganisationRole.SWV:
+        raise ValidationFailedError(
+            "Only a samenwerkingsverband has a region.",
+            errors=[{"pointer": "#/region", "detail": f"not for role {role.value}"}],
+        )
+    return sorted({_gemeente(g, f"#/region/{i}") for i, g in enumerate(gemeenten)})
+
+
+def _gemeente(raw: str, pointer: str) -> str:
+    try:
+        return normalise_gemeente(raw)
+    except ValueError as exc:
+        raise ValidationFailedError(
+            f"Not a gemeentecode: {exc}.", errors=[{"pointer": pointer, "detail": str(exc)}]
+        ) from exc
 
 
 def list_organisations(
@@ -201,3 +260,24 @@ def organisation_names(session: Session, ids: list[str]) -> dict[str, str]:
         select(Organisation.id, Organisation.name).where(Organisation.id.in_(set(ids)))
     )
     return {row.id: row.name for row in rows}
+
+
+def leerplicht_of(session: Session, gemeente: str) -> Organisation | None:
+    """The active leerplicht office of a gemeente (its identifier is the gemeentecode)."""
+    found = find_by_identifier(session, OrganisationRole.LEERPLICHT, gemeente)
+    return found if found is not None and found.is_active else None
+
+
+def swvs_serving(session: Session, gemeente: str) -> list[Organisation]:
+    """The active SWVs whose region includes the gemeente (one PO and one VO, at most)."""
+    return list(
+        session.scalars(
+            select(Organisation)
+            .join(RegionGemeente, RegionGemeente.swv_id == Organisation.id)
+            .where(
+                RegionGemeente.gemeente_code == gemeente,
+                Organisation.status == OrganisationStatus.ACTIVE,
+            )
+            .order_by(Organisation.identifier)
+        )
+    )
