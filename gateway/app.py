@@ -38,6 +38,7 @@ from gateway.rate_limits import RateLimits
 from gateway.settings import Settings
 from gateway.signals.api import router as signals_router
 from gateway.signals.service import Signals
+from gateway.statistics.api import router as statistics_router
 
 API_PREFIX = "/api/v1"
 
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(exchanges_router)
     api.include_router(consents_router)
     api.include_router(signals_router)
+    api.include_router(statistics_router)
     app.include_router(api)
     app.include_router(oauth_router)
     app.include_router(health_router)

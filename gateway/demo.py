@@ -30,16 +30,26 @@ class DemoOrganisation:
     role: OrganisationRole
     name: str
     identifier: str
+    gemeente: str | None = None
+    region: tuple[str, ...] = ()
 
 
 DEMO_ORGANISATIONS = (
     DemoOrganisation(OrganisationRole.GATEWAY, "Kindkoppeling Beheer", "90000001"),
-    DemoOrganisation(OrganisationRole.OPVANG, "Kinderopvang De Vlinder", "123456789"),
-    DemoOrganisation(OrganisationRole.OPVANG, "Vrouwenopvang Het Anker", "87654321"),
-    DemoOrganisation(OrganisationRole.SCHOOL, "Basisschool De Regenboog", "12AB"),
-    DemoOrganisation(OrganisationRole.SCHOOL, "Het Baken College", "34CD"),
-    DemoOrganisation(OrganisationRole.SWV, "Samenwerkingsverband PO Utrecht", "PO2701"),
+    DemoOrganisation(OrganisationRole.OPVANG, "Kinderopvang De Vlinder", "123456789", "GM0344"),
+    DemoOrganisation(OrganisationRole.OPVANG, "Vrouwenopvang Het Anker", "87654321", "GM0344"),
+    DemoOrganisation(OrganisationRole.SCHOOL, "Basisschool De Regenboog", "12AB", "GM0344"),
+    DemoOrganisation(OrganisationRole.SCHOOL, "Het Baken College", "34CD", "GM0344"),
+    # Utrecht and Stichtse Vecht (GM1904) form the demo's PO region.
+    DemoOrganisation(
+        OrganisationRole.SWV,
+        "Samenwerkingsverband PO Utrecht",
+        "PO2701",
+        None,
+        ("GM0344", "GM1904"),
+    ),
     DemoOrganisation(OrganisationRole.LEERPLICHT, "Leerplicht Gemeente Utrecht", "GM0344"),
+    DemoOrganisation(OrganisationRole.LEERPLICHT, "Leerplicht Stichtse Vecht", "GM1904"),
 )
 
 
@@ -67,6 +77,8 @@ def seed_demo(session: Session, settings: Settings) -> Path:
                 role=demo.role,
                 name=demo.name,
                 identifier=demo.identifier,
+                gemeente=demo.gemeente,
+                region=list(demo.region),
             )
         registered_kids = {k.kid for k in organisation.keys}
         old = previous.get(organisation.id)

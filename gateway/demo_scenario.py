@@ -1,4 +1,4 @@
-"""A narrated scenario for ``gateway demo`` (dev only): three real flows through the services the
+"""A narrated scenario for ``gateway demo`` (dev only): real flows through the services the
 API uses, printing what each party asked, what the policy decided and what each one received.
 
 1. Warme overdracht: a kinderopvang offers, both parents consent (one leaves a field out), the
@@ -6,10 +6,15 @@ API uses, printing what each party asked, what the policy decided and what each 
 2. Placement from a women's shelter under safety code rood: a summary to two candidate schools,
    one offers a place, the other's copy is shredded, the full dossier goes to the school that
    offered (without the address), leerplicht hears only that the child is safe.
-3. A verzuim signal from a school to leerplicht: a legal duty, so no consent, parents informed.
+3. Verzuim: a school reports absence facts; below the thresholds nothing is sent, above them
+   only the signal goes to leerplicht (a legal duty: no consent, parents informed). Another
+   school reports a thuiszitter.
 4. Waiting in the portal: zorg-afstemming for a child of 13 (mother and child both asked) and
    for a child of 16 (only the child asked), a warme overdracht for the parents of Noor's
    younger brother, and a break-glass exchange for the privacy officers' review queue.
+5. Vrijstelling: leerplicht records an exemption (never why); the SWV asks and is answered.
+6. The daily at-home job brings the exempted child back into view of leerplicht and the SWV.
+7. The statistics for policy makers, with small counts suppressed.
 
 The parents and children are the people of the dev identity provider (``gateway/portal/
 dev_people.py``), so logging in to the portal as one of them shows their part of the story.
@@ -23,7 +28,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -44,6 +49,9 @@ from gateway.organisations.models import Organisation
 from gateway.organisations.service import find_by_identifier
 from gateway.policy.decision import Level, SafetyCode
 from gateway.portal.dev_people import dev_person
+from gateway.signals.service import Signals
+from gateway.signals.thresholds import Absence, Facts, SignalType, assess
+from gateway.statistics.service import build, school_year_of
 
 Say = Callable[[str], None]
 WARM_FIELDS = ["development_summary", "home_language", "social_emotional_notes"]
@@ -58,6 +66,7 @@ class Scenario:
         self.key = pseudonym_key
         self.say = say
         self.names: dict[str, str] = {}  # guardian id -> relation, to narrate reasons
+        self.signals = Signals(exchanges)
 
     def org(self, role: OrganisationRole, identifier: str) -> Organisation:
         organisation = find_by_identifier(self.session, role, identifier)
@@ -162,6 +171,7 @@ class Scenario:
         regenboog = self.org(OrganisationRole.SCHOOL, "12AB")
         baken = self.org(OrganisationRole.SCHOOL, "34CD")
         leerplicht = self.org(OrganisationRole.LEERPLICHT, "GM0344")
+        swv = self.org(OrganisationRole.SWV, "PO2701")
 
         self.say("1. Warme overdracht: kinderopvang → basisschool, with both parents' consent")
         noor = self.child("100000009", date(2022, 3, 14))
@@ -244,25 +254,19 @@ class Scenario:
         )
         self.fetch(baken, full)
 
-        self.say("\n3. Verzuimmelding: school → leerplicht, a legal duty; parents are informed")
+        self.say(
+            "\n3. Verzuim: the school reports absence facts; the gateway applies the thresholds"
+        )
         lina = self.child("100000022", date(2015, 1, 20))
         lina_parents = self.guardians(regenboog, lina, self.parent("moeder", "karin"))
-        signal = self.offer(
-            regenboog,
-            leerplicht,
-            lina,
-            "verzuimmelding",
-            ["absence_period", "school", "signal_type"],
-        )
-        self.deliver(
-            regenboog,
-            signal,
-            {
-                "absence_period": {"from": "2026-10-05", "unexcused_hours": 18},
-                "school": "12AB Basisschool De Regenboog",
-                "signal_type": "absence",
-            },
-        )
+        today = self.signals.today()
+        light = Facts(unexcused=[Absence(today - timedelta(days=d), 3) for d in (2, 9)])
+        self.say(f"  {regenboog.name} reports 6 hours of unexcused absence in two weeks:")
+        self.say(f"    {'no threshold met; nothing sent' if assess(light, today) is None else '?'}")
+        days = (1, 3, 8, 10, 15)
+        heavy = Facts(unexcused=[Absence(today - timedelta(days=d), 4) for d in days])
+        self.say(f"  {regenboog.name} reports 4 hours on each of {len(days)} days in three weeks:")
+        signal = self.report(regenboog, lina, heavy)
         self.fetch(leerplicht, signal)
         told = self.session.scalars(select(Notice).where(Notice.exchange_id == signal.id))
         for notice in told:
@@ -270,6 +274,9 @@ class Scenario:
                 f"    notice for {lina_parents.get(notice.holder, notice.holder)}: "
                 f"{notice.kind.value} (no child data in it, never e-mailed)"
             )
+        youssef = self.child("100000149", date(2013, 9, 12))
+        self.say(f"  {baken.name} reports a pupil absent since six weeks:")
+        self.report(baken, youssef, Facts(absent_since=today - timedelta(weeks=6)))
 
         self.say("\n4. Waiting in the portal (log in at /portaal as one of the dev people)")
         for person, relation in (("daan", "Daan (13)"), ("mila", "Mila (16)")):
@@ -302,6 +309,62 @@ class Scenario:
             break_glass_justification="Veilig Thuis is betrokken; de school moet vandaag weten "
             "dat Sam niet aan de vader mag worden meegegeven.",
         )
+
+        self.say("\n5. Vrijstelling: leerplicht records that a child is exempted, never why")
+        ravi = self.child("100000137", date(2016, 6, 5))
+        exemption = self.signals.record_exemption(
+            self.session,
+            leerplicht,
+            _actor(leerplicht),
+            ravi,
+            article="5 onder a",
+            valid_from=today - timedelta(days=120),
+            valid_until=date(school_year_of(today) + 1, 7, 31),
+        )
+        self.say(
+            f"  {leerplicht.name} records: exempted on article {exemption.article} from "
+            f"{exemption.valid_from} until {exemption.valid_until} (there is no field for why)"
+        )
+        check = self.signals.check_exemption(self.session, swv, _actor(swv), ravi, "GM0344")
+        self.say(f"  {swv.name} asks whether the child is exempted: {check.status.value}")
+        self.fetch(swv, check)
+
+        self.say("\n6. The daily job: exempted or at home for three months without a school")
+        raised = self.signals.raise_at_home_alerts(self.session)
+        self.say(f"  alerts raised: {raised}")
+        for organisation in (leerplicht, swv):
+            for alert in self.signals.alerts_for(self.session, organisation):
+                self.say(
+                    f"    for {organisation.name}: a child ({alert.cause}) since {alert.since} "
+                    f"without a school place; case {alert.case_reference} at leerplicht"
+                )
+        self.say(
+            "  (the thuiszitter reported in 3. alerts in three months, if no school has "
+            "taken the child in by then)"
+        )
+
+        self.say("\n7. Statistics for policy makers: counts only, cells below 5 hidden")
+        found = build(
+            self.session,
+            self.exchanges.decider.bundle.data["purposes"],
+            school_year_of(today),
+            today,
+        )
+        for kind in (*(t.value for t in SignalType), "all"):
+            count = found.count("signals", kind, "all", "year")
+            self.say(f"  {kind} signals this school year: {'<5' if count is None else count}")
+
+    def report(self, school: Organisation, child: Child, facts: Facts) -> Exchange:
+        """A school's absence facts through the thresholds to leerplicht of Utrecht."""
+        signal = assess(facts, self.signals.today())
+        assert signal is not None
+        self.say(f"    {signal.type.value} signal: {signal.reason}")
+        reported = self.signals.report(
+            self.session, school, _actor(school), child, "GM0344", signal
+        )
+        stored = reported.exchange.payload.fields if reported.exchange.payload else []
+        self.say(f"    delivered to leerplicht, encrypted: {', '.join(stored)}")
+        return reported.exchange
 
 
 def run_scenario(session: Session, exchanges: Exchanges, pseudonym_key: bytes, say: Say) -> None:

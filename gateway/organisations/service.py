@@ -67,9 +67,9 @@ def register_organisation(
         ) from exc
     organisation = Organisation(role=role, name=name.strip(), identifier=canonical)
     organisation.gemeente_code = _place(role, canonical, gemeente)
-    organisation.region = [
-        RegionGemeente(gemeente_code=code) for code in _region(role, region or [])
-    ]
+    codes = _region(role, region or [])
+    _check_region_free(session, canonical, codes)
+    organisation.region = [RegionGemeente(gemeente_code=code) for code in codes]
     session.add(organisation)
     try:
         session.flush()
@@ -109,6 +109,26 @@ def _region(role: OrganisationRole, gemeenten: list[str]) -> list[str]:
             errors=[{"pointer": "#/region", "detail": f"not for role {role.value}"}],
         )
     return sorted({_gemeente(g, f"#/region/{i}") for i, g in enumerate(gemeenten)})
+
+
+def _check_region_free(session: Session, swv_code: str, gemeenten: list[str]) -> None:
+    """A gemeente lies in one PO and one VO region: regions of a sector do not overlap, so
+    the regions' counts add up to the whole."""
+    if not gemeenten:
+        return
+    taken = session.scalars(
+        select(RegionGemeente.gemeente_code)
+        .join(Organisation, Organisation.id == RegionGemeente.swv_id)
+        .where(
+            RegionGemeente.gemeente_code.in_(gemeenten),
+            Organisation.identifier.startswith(swv_code[:2]),
+        )
+    ).all()
+    if taken:
+        raise ConflictError(
+            f"These gemeenten already lie in another {swv_code[:2]} region: "
+            f"{', '.join(sorted(set(taken)))}."
+        )
 
 
 def _gemeente(raw: str, pointer: str) -> str:

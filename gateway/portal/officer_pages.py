@@ -1,6 +1,7 @@
 """Pages for privacy officers (Dutch): the log's integrity, a search of the audit log, the
-break-glass review queue, denied requests, an export with proofs, and a chart of exchanges per
-purpose per week (SVG drawn on the server; no scripts).
+break-glass review queue, denied requests, an export with proofs, a chart of exchanges per
+purpose per week, and the anonymised statistics for policy makers with a CSV download and a
+chart (SVG drawn on the server; no scripts).
 
 An organisation's officer sees their own organisation's records; the gateway's officer sees all.
 Every read of the log here is itself recorded.
@@ -9,7 +10,9 @@ Every read of the log here is itself recorded.
 from __future__ import annotations
 
 import io
+import re
 import zipfile
+from contextlib import suppress
 from datetime import UTC, date, datetime, time
 from typing import Annotated
 
@@ -21,12 +24,15 @@ from audit.export import CHECKPOINTS, ENTRIES, SEPARATOR, VERIFIER_KEY, entry_li
 from audit.store import EntryFilter
 from gateway.auditing.service import checkpoint, read_entries
 from gateway.deps import AuditSignerDep, ExchangesDep, SessionDep
+from gateway.errors import ValidationFailedError
 from gateway.organisations.service import organisation_names
 from gateway.oversight import service as oversight
 from gateway.oversight.service import Officer
 from gateway.portal.csrf import check_csrf
 from gateway.portal.login import LoginRequiredError, current_user
 from gateway.portal.pages import render
+from gateway.statistics.api import SCHOOL_YEAR, school_year_start
+from gateway.statistics.service import ALL, Statistics, build, months_of, school_year_of
 
 PAGE_SIZE = 50
 EXPORT_LIMIT = 100_000
@@ -187,3 +193,61 @@ def export(
         media_type="application/zip",
         headers={"Content-Disposition": f'attachment; filename="logboek-{stamp}.zip"'},
     )
+
+
+def _statistics(session: SessionDep, exchanges: ExchangesDep, schooljaar: str | None) -> Statistics:
+    today = exchanges.clock().date()
+    start = school_year_of(today)
+    if schooljaar and re.fullmatch(SCHOOL_YEAR, schooljaar):
+        with suppress(ValidationFailedError):
+            start = school_year_start(schooljaar)
+    return build(session, exchanges.decider.bundle.data["purposes"], start, today)
+
+
+@router.get("/statistiek")
+def statistics_page(
+    request: Request,
+    session: SessionDep,
+    _: CurrentOfficer,
+    exchanges: ExchangesDep,
+    schooljaar: str | None = None,
+    regio: str = ALL,
+) -> Response:
+    """Counts for policy makers: no person in them, small cells suppressed."""
+    found = _statistics(session, exchanges, schooljaar)
+    if regio not in {ALL, *(r.code for r in found.regions)}:
+        regio = ALL
+    return render(
+        request,
+        "officer_statistics.html",
+        {"s": found, "regio": regio, "months": months_of(int(found.school_year[:4]))},
+    )
+
+
+@router.get("/statistiek.csv")
+def statistics_csv(
+    session: SessionDep, _: CurrentOfficer, exchanges: ExchangesDep, schooljaar: str | None = None
+) -> Response:
+    found = _statistics(session, exchanges, schooljaar)
+    return Response(
+        found.to_csv(),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="statistiek-{found.school_year}.csv"'
+        },
+    )
+
+
+@router.get("/statistiek.svg")
+def statistics_chart(
+    request: Request,
+    session: SessionDep,
+    _: CurrentOfficer,
+    exchanges: ExchangesDep,
+    schooljaar: str | None = None,
+    regio: str = ALL,
+) -> Response:
+    found = _statistics(session, exchanges, schooljaar)
+    context = {"s": found, "regio": regio, "months": months_of(int(found.school_year[:4]))}
+    body = render(request, "statistics.svg", context).body
+    return Response(body, media_type="image/svg+xml")

@@ -259,7 +259,7 @@ class Signals:
         raised = 0
         for c in causes:
             due = add_months(c.since, ALERT_MONTHS) <= today
-            if not due or _placed_since(session, c.child_id, c.since):
+            if not due or placed_between(session, c.child_id, c.since):
                 continue
             child = session.get_one(Child, c.child_id)
             recipients = [c.leerplicht_id, *(o.id for o in swvs_serving(session, c.gemeente))]
@@ -352,10 +352,11 @@ def _end_of(day: date) -> datetime:
     return datetime.combine(day, time.max, tzinfo=UTC)
 
 
-def _placed_since(session: Session, child_id: str, since: date) -> bool:
-    """Has a school taken the child in since ``since``: a confirmed place, or a school that
-    received the child's file for a transfer or a start?"""
-    moment = _end_of(since - timedelta(days=1))
+def placed_between(session: Session, child_id: str, since: date, until: date | None = None) -> bool:
+    """Has a school taken the child in from ``since`` (up to ``until``): a confirmed place, or
+    a school that received the child's file for a transfer or a start?"""
+    after = _end_of(since - timedelta(days=1))
+    before = _end_of(until or date.max - timedelta(days=1))
     school = select(Organisation.id).where(Organisation.role == OrganisationRole.SCHOOL)
     return bool(
         session.scalar(
@@ -363,10 +364,10 @@ def _placed_since(session: Session, child_id: str, since: date) -> bool:
                 exists().where(
                     Exchange.child_id == child_id,
                     or_(
-                        Exchange.placement_confirmed_at > moment,
+                        Exchange.placement_confirmed_at.between(after, before),
                         (Exchange.purpose.in_(PLACEMENT_PURPOSES))
                         & Exchange.recipient_id.in_(school)
-                        & (Exchange.delivered_at > moment),
+                        & Exchange.delivered_at.between(after, before),
                     ),
                 )
             )

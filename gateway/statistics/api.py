@@ -1,0 +1,91 @@
+"""``GET /api/v1/statistics``: aggregate counts with small cells suppressed, for any registered
+organisation (they hold no person). Every answer is a part of the one suppressed table of its
+school year, so combining answers reveals nothing a single one hides."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from gateway.deps import CurrentClient, DeciderDep, ExchangesDep, SessionDep
+from gateway.errors import ValidationFailedError
+from gateway.statistics.service import Statistics, build, school_year_of
+from gateway.statistics.suppression import THRESHOLD
+
+router = APIRouter(prefix="/statistics", tags=["statistics"])
+
+SCHOOL_YEAR = r"^20[0-9]{2}-20[0-9]{2}$"
+
+
+class RegionOut(BaseModel):
+    code: str = Field(description="The SWV's code, or <sector>-unassigned.")
+    name: str
+    sector: str = Field(description="PO or VO.")
+
+
+class CellOut(BaseModel):
+    table: str = Field(description="exchanges, signals or reference_dates.")
+    category: str = Field(description="Purpose, signal type, at_home or exempted; or all.")
+    region: str = Field(description="An SWV region, <sector>-unassigned, or all.")
+    period: str = Field(description="A month (2026-09), year, or a reference date (2026-10-01).")
+    count: int | None = Field(description=f"None when suppressed (below {THRESHOLD}, or cover).")
+    suppressed: bool
+
+
+class StatisticsOut(BaseModel):
+    school_year: str
+    threshold: int = Field(description="Cells below this are suppressed, with a complement.")
+    regions: list[RegionOut]
+    cells: list[CellOut]
+
+    @classmethod
+    def of(cls, statistics: Statistics) -> StatisticsOut:
+        return cls(
+            school_year=statistics.school_year,
+            threshold=statistics.threshold,
+            regions=[
+                RegionOut(code=r.code, name=r.name, sector=r.sector) for r in statistics.regions
+            ],
+            cells=[
+                CellOut(
+                    table=c.table,
+                    category=c.category,
+                    region=c.region,
+                    period=c.period,
+                    count=c.count,
+                    suppressed=c.suppressed,
+                )
+                for c in statistics.cells
+            ],
+        )
+
+
+@router.get("", summary="Anonymised counts per purpose, signal type, month and SWV region")
+def read_statistics(
+    _: CurrentClient,
+    session: SessionDep,
+    exchanges: ExchangesDep,
+    decider: DeciderDep,
+    school_year: Annotated[
+        str | None,
+        Query(pattern=SCHOOL_YEAR, description="2026-2027; default: the current school year."),
+    ] = None,
+    table: Annotated[Literal["exchanges", "signals", "reference_dates"] | None, Query()] = None,
+    region: Annotated[str | None, Query(max_length=16)] = None,
+) -> StatisticsOut:
+    today = exchanges.clock().date()
+    start = school_year_start(school_year) if school_year else school_year_of(today)
+    statistics = build(session, decider.bundle.data["purposes"], start, today)
+    return StatisticsOut.of(statistics.select(table=table, region=region))
+
+
+def school_year_start(school_year: str) -> int:
+    first, second = (int(part) for part in school_year.split("-"))
+    if second != first + 1:
+        raise ValidationFailedError(
+            "A school year runs from August to July of the next year, like 2026-2027.",
+            errors=[{"parameter": "school_year", "in": "query", "detail": "not consecutive years"}],
+        )
+    return first
