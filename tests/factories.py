@@ -55,17 +55,25 @@ def register(
     key: ECKey | RSAKey | None = None,
     name: str | None = None,
     token_url: str = TOKEN_URL,
+    identifier: str | None = None,
+    gemeente: str | None = None,
+    region: list[str] | None = None,
 ) -> RegisteredClient:
     for _ in range(20):  # random identifiers may collide; retry a few times
-        identifier = identifier_for(role)
-        if service.find_by_identifier(session, role, identifier) is None:
+        if identifier is not None:
             break
+        candidate = identifier_for(role)
+        if service.find_by_identifier(session, role, candidate) is None:
+            identifier = candidate
+    assert identifier is not None
     organisation = service.register_organisation(
         session,
         actor=TEST_ACTOR,
         role=role,
         name=name or f"Test {role.value} {identifier}",
         identifier=identifier,
+        gemeente=gemeente,
+        region=region,
     )
     key = key or ECKey.generate_key("P-256", private=True)
     key.ensure_kid()

@@ -183,12 +183,16 @@ def test_keys_rotate_in_dev_rewraps_under_a_new_master_key(
 ) -> None:
     assert runner.invoke(app, ["demo"], env=env).exit_code == 0
 
+    unshredded = sum(1 for p in session.scalars(select(Payload)) if not p.shredded)
+    assert unshredded >= 4  # warme overdracht, the placement, signals, the exemption answer
+
     first = runner.invoke(app, ["keys", "rotate"], env=env)
     second = runner.invoke(app, ["keys", "rotate"], env=env)
 
     assert first.exit_code == 0, first.output
-    assert "re-wrapped 4 data keys" in first.output  # every unshredded demo payload
-    assert "re-wrapped 4 data keys" in second.output
+    assert f"re-wrapped {unshredded} data keys" in first.output  # every unshredded payload
+    assert f"re-wrapped {unshredded} data keys" in second.output
+    session.expire_all()
     stored = json.loads((settings.data_dir / "keys.json").read_text())
     assert stored["payload_master_keys"].count(":") == 3  # the new ones in front of the first
     keyring = load_keys(settings).payload_master_keys
@@ -205,3 +209,34 @@ def test_maintenance_run_reports_what_it_did(env: dict[str, str]) -> None:
 
     assert result.exit_code == 0, result.output
     assert "consents expired: 0, exchanges expired: 0, payloads shredded: 0" in result.output
+
+
+def test_maintenance_after_the_demo_raises_no_alert_twice(
+    env: dict[str, str], session: Session
+) -> None:
+    from gateway.signals.models import AtHomeAlert
+
+    assert runner.invoke(app, ["demo"], env=env).exit_code == 0
+    raised = len(session.scalars(select(AtHomeAlert)).all())
+    assert raised == 2  # the demo's exempted child, to leerplicht and to the SWV
+
+    result = runner.invoke(app, ["maintenance", "run"], env=env)
+
+    assert result.exit_code == 0, result.output
+    assert "at-home alerts raised: 0" in result.output
+
+
+def test_org_add_takes_a_gemeente_or_a_region(env: dict[str, str], session: Session) -> None:
+    swv = ["org", "add", "--role", "swv", "--name", "SWV Vecht", "--identifier", "VO2703"]
+    school = ["org", "add", "--role", "school", "--name", "De Linde", "--identifier", "45EF"]
+
+    added = runner.invoke(app, [*swv, "--region", "1904", "--region", "GM0344"], env=env)
+    placed = runner.invoke(app, [*school, "--gemeente", "GM0344"], env=env)
+    wrong = runner.invoke(app, [*school[:-1], "46EF", "--region", "GM0344"], env=env)
+
+    assert added.exit_code == 0 and placed.exit_code == 0, added.output + placed.output
+    found = service.find_by_identifier(session, OrganisationRole.SWV, "VO2703")
+    assert found is not None and found.region_codes == ["GM0344", "GM1904"]
+    linde = service.find_by_identifier(session, OrganisationRole.SCHOOL, "45EF")
+    assert linde is not None and linde.gemeente_code == "GM0344"
+    assert wrong.exit_code != 0 and "region" in wrong.output

@@ -5,9 +5,10 @@ Cells are ``(table, category, region, period)``:
 
 - ``exchanges``: exchanges the policy did not deny, per purpose, by the month they were made;
 - ``signals``: verzuim signals delivered to leerplicht, per signal type, by month;
-- ``reference_dates``: children at home (thuiszitter or not enrolled, without a school place
-  since) and children exempted, on 1 October and 1 February, the reference dates of the
-  yearly reporting. A child is counted once per cell.
+- ``reference_dates``: children at home (a thuiszitter or not-enrolled signal whose period
+  had begun, less than a year before, with no school place since) and children exempted, on
+  1 October and 1 February, the reference dates of the yearly reporting. A child is counted
+  once per cell.
 
 Monthly tables have a ``year`` period (the school year, August to July) and an ``all``
 category. Regions are the registered SWVs, an ``all`` region, and per sector (PO, VO) an
@@ -275,25 +276,21 @@ def _regions(session: Session) -> tuple[list[Region], _Placement]:
 
 
 def _on_reference_date(session: Session, day: date) -> dict[str, dict[str, set[str]]]:
-    """category -> gemeente -> the children counted there on ``day``."""
-    end = _moment(day + timedelta(days=1))
+    """category -> gemeente -> the children counted there on ``day``, as the records show it
+    now (an exemption or an absence recorded later, but in force on ``day``, counts)."""
     found: dict[str, dict[str, set[str]]] = {c: defaultdict(set) for c in REFERENCE_CATEGORIES}
     at_home = session.scalars(
         select(AbsenceSignal).where(
             AbsenceSignal.signal_type.in_(AT_HOME),
-            AbsenceSignal.reported_at < end,
-            AbsenceSignal.reported_at >= end - SIGNAL_HISTORY,
+            AbsenceSignal.since <= day,
+            AbsenceSignal.since >= day - SIGNAL_HISTORY,
         )
     )
     for signal in at_home:
-        if not placed_between(session, signal.child_id, signal.reported_at.date(), day):
+        if not placed_between(session, signal.child_id, signal.since, day):
             found["at_home"][signal.gemeente_code].add(signal.child_id)
     exempted = session.scalars(
-        select(Exemption).where(
-            Exemption.valid_from <= day,
-            Exemption.valid_until >= day,
-            Exemption.recorded_at < end,
-        )
+        select(Exemption).where(Exemption.valid_from <= day, Exemption.valid_until >= day)
     )
     for exemption in exempted:
         found["exempted"][exemption.gemeente_code].add(exemption.child_id)

@@ -55,8 +55,12 @@ class World:
         service: Exchanges = self.app.state.exchanges
         return service
 
-    def add(self, name: str, role: OrganisationRole) -> Party:
-        registered = register(self.session, role, token_url=self.app.state.settings.token_url)
+    def add(self, name: str, role: OrganisationRole, **registration: Any) -> Party:
+        """Register an organisation (``registration``: identifier, gemeente, region) and get
+        its token."""
+        registered = register(
+            self.session, role, token_url=self.app.state.settings.token_url, **registration
+        )
         party = Party(registered.organisation_id, bearer(access_token(self.client, registered)))
         self.parties[name] = party
         return party

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from fastapi.testclient import TestClient
 from joserfc.jwk import ECKey, RSAKey
@@ -216,3 +218,32 @@ def test_control_characters_in_names_are_refused(
 
     assert response.status_code == 422
     assert response.json()["errors"][0]["pointer"] == "#/name"
+
+
+def test_places_and_regions_are_validated_and_regions_of_a_sector_do_not_overlap(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    def add(**body: object) -> Any:
+        return client.post(ORGS, json=body, headers=admin)
+
+    swv = add(role="swv", name="SWV PO Utrecht", identifier="PO2701", region=["0344", "GM1904"])
+    school = add(role="school", name="De Linde", identifier="12AB", gemeente="gm0344")
+    office = add(role="leerplicht", name="Leerplicht Utrecht", identifier="GM0344")
+    assert swv.status_code == 201, swv.text
+    assert swv.json()["region"] == ["GM0344", "GM1904"]
+    assert school.json()["gemeente"] == "GM0344"
+    assert office.json()["gemeente"] == "GM0344"  # its own
+
+    overlap = add(role="swv", name="Ander PO", identifier="PO2702", region=["GM1904"])
+    other_sector = add(role="swv", name="VO Utrecht", identifier="VO2701", region=["GM1904"])
+    assert overlap.status_code == 409 and "GM1904" in overlap.json()["detail"]
+    assert other_sector.status_code == 201
+    for body, pointer in (
+        ({"role": "school", "identifier": "34CD", "region": ["GM0344"]}, "#/region"),
+        ({"role": "swv", "identifier": "PO2703", "gemeente": "GM0344"}, "#/gemeente"),
+        ({"role": "school", "identifier": "56EF", "gemeente": "Utrecht"}, "#/gemeente"),
+        ({"role": "leerplicht", "identifier": "GM0307", "gemeente": "GM0344"}, "#/gemeente"),
+    ):
+        refused = add(name="Onjuist", **body)
+        assert refused.status_code == 422, body
+        assert refused.json()["errors"][0]["pointer"].startswith(pointer)

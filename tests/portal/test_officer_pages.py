@@ -3,10 +3,12 @@ and the export (verified offline)."""
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import re
 import zipfile
+from datetime import timedelta
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -122,3 +124,43 @@ def test_denied_requests_are_listed(
     denied = gateway_officer.get("/portaal/fg/geweigerd")
 
     assert "verzuimmelding" in denied.text
+
+
+def test_the_officer_sees_statistics_with_a_chart_and_downloads_them_as_csv(
+    live: LiveGateway, world: World, gateway_officer: httpx.Client
+) -> None:
+    from tests.signals.conftest import UTRECHT, VECHT, children, report
+
+    world.add("utrecht", OrganisationRole.LEERPLICHT, identifier=UTRECHT)
+    world.add("vecht", OrganisationRole.LEERPLICHT, identifier=VECHT)
+    world.add("region", OrganisationRole.SWV, identifier="PO2797", region=[UTRECHT])
+    today = world.exchanges.clock().date()
+    month = today.strftime("%Y-%m")
+    since = str(today - timedelta(days=35))
+    for i, child in enumerate(children(8, start=500_000_000)):
+        gemeente = UTRECHT if i < 6 else VECHT  # 6 in the region, 2 outside any
+        assert report(world, world.school, child, gemeente=gemeente, absent_since=since).is_success
+
+    page = gateway_officer.get("/portaal/fg/statistiek", params={"regio": "PO2797"})
+    download = gateway_officer.get("/portaal/fg/statistiek.csv")
+    chart = gateway_officer.get("/portaal/fg/statistiek.svg", params={"regio": "all"})
+
+    assert page.status_code == 200 and "Statistiek schooljaar" in page.text
+    assert download.headers["content-type"].startswith("text/csv")
+    assert "attachment" in download.headers["content-disposition"]
+    rows = {
+        (r["table"], r["category"], r["region"], r["period"]): r
+        for r in csv.DictReader(io.StringIO(download.text))
+    }
+    assert rows[("signals", "thuiszitter", "all", month)]["count"] == "8"
+    hidden = rows[("signals", "thuiszitter", "PO-unassigned", month)]
+    assert (hidden["count"], hidden["suppressed"]) == ("", "1")  # 2 children: never shown
+    assert rows[("signals", "thuiszitter", "PO2797", month)]["suppressed"] == "1"  # its cover
+    assert chart.headers["content-type"].startswith("image/svg+xml")
+    svg = ElementTree.fromstring(chart.content)  # noqa: S314 - our own response
+    titles = [t.text for t in svg.iter("{http://www.w3.org/2000/svg}title")]
+    assert "Thuiszitter: 8" in titles
+    assert not any(t == "Thuiszitter: 2" or t == "Thuiszitter: 6" for t in titles)
+    with httpx.Client(base_url=live.url) as outsider:
+        refused = outsider.get("/portaal/fg/statistiek.csv", follow_redirects=False)
+    assert refused.status_code in (303, 401) and "thuiszitter" not in refused.text
