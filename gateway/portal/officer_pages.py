@@ -14,7 +14,7 @@ import re
 import zipfile
 from contextlib import suppress
 from datetime import UTC, date, datetime, time
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import RedirectResponse, Response
@@ -204,6 +204,13 @@ def _statistics(session: SessionDep, exchanges: ExchangesDep, schooljaar: str | 
     return build(session, exchanges.decider.bundle.data["purposes"], start, today)
 
 
+def _statistics_view(found: Statistics, regio: str) -> dict[str, Any]:
+    """What the page and the chart show: one region (all when it is not a known one)."""
+    if regio not in {ALL, *(r.code for r in found.regions)}:
+        regio = ALL
+    return {"s": found, "regio": regio, "months": months_of(int(found.school_year[:4]))}
+
+
 @router.get("/statistiek")
 def statistics_page(
     request: Request,
@@ -215,13 +222,7 @@ def statistics_page(
 ) -> Response:
     """Counts for policy makers: no person in them, small cells suppressed."""
     found = _statistics(session, exchanges, schooljaar)
-    if regio not in {ALL, *(r.code for r in found.regions)}:
-        regio = ALL
-    return render(
-        request,
-        "officer_statistics.html",
-        {"s": found, "regio": regio, "months": months_of(int(found.school_year[:4]))},
-    )
+    return render(request, "officer_statistics.html", _statistics_view(found, regio))
 
 
 @router.get("/statistiek.csv")
@@ -248,6 +249,5 @@ def statistics_chart(
     regio: str = ALL,
 ) -> Response:
     found = _statistics(session, exchanges, schooljaar)
-    context = {"s": found, "regio": regio, "months": months_of(int(found.school_year[:4]))}
-    body = render(request, "statistics.svg", context).body
+    body = render(request, "statistics.svg", _statistics_view(found, regio)).body
     return Response(body, media_type="image/svg+xml")
