@@ -28,6 +28,7 @@ from gateway.organisations.service import find_organisation
 from gateway.policy.service import PolicyDecider
 from gateway.rate_limits import RateLimits
 from gateway.settings import Settings
+from gateway.signals.service import Signals
 
 # Offsets past any real list still fit a 64-bit SQL integer; larger ones are a 422, not a crash.
 MAX_OFFSET = 1_000_000_000
@@ -70,6 +71,11 @@ def get_pseudonym_key(request: Request) -> bytes:
     return key
 
 
+def get_signals(request: Request) -> Signals:
+    signals: Signals = request.app.state.signals
+    return signals
+
+
 def get_rate_limits(request: Request) -> RateLimits:
     limits: RateLimits = request.app.state.rate_limits
     return limits
@@ -83,6 +89,7 @@ AuditSignerDep = Annotated[Signer, Depends(get_audit_signer)]
 DeciderDep = Annotated[PolicyDecider, Depends(get_decider)]
 PseudonymKeyDep = Annotated[bytes, Depends(get_pseudonym_key)]
 RateLimitsDep = Annotated[RateLimits, Depends(get_rate_limits)]
+SignalsDep = Annotated[Signals, Depends(get_signals)]
 
 
 @dataclass(frozen=True)

@@ -291,8 +291,8 @@ class Exchanges:
         check_transition(exchange.status, S.DELIVERED)
         self.schemas.validate(exchange.purpose, payload)
         child = session.get_one(Child, exchange.child_id)
-        decision = self._decide_again(session, exchange, child, actor, self.clock())
-        stripped = self.seal_payload(session, exchange, child, actor, payload, decision)
+        self._decide_again(session, exchange, child, actor, self.clock())
+        stripped = self.seal_payload(session, exchange, child, actor, payload)
         session.commit()
         return Delivered(exchange, stripped)
 
@@ -303,15 +303,15 @@ class Exchanges:
         child: Child,
         actor: Actor,
         payload: dict[str, Any],
-        decision: Decision,
     ) -> dict[str, str]:
-        """Keep the granted fields, seal them, record the delivery; the caller commits.
-        Returns what was stripped, with the reason for each."""
+        """Keep the fields the exchange's stored decision grants, seal them, record the
+        delivery; the caller commits. Returns what was stripped, with the reason for each."""
         now = self.clock()
-        granted = set(decision.fields)
+        granted = set(exchange.decision["fields"])
+        reasons: dict[str, str] = exchange.decision["stripped"]
         kept = {name: value for name, value in payload.items() if name in granted}
         stripped = {
-            name: decision.stripped.get(name, "not granted by the decision for this exchange")
+            name: reasons.get(name, "not granted by the decision for this exchange")
             for name in sorted(set(payload) - granted)
         }
         if not kept:

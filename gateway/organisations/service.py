@@ -86,7 +86,7 @@ def register_organisation(
 
 def _place(role: OrganisationRole, identifier: str, gemeente: str | None) -> str | None:
     if role is OrganisationRole.LEERPLICHT:
-        if gemeente is not None and _gemeente(gemeente, "#/gemeente") != identifier:
+        if gemeente is not None and parse_gemeente(gemeente) != identifier:
             raise ValidationFailedError(
                 "A leerplicht office is the office of the gemeente its identifier names.",
                 errors=[{"pointer": "#/gemeente", "detail": "differs from the identifier"}],
@@ -99,7 +99,7 @@ def _place(role: OrganisationRole, identifier: str, gemeente: str | None) -> str
             f"An organisation with role {role.value} has no gemeente; an SWV has a region.",
             errors=[{"pointer": "#/gemeente", "detail": f"not for role {role.value}"}],
         )
-    return _gemeente(gemeente, "#/gemeente")
+    return parse_gemeente(gemeente)
 
 
 def _region(role: OrganisationRole, gemeenten: list[str]) -> list[str]:
@@ -108,7 +108,7 @@ def _region(role: OrganisationRole, gemeenten: list[str]) -> list[str]:
             "Only a samenwerkingsverband has a region.",
             errors=[{"pointer": "#/region", "detail": f"not for role {role.value}"}],
         )
-    return sorted({_gemeente(g, f"#/region/{i}") for i, g in enumerate(gemeenten)})
+    return sorted({parse_gemeente(g, f"#/region/{i}") for i, g in enumerate(gemeenten)})
 
 
 def _check_region_free(session: Session, swv_code: str, gemeenten: list[str]) -> None:
@@ -131,7 +131,8 @@ def _check_region_free(session: Session, swv_code: str, gemeenten: list[str]) ->
         )
 
 
-def _gemeente(raw: str, pointer: str) -> str:
+def parse_gemeente(raw: str, pointer: str = "#/gemeente") -> str:
+    """A gemeentecode from a request, canonical, or a 422 naming the field."""
     try:
         return normalise_gemeente(raw)
     except ValueError as exc:

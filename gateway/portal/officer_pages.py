@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
+from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from audit import store
@@ -25,14 +26,15 @@ from audit.store import EntryFilter
 from gateway.auditing.service import checkpoint, read_entries
 from gateway.deps import AuditSignerDep, ExchangesDep, SessionDep
 from gateway.errors import ValidationFailedError
+from gateway.exchanges.service import Exchanges
 from gateway.organisations.service import organisation_names
 from gateway.oversight import service as oversight
 from gateway.oversight.service import Officer
 from gateway.portal.csrf import check_csrf
 from gateway.portal.login import LoginRequiredError, current_user
 from gateway.portal.pages import render
-from gateway.statistics.api import SCHOOL_YEAR, school_year_start
-from gateway.statistics.service import ALL, Statistics, build, months_of, school_year_of
+from gateway.statistics.api import SCHOOL_YEAR
+from gateway.statistics.service import ALL, Statistics, months_of, of_school_year
 
 PAGE_SIZE = 50
 EXPORT_LIMIT = 100_000
@@ -195,13 +197,13 @@ def export(
     )
 
 
-def _statistics(session: SessionDep, exchanges: ExchangesDep, schooljaar: str | None) -> Statistics:
-    today = exchanges.clock().date()
-    start = school_year_of(today)
+def _statistics(session: Session, exchanges: Exchanges, schooljaar: str | None) -> Statistics:
+    """The chosen school year's statistics; anything that is not a school year shows the
+    current one (a page answers a typo with the present, not an error)."""
     if schooljaar and re.fullmatch(SCHOOL_YEAR, schooljaar):
         with suppress(ValidationFailedError):
-            start = school_year_start(schooljaar)
-    return build(session, exchanges.decider.bundle.data["purposes"], start, today)
+            return of_school_year(session, exchanges, schooljaar)
+    return of_school_year(session, exchanges, None)
 
 
 def _statistics_view(found: Statistics, regio: str) -> dict[str, Any]:

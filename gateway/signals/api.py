@@ -4,9 +4,8 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Depends, Response, status
 
 from gateway.auth.scopes import Scope
 from gateway.deps import (
@@ -14,13 +13,15 @@ from gateway.deps import (
     ExchangesDep,
     PseudonymKeyDep,
     SessionDep,
+    SignalsDep,
     require_json,
     require_scope,
 )
 from gateway.errors import ForbiddenError, ValidationFailedError
 from gateway.exchanges.api import named_child
 from gateway.exchanges.schemas import ExchangeOut
-from gateway.organisations.identifiers import OrganisationRole, normalise_gemeente
+from gateway.organisations.identifiers import OrganisationRole
+from gateway.organisations.service import parse_gemeente
 from gateway.signals.schemas import (
     AbsenceReportCreate,
     AbsenceReportOut,
@@ -32,21 +33,13 @@ from gateway.signals.schemas import (
     ExemptionOut,
     SignalOut,
 )
-from gateway.signals.service import VRIJSTELLING, Signals
+from gateway.signals.service import VRIJSTELLING
 from gateway.signals.thresholds import Absence, Facts, assess
 
 router = APIRouter(
     tags=["leerplicht"],
     dependencies=[Depends(require_json), Depends(require_scope(Scope.EXCHANGE))],
 )
-
-
-def get_signals(request: Request) -> Signals:
-    signals: Signals = request.app.state.signals
-    return signals
-
-
-SignalsDep = Annotated[Signals, Depends(get_signals)]
 
 
 @router.post(
@@ -66,7 +59,7 @@ def report_absence(
 ) -> AbsenceReportOut:
     if client.organisation.role not in (OrganisationRole.SCHOOL, OrganisationRole.SWV):
         raise ForbiddenError("Only a school or a samenwerkingsverband reports absence.")
-    gemeente = _gemeente(body.gemeente)
+    gemeente = parse_gemeente(body.gemeente)
     today = signals.today()
     _not_after(today, body)
     facts = Facts(
@@ -155,7 +148,7 @@ def check_exemption(
     key: PseudonymKeyDep,
     response: Response,
 ) -> ExchangeOut:
-    gemeente = _gemeente(body.gemeente)
+    gemeente = parse_gemeente(body.gemeente)
     child = named_child(session, exchanges, client.organisation, body.child, key)
     exchange = signals.check_exemption(session, client.organisation, client.actor, child, gemeente)
     response.headers["Location"] = f"/api/v1/exchanges/{exchange.id}"
@@ -166,15 +159,6 @@ def check_exemption(
 def list_alerts(client: CurrentClient, session: SessionDep, signals: SignalsDep) -> AlertList:
     found = signals.alerts_for(session, client.organisation)
     return AlertList(items=[AlertOut.of(a) for a in found])
-
-
-def _gemeente(raw: str) -> str:
-    try:
-        return normalise_gemeente(raw)
-    except ValueError as exc:
-        raise ValidationFailedError(
-            f"Not a gemeentecode: {exc}.", errors=[{"pointer": "#/gemeente", "detail": str(exc)}]
-        ) from exc
 
 
 def _not_after(today: date, body: AbsenceReportCreate) -> None:

@@ -24,7 +24,6 @@ from gateway.exchanges.service import Exchanges, NewExchange
 from gateway.organisations.identifiers import OrganisationRole
 from gateway.organisations.models import Organisation
 from gateway.organisations.service import leerplicht_of, swvs_serving
-from gateway.policy.decision import Decision
 from gateway.signals.models import AbsenceSignal, AtHomeAlert, Exemption
 from gateway.signals.thresholds import ALERT_MONTHS, Signal, SignalType, add_months
 
@@ -106,8 +105,7 @@ class Signals:
             return Reported(None, exchange, True)
         payload = signal.payload(school=f"{reporter.identifier} {reporter.name}")
         self.exchanges.schemas.validate(VERZUIM, payload)
-        decision = Decision.model_validate(exchange.decision)
-        self.exchanges.seal_payload(session, exchange, child, actor, payload, decision)
+        self.exchanges.seal_payload(session, exchange, child, actor, payload)
         row = AbsenceSignal(
             exchange_id=exchange.id,
             child_id=child.id,
@@ -200,8 +198,7 @@ class Signals:
                     "article": current.article,
                     "valid_until": current.valid_until.isoformat(),
                 }
-            decision = Decision.model_validate(exchange.decision)
-            self.exchanges.seal_payload(session, exchange, child, REGISTER_ACTOR, answer, decision)
+            self.exchanges.seal_payload(session, exchange, child, REGISTER_ACTOR, answer)
         session.commit()
         return exchange
 

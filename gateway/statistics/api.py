@@ -9,9 +9,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from gateway.deps import CurrentClient, DeciderDep, ExchangesDep, SessionDep
-from gateway.errors import ValidationFailedError
-from gateway.statistics.service import Statistics, build, school_year_of
+from gateway.deps import CurrentClient, ExchangesDep, SessionDep
+from gateway.statistics.service import Statistics, of_school_year
 from gateway.statistics.suppression import THRESHOLD
 
 router = APIRouter(prefix="/statistics", tags=["statistics"])
@@ -67,7 +66,6 @@ def read_statistics(
     _: CurrentClient,
     session: SessionDep,
     exchanges: ExchangesDep,
-    decider: DeciderDep,
     school_year: Annotated[
         str | None,
         Query(pattern=SCHOOL_YEAR, description="2026-2027; default: the current school year."),
@@ -75,17 +73,5 @@ def read_statistics(
     table: Annotated[Literal["exchanges", "signals", "reference_dates"] | None, Query()] = None,
     region: Annotated[str | None, Query(max_length=16)] = None,
 ) -> StatisticsOut:
-    today = exchanges.clock().date()
-    start = school_year_start(school_year) if school_year else school_year_of(today)
-    statistics = build(session, decider.bundle.data["purposes"], start, today)
+    statistics = of_school_year(session, exchanges, school_year)
     return StatisticsOut.of(statistics.select(table=table, region=region))
-
-
-def school_year_start(school_year: str) -> int:
-    first, second = (int(part) for part in school_year.split("-"))
-    if second != first + 1:
-        raise ValidationFailedError(
-            "A school year runs from August to July of the next year, like 2026-2027.",
-            errors=[{"parameter": "school_year", "in": "query", "detail": "not consecutive years"}],
-        )
-    return first

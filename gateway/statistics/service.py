@@ -31,7 +31,9 @@ from functools import cached_property
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gateway.errors import ValidationFailedError
 from gateway.exchanges.models import Exchange, ExchangeStatus
+from gateway.exchanges.service import Exchanges
 from gateway.organisations.identifiers import OrganisationRole
 from gateway.organisations.models import Organisation
 from gateway.signals.models import AbsenceSignal, Exemption
@@ -132,9 +134,28 @@ def reference_dates(start_year: int) -> list[date]:
     return [date(start_year, 10, 1), date(start_year + 1, 2, 1)]
 
 
+def of_school_year(session: Session, exchanges: Exchanges, school_year: str | None) -> Statistics:
+    """The statistics of ``school_year`` ("2026-2027"), by default the current one on the
+    exchange service's clock; two years that do not follow each other are a 422."""
+    today = exchanges.clock().date()
+    start = school_year_start(school_year) if school_year else school_year_of(today)
+    return build(session, exchanges.decider.bundle.data["purposes"], start, today)
+
+
+def school_year_start(school_year: str) -> int:
+    first, second = (int(part) for part in school_year.split("-"))
+    if second != first + 1:
+        raise ValidationFailedError(
+            "A school year runs from August to July of the next year, like 2026-2027.",
+            errors=[{"parameter": "school_year", "in": "query", "detail": "not consecutive years"}],
+        )
+    return first
+
+
 def build(session: Session, purposes: Iterable[str], start_year: int, today: date) -> Statistics:
     """The suppressed statistics of the school year starting in August of ``start_year``."""
-    regions, placement = _regions(session)
+    organisations = {o.id: o for o in session.scalars(select(Organisation))}
+    regions, placement = _regions(organisations.values())
     layout = _Layout(
         regions=[ALL, *(r.code for r in regions)],
         sectors={r.sector: [x.code for x in regions if x.sector == r.sector] for r in regions},
@@ -145,14 +166,13 @@ def build(session: Session, purposes: Iterable[str], start_year: int, today: dat
     counts: Counter[Key] = Counter()
     first, last = _moment(date(start_year, 8, 1)), _moment(date(start_year + 1, 8, 1))
     # Exchanges per purpose, in the region of their recipient.
-    recipients = {o.id: o for o in session.scalars(select(Organisation))}
     made = select(Exchange.purpose, Exchange.recipient_id, Exchange.created_at).where(
         Exchange.created_at >= first,
         Exchange.created_at < last,
         Exchange.status != ExchangeStatus.DENIED,
     )
     for purpose, recipient_id, created in session.execute(made):
-        where = placement.of_organisation(recipients[recipient_id])
+        where = placement.of_organisation(organisations[recipient_id])
         _tally(counts, "exchanges", purpose, where, _month(created))
     # Signals per type, in the region of the child's gemeente.
     sent = select(
@@ -257,13 +277,9 @@ class _Placement:
         return self.of_gemeente(organisation.gemeente_code)
 
 
-def _regions(session: Session) -> tuple[list[Region], _Placement]:
-    swvs = list(
-        session.scalars(
-            select(Organisation)
-            .where(Organisation.role == OrganisationRole.SWV)
-            .order_by(Organisation.identifier)
-        )
+def _regions(organisations: Iterable[Organisation]) -> tuple[list[Region], _Placement]:
+    swvs = sorted(
+        (o for o in organisations if o.role is OrganisationRole.SWV), key=lambda o: o.identifier
     )
     sectors = sorted({o.identifier[:2] for o in swvs})
     by_gemeente: dict[str, dict[str, str]] = defaultdict(dict)
