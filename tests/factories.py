@@ -37,6 +37,14 @@ def identifier_for(role: OrganisationRole) -> str:
     }[role]
 
 
+def with_check_digit(prefix: str) -> str | None:
+    """Complete 8 digits into a BSN (the elfproef written out independently of the gateway's
+    check), or None when no check digit works (the remainder is 10)."""
+    total = sum(w * int(d) for w, d in zip((9, 8, 7, 6, 5, 4, 3, 2), prefix, strict=True))
+    check = total % 11
+    return None if check == 10 else prefix + str(check)
+
+
 @dataclass
 class RegisteredClient:
     organisation_id: str

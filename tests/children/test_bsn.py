@@ -7,13 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gateway.children.bsn import InvalidBSNError, pseudonym, validate_bsn
-
-
-def with_check_digit(prefix: str) -> str | None:
-    """Complete 8 digits into a BSN, or None when no check digit works (the remainder is 10)."""
-    total = sum(w * int(d) for w, d in zip((9, 8, 7, 6, 5, 4, 3, 2), prefix, strict=True))
-    check = total % 11
-    return None if check == 10 else prefix + str(check)
+from tests.factories import with_check_digit
 
 
 @pytest.mark.parametrize("bsn", ["111222333", "123456782", "1112.22.333", "111 222 333"])
