@@ -51,7 +51,7 @@ from gateway.policy.decision import Level, SafetyCode
 from gateway.portal.dev_people import dev_person
 from gateway.signals.service import Signals
 from gateway.signals.thresholds import Absence, Facts, SignalType, assess
-from gateway.statistics.service import build, school_year_of
+from gateway.statistics.service import of_school_year, school_year_of
 
 Say = Callable[[str], None]
 WARM_FIELDS = ["development_summary", "home_language", "social_emotional_notes"]
@@ -344,12 +344,7 @@ class Scenario:
         )
 
         self.say("\n7. Statistics for policy makers: counts only, cells below 5 hidden")
-        found = build(
-            self.session,
-            self.exchanges.decider.bundle.data["purposes"],
-            school_year_of(today),
-            today,
-        )
+        found = of_school_year(self.session, self.exchanges, None)
         for kind in (*(t.value for t in SignalType), "all"):
             count = found.count("signals", kind, "all", "year")
             self.say(f"  {kind} signals this school year: {'<5' if count is None else count}")
