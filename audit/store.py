@@ -205,6 +205,16 @@ def latest_checkpoint(session: Session) -> str | None:
     return None if note is None else str(note)
 
 
+def latest_checkpoint_time(session: Session) -> tuple[int, datetime] | None:
+    """Tree size and signing time of the latest checkpoint, or None before the first."""
+    row = session.execute(
+        select(checkpoints.c.tree_size, checkpoints.c.created_at)
+        .order_by(checkpoints.c.tree_size.desc())
+        .limit(1)
+    ).one_or_none()
+    return None if row is None else (int(row[0]), row[1])
+
+
 def checkpoint_time(session: Session, tree_size: int) -> datetime | None:
     created: datetime | None = session.execute(
         select(checkpoints.c.created_at).where(checkpoints.c.tree_size == tree_size)

@@ -25,6 +25,7 @@ from gateway.exchanges.service import Exchanges
 from gateway.health import router as health_router
 from gateway.keys import load_keys
 from gateway.logs import configure_logging
+from gateway.metrics.api import router as metrics_router
 from gateway.middleware import (
     BodySizeLimitMiddleware,
     RequestContextMiddleware,
@@ -59,7 +60,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.maintenance_interval:
             maintenance = asyncio.create_task(
                 run_periodically(
-                    app.state.sessions, app.state.signals, settings.maintenance_interval
+                    app.state.sessions,
+                    app.state.signals,
+                    app.state.audit_signer,
+                    settings.maintenance_interval,
                 )
             )
         yield
@@ -102,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api)
     app.include_router(oauth_router)
     app.include_router(health_router)
+    app.include_router(metrics_router)
 
     install_portal(app, settings, keys.session_secret)
     install_error_handlers(app)

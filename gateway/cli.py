@@ -7,7 +7,9 @@ In dev, commands that touch the database bring its schema up to date first, as `
 from __future__ import annotations
 
 import json
+import os
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,6 +35,7 @@ from gateway.exchanges.payload_schemas import PayloadSchemas, default_schema_dir
 from gateway.exchanges.service import Exchanges
 from gateway.keys import add_dev_master_key, load_keys
 from gateway.logs import configure_logging
+from gateway.metrics.counters import MULTIPROCESS_DIR_VARIABLE
 from gateway.organisations import service
 from gateway.organisations.identifiers import OrganisationRole
 from gateway.organisations.models import Organisation, OrganisationStatus
@@ -82,21 +85,39 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
 ) -> None:
-    """Run the HTTP service (in dev, migrations run at start)."""
+    """Run the HTTP service. In dev, migrations run at start; in production run
+    ``gateway db upgrade`` first (/health/ready answers 503 until then). Behind a reverse proxy,
+    set FORWARDED_ALLOW_IPS to its address so client addresses come from X-Forwarded-For."""
     import uvicorn
 
     settings = Settings()
     configure_logging(settings.log_level)
     typer.echo(f"kindkoppeling on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
-    uvicorn.run(
-        "gateway.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_config=None,
-        access_log=False,
-    )
+    with _metrics_directory(workers):
+        uvicorn.run(
+            "gateway.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_config=None,
+            access_log=False,
+        )
+
+
+@contextmanager
+def _metrics_directory(workers: int) -> Iterator[None]:
+    """With several workers, give them a fresh shared directory for their metric counts (unless
+    the operator chose one), so a scrape of any worker adds up all of them."""
+    if workers == 1 or os.environ.get(MULTIPROCESS_DIR_VARIABLE):
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="kindkoppeling-metrics-") as directory:
+        os.environ[MULTIPROCESS_DIR_VARIABLE] = directory
+        try:
+            yield
+        finally:
+            del os.environ[MULTIPROCESS_DIR_VARIABLE]
 
 
 @app.command("demo")
@@ -330,13 +351,13 @@ def _exchanges(settings: Settings) -> Exchanges:
 
 @maintenance_app.command("run")
 def maintenance_run() -> None:
-    """Expire consents and exchanges that are due, shred their payloads, and raise at-home
-    alerts, once (idempotent; serve also runs this every GATEWAY_MAINTENANCE_INTERVAL
-    seconds)."""
+    """Expire consents and exchanges that are due, shred their payloads, raise at-home alerts
+    and sign a checkpoint of the audit log, once (idempotent; serve also runs this every
+    GATEWAY_MAINTENANCE_INTERVAL seconds)."""
     settings = Settings()
     signals = Signals(_exchanges(settings))
     with _session(settings) as session:
-        report = maintain(session, signals)
+        report = maintain(session, signals, _audit_signer(settings))
     typer.echo(
         f"consents expired: {report.consents_expired}, exchanges expired: "
         f"{report.exchanges_expired}, payloads shredded: {report.payloads_shredded}, "

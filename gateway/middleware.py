@@ -1,5 +1,5 @@
-"""ASGI middleware: request ids with one access-log line per request, the body-size limit, and
-the security headers of every response.
+"""ASGI middleware: request ids with one access-log line and one metrics count per request, the
+body-size limit, and the security headers of every response.
 
 Both are plain ASGI (not ``BaseHTTPMiddleware``) so they see every request, stream bodies
 without buffering them, and add no task hops.
@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.errors import PAYLOAD_TOO_LARGE, problem_response
+from gateway.metrics import counters as metrics
 
 REQUEST_ID_HEADER = "x-request-id"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -55,10 +56,12 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            route = _route_template(scope)
+            metrics.count_request(scope["method"], route, status)
             log.info(
                 "request",
                 method=scope["method"],
-                route=_route_template(scope),
+                route=route,
                 status=status,
                 duration_ms=round((time.perf_counter() - started) * 1000, 1),
                 client_id=scope.get("state", {}).get("client_id"),

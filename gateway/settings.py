@@ -96,6 +96,11 @@ class Settings(BaseSettings):
         description="Seconds between maintenance runs (expiry, shredding) inside serve; 0: off.",
     )
 
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token a Prometheus scraper must send to /metrics; unset: /metrics "
+        "is open (keep it off the public network then).",
+    )
     rate_limit: str = Field(
         default="600/minute",
         description="API requests per organisation per window, per worker "

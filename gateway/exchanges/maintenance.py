@@ -1,7 +1,10 @@
 """Expiry, shredding and the at-home alerts on a timer inside ``serve``, and once on demand
 (``gateway maintenance run``). Both call :meth:`Exchanges.run_maintenance` and
 :meth:`Signals.raise_at_home_alerts`, which are idempotent, so a timer shorter than a day is
-harmless: an alert is raised once, on the first run of the day it is due."""
+harmless: an alert is raised once, on the first run of the day it is due.
+
+Each run then signs a checkpoint of the audit log if it grew, so the newest checkpoint is never
+older than the interval and its age (a metric) shows a stalled service."""
 
 from __future__ import annotations
 
@@ -12,6 +15,8 @@ import structlog
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from audit.note import Signer
+from gateway.auditing import service as auditing
 from gateway.errors import GatewayError
 from gateway.exchanges.service import MaintenanceReport
 from gateway.signals.service import Signals
@@ -19,16 +24,21 @@ from gateway.signals.service import Signals
 log = structlog.get_logger(__name__)
 
 
-def maintain(session: Session, signals: Signals) -> MaintenanceReport:
-    """One maintenance run: expiry and shredding, then the at-home alerts."""
+def maintain(session: Session, signals: Signals, signer: Signer | None = None) -> MaintenanceReport:
+    """One maintenance run: expiry and shredding, then the at-home alerts, then (with a
+    signer) a checkpoint."""
     report = signals.exchanges.run_maintenance(session)
     report.alerts_raised = signals.raise_at_home_alerts(session)
+    if signer is not None:
+        auditing.checkpoint(session, signer)
     return report
 
 
-def run_once(sessions: sessionmaker[Session], signals: Signals) -> MaintenanceReport:
+def run_once(
+    sessions: sessionmaker[Session], signals: Signals, signer: Signer
+) -> MaintenanceReport:
     with sessions() as session:
-        report = maintain(session, signals)
+        report = maintain(session, signals, signer)
     log.info(
         "maintenance",
         consents_expired=report.consents_expired,
@@ -39,12 +49,14 @@ def run_once(sessions: sessionmaker[Session], signals: Signals) -> MaintenanceRe
     return report
 
 
-async def run_periodically(sessions: sessionmaker[Any], signals: Signals, interval: int) -> None:
+async def run_periodically(
+    sessions: sessionmaker[Any], signals: Signals, signer: Signer, interval: int
+) -> None:
     """Run maintenance now and every ``interval`` seconds until cancelled. A failed run (the
     database or the audit log unavailable) is logged and retried at the next tick."""
     while True:
         try:
-            await run_in_threadpool(run_once, sessions, signals)
+            await run_in_threadpool(run_once, sessions, signals, signer)
         except (GatewayError, OSError) as exc:
             log.error("maintenance_failed", error=type(exc).__name__)
         except Exception as exc:

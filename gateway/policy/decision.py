@@ -130,6 +130,12 @@ class Decision(_Strict):
     def awaiting_consent(self) -> bool:
         return any(o.type == "await_consent" for o in self.obligations)
 
+    @property
+    def outcome(self) -> Literal["allow", "await_consent", "deny"]:
+        if self.allow:
+            return "allow"
+        return "await_consent" if self.awaiting_consent else "deny"
+
 
 class MalformedDecisionError(ValueError):
     """The engine answered something that is not a decision document."""

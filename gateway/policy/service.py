@@ -14,6 +14,7 @@ import structlog
 from pydantic import BaseModel
 
 from gateway.errors import ServiceUnavailableError
+from gateway.metrics import counters as metrics
 from gateway.policy.bundle import PolicyBundle
 from gateway.policy.decision import (
     Decision,
@@ -62,6 +63,8 @@ class PolicyDecider:
 
     def decide_document(self, document: dict[str, Any]) -> Decision:
         decision = self._ask(DECISION_PACKAGE, document, Decision)
+        known = self.bundle.purpose(decision.purpose) is not None
+        metrics.count_decision(decision.purpose if known else "unknown", decision.outcome)
         log.info(
             "policy_decision",
             purpose=decision.purpose,

@@ -1,0 +1,60 @@
+"""``/metrics``: what the service did (:mod:`.counters`) and what the database holds
+(:mod:`.database`), in the Prometheus text format. No label carries personal data: routes are
+templates (``/api/v1/exchanges/{exchange_id}``, never an id), and the rest are the gateway's own
+enumerations.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import Metric
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import REGISTRY, Collector
+from sqlalchemy.orm import Session, sessionmaker
+
+from gateway.errors import AuthenticationError
+from gateway.metrics.counters import MULTIPROCESS_DIR_VARIABLE
+from gateway.metrics.database import DatabaseCollector
+
+
+def render(sessions: sessionmaker[Session]) -> bytes:
+    """The exposition text: this process's (or every worker's) counters and the database."""
+    registry = CollectorRegistry(auto_describe=False)
+    if os.environ.get(MULTIPROCESS_DIR_VARIABLE):
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    else:
+        registry.register(_ProcessCounters())
+    registry.register(DatabaseCollector(sessions))
+    return generate_latest(registry)
+
+
+class _ProcessCounters(Collector):
+    """Everything in the default registry: this process's counters and its own process metrics
+    (single-process mode)."""
+
+    def collect(self) -> Iterator[Metric]:
+        yield from REGISTRY.collect()
+
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics (no personal data in any label)",
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}, 401: {"description": "No token"}},
+)
+def metrics(request: Request, authorization: Annotated[str | None, Header()] = None) -> Response:
+    expected = request.app.state.settings.metrics_token
+    if expected is not None:
+        token = (authorization or "").removeprefix("Bearer ").strip()
+        if not secrets.compare_digest(token.encode(), expected.get_secret_value().encode()):
+            raise AuthenticationError("Metrics need the bearer token of GATEWAY_METRICS_TOKEN.")
+    return Response(render(request.app.state.sessions), media_type=CONTENT_TYPE_LATEST)
