@@ -11,7 +11,7 @@ import base64
 import sys
 from pathlib import Path
 
-from audit.export import read_checkpoints, read_leaves, read_verifier_key
+from audit.export import read_checkpoints, read_leaves, read_verifier_keys
 from audit.note import NoteError, Verifier
 from audit.verify import verify_log
 
@@ -23,14 +23,19 @@ def main(argv: list[str] | None = None) -> int:
     verify.add_argument("directory", type=Path)
     verify.add_argument(
         "--verifier-key",
-        help="the note verifier key to trust (default: the one in the export; pass the "
-        "published key to be sure the export was not re-signed)",
+        action="append",
+        help="a note verifier key to trust; repeat for the keys of earlier rotations (default: "
+        "the ones in the export; pass the published keys to be sure the export was not "
+        "re-signed)",
     )
     args = parser.parse_args(argv)
 
     try:
-        key = Verifier.decode(args.verifier_key or read_verifier_key(args.directory))
-        report = verify_log(read_leaves(args.directory), read_checkpoints(args.directory), key)
+        keys = [
+            Verifier.decode(text)
+            for text in args.verifier_key or read_verifier_keys(args.directory)
+        ]
+        report = verify_log(read_leaves(args.directory), read_checkpoints(args.directory), keys)
     except (OSError, NoteError, ValueError) as exc:
         print(f"cannot verify: {exc}", file=sys.stderr)
         return 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from audit.merkle import HASH_SIZE
@@ -43,8 +44,10 @@ class Checkpoint:
         return cls(origin, int(size), root_hash)
 
     @classmethod
-    def verify(cls, signed: str, verifier: Verifier, origin: str | None = None) -> Checkpoint:
-        checkpoint = cls.parse_body(open_note(signed, verifier))
+    def verify(
+        cls, signed: str, verifiers: Verifier | Sequence[Verifier], origin: str | None = None
+    ) -> Checkpoint:
+        checkpoint = cls.parse_body(open_note(signed, verifiers))
         if origin is not None and checkpoint.origin != origin:
             raise NoteError(f"checkpoint origin {checkpoint.origin!r} is not {origin!r}")
         return checkpoint

@@ -4,14 +4,15 @@ A directory with ``entries.jsonl`` (one ``{"index": n, "leaf": base64, "leaf_has
 per line, in order; the leaf hash is the one recorded when the entry was appended, so an edited
 leaf is named by its index),
 ``checkpoints.txt`` (every signed checkpoint note, separated by a line ``---``) and
-``verifier-key.txt`` (the note verifier key).
+``verifier-key.txt`` (the note verifier keys, one per line: the current one first, then any
+retired ones whose checkpoints are in the export).
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 ENTRIES = "entries.jsonl"
@@ -24,7 +25,7 @@ def write_export(
     directory: Path,
     leaves: Iterable[tuple[int, bytes, bytes]],
     notes: Iterable[str],
-    verifier_key: str,
+    verifier_keys: Sequence[str],
 ) -> int:
     directory.mkdir(parents=True, exist_ok=True)
     count = 0
@@ -33,7 +34,7 @@ def write_export(
             out.write(entry_line(index, leaf, recorded_hash))
             count += 1
     (directory / CHECKPOINTS).write_text(SEPARATOR.join(notes), encoding="utf-8")
-    (directory / VERIFIER_KEY).write_text(verifier_key + "\n", encoding="utf-8")
+    (directory / VERIFIER_KEY).write_text(verifier_key_lines(verifier_keys), encoding="utf-8")
     return count
 
 
@@ -64,5 +65,10 @@ def read_checkpoints(directory: Path) -> list[str]:
     return [note for note in text.split(SEPARATOR) if note.strip()]
 
 
-def read_verifier_key(directory: Path) -> str:
-    return (directory / VERIFIER_KEY).read_text(encoding="utf-8").strip()
+def verifier_key_lines(verifier_keys: Sequence[str]) -> str:
+    return "".join(f"{key}\n" for key in verifier_keys)
+
+
+def read_verifier_keys(directory: Path) -> list[str]:
+    text = (directory / VERIFIER_KEY).read_text(encoding="utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip()]

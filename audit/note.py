@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
@@ -79,8 +80,12 @@ class Verifier:
 
 @dataclass(frozen=True)
 class Signer:
+    """The key that signs now, and the verifier keys of those that signed before it: after a
+    rotation, checkpoints signed with a retired key still verify."""
+
     name: str
     private_key: Ed25519PrivateKey
+    retired: tuple[Verifier, ...] = ()
 
     def __post_init__(self) -> None:
         _check_name(self.name)
@@ -88,6 +93,11 @@ class Signer:
     @property
     def verifier(self) -> Verifier:
         return Verifier(self.name, self.private_key.public_key())
+
+    @property
+    def verifiers(self) -> tuple[Verifier, ...]:
+        """Every key this log has signed with, the current one first."""
+        return (self.verifier, *self.retired)
 
     def sign(self, text: str) -> str:
         """Return the signed note: ``text`` (which must end in a newline) and a signature line."""
@@ -98,8 +108,13 @@ class Signer:
         return f"{text}\n{SIGNATURE_PREFIX}{self.name} {blob}\n"
 
 
-def open_note(signed: str, verifier: Verifier) -> str:
-    """Verify a signed note with ``verifier`` and return its text; raise NoteError otherwise."""
+def open_note(signed: str, verifiers: Verifier | Sequence[Verifier]) -> str:
+    """Return the note's text if a signature by one of ``verifiers`` verifies; raise NoteError
+    otherwise. Signatures by other keys are skipped (a note may carry several), but a
+    signature that claims a trusted key and does not verify is an error."""
+    trusted = (verifiers,) if isinstance(verifiers, Verifier) else tuple(verifiers)
+    if not trusted:
+        raise NoteError("no verifier key to check the note with")
     text, separator, signatures = signed.rpartition("\n\n")
     if not separator or not signatures.endswith("\n"):
         raise NoteError("not a signed note: no blank line before the signatures")
@@ -108,17 +123,16 @@ def open_note(signed: str, verifier: Verifier) -> str:
         if not line.startswith(SIGNATURE_PREFIX):
             raise NoteError(f"malformed signature line: {line!r}")
         name, _, blob_b64 = line[len(SIGNATURE_PREFIX) :].partition(" ")
-        if name != verifier.name:
-            continue
         try:
             blob = strict_b64decode(blob_b64)
         except binascii.Error as exc:
             raise NoteError("signature is not base64") from exc
-        if blob[:4] != verifier.key_hash:
-            continue
-        try:
-            verifier.public_key.verify(blob[4:], text.encode())
-        except InvalidSignature as exc:
-            raise NoteError("the signature does not verify") from exc
-        return text
-    raise NoteError(f"no signature by {verifier.name}")
+        for verifier in trusted:
+            if name != verifier.name or blob[:4] != verifier.key_hash:
+                continue
+            try:
+                verifier.public_key.verify(blob[4:], text.encode())
+            except InvalidSignature as exc:
+                raise NoteError("the signature does not verify") from exc
+            return text
+    raise NoteError(f"no signature by {' or '.join(sorted({v.name for v in trusted}))}")

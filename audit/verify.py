@@ -9,7 +9,7 @@ which also proves each checkpoint consistent with every earlier one. The first b
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from audit import merkle
@@ -66,14 +66,16 @@ class _Frontier:
 def verify_log(
     leaves: Iterable[tuple[int, bytes, bytes | None]],
     signed_checkpoints: Iterable[str],
-    verifier: Verifier,
+    verifiers: Verifier | Sequence[Verifier],
     origin: str | None = None,
 ) -> Report:
+    """``verifiers``: the keys to trust, current and retired; a checkpoint signed by any of them
+    counts."""
     report = Report()
     wanted: dict[int, list[Checkpoint]] = {}
     for note in signed_checkpoints:
         try:
-            checkpoint = Checkpoint.verify(note, verifier, origin)
+            checkpoint = Checkpoint.verify(note, verifiers, origin)
         except NoteError as exc:
             report.fault(f"checkpoint rejected: {exc}")
             continue

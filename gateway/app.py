@@ -9,7 +9,6 @@ from contextlib import asynccontextmanager, suppress
 from fastapi import APIRouter, FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from audit.note import Signer
 from gateway import migrations
 from gateway.auditing.api import router as audit_router
 from gateway.auth.access_tokens import AccessTokens
@@ -84,9 +83,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
-    app.state.access_tokens = AccessTokens(settings, keys.token_signing_key)
+    app.state.access_tokens = AccessTokens(
+        settings, keys.token_signing_key, keys.token_retired_keys
+    )
     app.state.policy = make_decider(settings)
-    app.state.audit_signer = Signer(settings.checkpoint_origin, keys.checkpoint_signing_key)
+    app.state.audit_signer = keys.checkpoint_signer(settings.checkpoint_origin)
     app.state.pseudonym_key = keys.pseudonymisation_key
     app.state.rate_limits = RateLimits(settings.rate_limit, settings.token_rate_limit)
     app.state.exchanges = Exchanges(

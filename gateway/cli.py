@@ -33,7 +33,7 @@ from gateway.errors import GatewayError
 from gateway.exchanges.maintenance import maintain
 from gateway.exchanges.payload_schemas import PayloadSchemas, default_schema_dir
 from gateway.exchanges.service import Exchanges
-from gateway.keys import add_dev_master_key, load_keys
+from gateway.keys import SECRET_SETTINGS, add_dev_master_key, generate_secrets, load_keys
 from gateway.logs import configure_logging
 from gateway.metrics.counters import MULTIPROCESS_DIR_VARIABLE
 from gateway.organisations import service
@@ -290,7 +290,7 @@ app.add_typer(audit_app, name="audit")
 
 
 def _audit_signer(settings: Settings) -> Signer:
-    return Signer(settings.checkpoint_origin, load_keys(settings).checkpoint_signing_key)
+    return load_keys(settings).checkpoint_signer(settings.checkpoint_origin)
 
 
 @audit_app.command("checkpoint")
@@ -314,7 +314,7 @@ def audit_export(
             out,
             store.iter_leaves(session),
             store.all_checkpoints(session),
-            signer.verifier.encode(),
+            [v.encode() for v in signer.verifiers],
         )
     typer.echo(f"exported {count} entries to {out}; verify with: python -m audit verify {out}")
 
@@ -328,7 +328,7 @@ def audit_verify() -> None:
         report = verify_log(
             store.iter_leaves(session),
             store.all_checkpoints(session),
-            signer.verifier,
+            signer.verifiers,
             settings.checkpoint_origin,
         )
     typer.echo(f"{report.entries} entries, {report.checkpoints} checkpoints")
@@ -365,9 +365,27 @@ def maintenance_run() -> None:
     )
 
 
+@keys_app.command("generate")
+def keys_generate(
+    names: Annotated[
+        list[str] | None,
+        typer.Argument(help=f"Settings to generate (default: all): {', '.join(SECRET_SETTINGS)}."),
+    ] = None,
+) -> None:
+    """Print fresh secrets as GATEWAY_* lines for an env file: for a new deployment, or the new
+    key of a rotation (see the README's key rotation section). Nothing is stored."""
+    unknown = sorted(set(names or ()) - set(SECRET_SETTINGS))
+    if unknown:
+        typer.echo(f"error: not a secret setting: {', '.join(unknown)}", err=True)
+        raise typer.Exit(2)
+    for variable, value in generate_secrets(names or None).items():
+        typer.echo(f'{variable}="{value.strip()}"')
+
+
 @keys_app.command("rotate")
 def keys_rotate() -> None:
-    """Re-wrap every payload's data key under the current payload master key.
+    """Re-wrap every payload's data key under the current payload master key (rotation of the
+    payload master key).
 
     In dev a new master key is generated first (into the dev key file). In production, put the
     new key first in GATEWAY_PAYLOAD_MASTER_KEYS (keep the old ones after it), run this, then

@@ -28,8 +28,10 @@ from cryptography.hazmat.primitives.serialization import (
     PrivateFormat,
     load_pem_private_key,
 )
+from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
 
+from audit.note import NoteError, Signer, Verifier
 from gateway.exchanges.sealing import KEY_BYTES, MasterKeyring
 from gateway.settings import Settings
 
@@ -60,10 +62,15 @@ class GatewayKeys:
     checkpoint_signing_key: Ed25519PrivateKey
     payload_master_keys: MasterKeyring
     session_secret: bytes
+    token_retired_keys: tuple[ECKey, ...] = ()
+    checkpoint_retired_keys: tuple[Verifier, ...] = ()
 
     @property
     def token_signing_kid(self) -> str:
         return str(self.token_signing_key.kid)
+
+    def checkpoint_signer(self, origin: str) -> Signer:
+        return Signer(origin, self.checkpoint_signing_key, self.checkpoint_retired_keys)
 
 
 @dataclass(frozen=True)
@@ -96,7 +103,7 @@ def _generate_ed25519_pem() -> str:
 def _parse_signing_key(pem: str) -> ECKey:
     try:
         key = ECKey.import_key(pem)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, JoseError) as exc:
         raise InvalidSecretError("GATEWAY_TOKEN_SIGNING_KEY is not a PEM EC private key") from exc
     if not key.is_private or key.curve_name != "P-256":
         raise InvalidSecretError("GATEWAY_TOKEN_SIGNING_KEY must be a P-256 private key")
@@ -161,20 +168,73 @@ _SECRETS = (
 )
 
 
+def generate_secrets(names: list[str] | None = None) -> dict[str, str]:
+    """Fresh values for the gateway's secrets (or the ones named by setting), by variable."""
+    chosen = [s for s in _SECRETS if names is None or s.setting in names]
+    return {s.variable: s.generate() for s in chosen}
+
+
+SECRET_SETTINGS = tuple(s.setting for s in _SECRETS)
+
+
+def production_requirements(settings: Settings) -> list[str]:
+    """The variables a production start needs and ``settings`` lacks (all of them for an
+    empty Settings): every secret, the database, and the portal's client secret when an
+    identity provider is configured."""
+    missing = [s.variable for s in _SECRETS if not _secret(getattr(settings, s.setting))]
+    if not settings.database_url:
+        missing.append("GATEWAY_DATABASE_URL")
+    if settings.oidc_issuer and not _secret(settings.oidc_client_secret):
+        missing.append("GATEWAY_OIDC_CLIENT_SECRET")
+    return missing
+
+
 def load_keys(settings: Settings) -> GatewayKeys:
     """Return the gateway's keys, generating dev ones when absent."""
     values = {s.setting: _secret(getattr(settings, s.setting)) for s in _SECRETS}
     if settings.environment == "production":
-        missing = [s.variable for s in _SECRETS if not values[s.setting]]
-        if not settings.database_url:
-            missing.append("GATEWAY_DATABASE_URL")
+        missing = production_requirements(settings)
         if missing:
             raise MissingSecretsError(missing)
     elif not all(values.values()):
         stored = _dev_key_file(settings.data_dir / KEY_FILE_NAME)
         values = {name: value or stored[name] for name, value in values.items()}
     parsed = {s.setting: s.parse(str(values[s.setting])) for s in _SECRETS}
-    return GatewayKeys(**parsed)
+    return GatewayKeys(
+        **parsed,
+        token_retired_keys=_parse_retired_token_keys(settings.token_retired_keys or ""),
+        checkpoint_retired_keys=_parse_retired_checkpoint_keys(
+            settings.checkpoint_retired_keys or ""
+        ),
+    )
+
+
+_PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z ]+)-----.+?-----END \1-----", re.DOTALL)
+
+
+def _parse_retired_token_keys(text: str) -> tuple[ECKey, ...]:
+    """Every PEM block in ``text`` as a public P-256 key (a private key gives its public half)."""
+    keys = []
+    for block in _PEM_BLOCK.finditer(text):
+        try:
+            key = ECKey.import_key(block.group(0))
+        except (ValueError, TypeError, JoseError) as exc:
+            raise InvalidSecretError("GATEWAY_TOKEN_RETIRED_KEYS: a key is not EC") from exc
+        if key.curve_name != "P-256":
+            raise InvalidSecretError("GATEWAY_TOKEN_RETIRED_KEYS must hold P-256 keys")
+        public = ECKey.import_key(key.as_dict(private=False))
+        public.ensure_kid()
+        keys.append(public)
+    if text.strip() and not keys:
+        raise InvalidSecretError("GATEWAY_TOKEN_RETIRED_KEYS holds no PEM key")
+    return tuple(keys)
+
+
+def _parse_retired_checkpoint_keys(text: str) -> tuple[Verifier, ...]:
+    try:
+        return tuple(Verifier.decode(item) for item in text.split())
+    except NoteError as exc:
+        raise InvalidSecretError(f"GATEWAY_CHECKPOINT_RETIRED_KEYS: {exc}") from exc
 
 
 def _secret(value: object) -> str | None:

@@ -41,11 +41,23 @@ class Settings(BaseSettings):
     token_signing_key: SecretStr | None = Field(
         default=None, description="PEM EC P-256 private key that signs access tokens."
     )
+    token_retired_keys: str | None = Field(
+        default=None,
+        description="PEM keys (public halves are enough) of earlier token signing keys, "
+        "concatenated: still published in the JWKS and accepted, so tokens signed before a "
+        "rotation keep working. Remove them once access_token_lifetime has passed.",
+    )
     pseudonymisation_key: SecretStr | None = Field(
         default=None, description="Base64 secret (32 bytes) for the keyed BSN pseudonym."
     )
     checkpoint_signing_key: SecretStr | None = Field(
         default=None, description="PEM Ed25519 private key that signs audit checkpoints."
+    )
+    checkpoint_retired_keys: str | None = Field(
+        default=None,
+        description="Note verifier keys (<name>+<hash>+<key>, as /api/v1/audit/verifier-key "
+        "shows them) of earlier checkpoint signing keys, separated by spaces: checkpoints "
+        "signed before a rotation keep verifying. Keep them for as long as the log exists.",
     )
     payload_master_keys: SecretStr | None = Field(
         default=None,

@@ -11,6 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from joserfc.jwk import ECKey
+from pydantic import SecretStr
 
 from gateway.app import create_app
 from gateway.keys import InvalidSecretError, MissingSecretsError, _generate_ec_pem, load_keys
@@ -94,6 +95,24 @@ def test_production_with_every_secret_starts(tmp_path: Path) -> None:
 
     assert app.state.settings.environment == "production"
     assert not (tmp_path / "keys.json").exists()
+
+
+def test_production_with_an_identity_provider_needs_the_portal_client_secret(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(
+        environment="production",
+        data_dir=tmp_path,
+        database_url=f"sqlite:///{tmp_path / 'p.db'}",
+        oidc_issuer="https://login.example.org",
+        **production_secrets(),
+    )
+
+    with pytest.raises(MissingSecretsError) as refused:
+        create_app(settings)
+
+    assert refused.value.names == ["GATEWAY_OIDC_CLIENT_SECRET"]
+    assert create_app(settings.model_copy(update={"oidc_client_secret": SecretStr("s")}))
 
 
 def test_settings_come_from_gateway_environment_variables(

@@ -16,6 +16,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
 from audit import store
+from audit.export import verifier_key_lines
 from audit.store import EntryFilter
 from gateway.auditing import service
 from gateway.deps import MAX_OFFSET, AuditSignerDep, CurrentClient, SessionDep
@@ -75,6 +76,17 @@ def read_checkpoint(session: SessionDep, signer: AuditSignerDep) -> str:
 )
 def read_verifier_key(signer: AuditSignerDep) -> str:
     return signer.verifier.encode() + "\n"
+
+
+@router.get(
+    "/verifier-keys",
+    response_class=PlainTextResponse,
+    summary="Every key that has signed this log's checkpoints, one per line, the current first",
+    description="After a rotation of the checkpoint signing key, the retired keys stay listed "
+    "here, so checkpoints signed before the rotation still verify.",
+)
+def read_verifier_keys(signer: AuditSignerDep) -> str:
+    return verifier_key_lines([v.encode() for v in signer.verifiers])
 
 
 @router.get("/proofs/inclusion", summary="Proof that an entry is in the tree (RFC 6962 §2.1.1)")

@@ -15,7 +15,7 @@ from typing import Any
 
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import ECKey, KeySet
+from joserfc.jwk import ECKey, Key, KeySet
 
 from gateway.auth.scopes import Scope
 from gateway.errors import AuthenticationError
@@ -36,10 +36,18 @@ class AccessTokenClaims:
 
 
 class AccessTokens:
-    def __init__(self, settings: Settings, signing_key: ECKey) -> None:
+    def __init__(
+        self, settings: Settings, signing_key: ECKey, retired_keys: tuple[ECKey, ...] = ()
+    ) -> None:
+        """``retired_keys``: public keys of earlier signing keys, still published and accepted
+        so that tokens signed before a rotation work until they expire."""
         self._settings = settings
         self._key = signing_key
-        self._verify_keys = KeySet([signing_key])
+        self._published: list[Key] = [
+            signing_key,
+            *(k for k in retired_keys if k.kid != signing_key.kid),
+        ]
+        self._verify_keys = KeySet(self._published)
 
     def issue(
         self, organisation_id: str, role: OrganisationRole, scopes: frozenset[Scope]
@@ -100,8 +108,13 @@ class AccessTokens:
         )
 
     def jwks(self) -> dict[str, Any]:
-        public: dict[str, Any] = self._key.as_dict(private=False)
-        return {"keys": [{**public, "use": "sig", "alg": ALGORITHM}]}
+        """The current key first, then the retired ones."""
+        return {
+            "keys": [
+                {**key.as_dict(private=False), "use": "sig", "alg": ALGORITHM}
+                for key in self._published
+            ]
+        }
 
 
 def _reason(exc: Exception) -> str:

@@ -165,7 +165,7 @@ def integrity(session: Session, signer: Signer) -> Integrity:
     if note is None:
         return Integrity(size, None, None, signature_valid=True, root_matches=True)
     try:
-        checkpoint = Checkpoint.verify(note, signer.verifier, signer.name)
+        checkpoint = Checkpoint.verify(note, signer.verifiers, signer.name)
     except NoteError:
         return Integrity(size, None, None, signature_valid=False, root_matches=False)
     matches = checkpoint.tree_size <= size and (

@@ -21,7 +21,14 @@ from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from audit import store
-from audit.export import CHECKPOINTS, ENTRIES, SEPARATOR, VERIFIER_KEY, entry_line
+from audit.export import (
+    CHECKPOINTS,
+    ENTRIES,
+    SEPARATOR,
+    VERIFIER_KEY,
+    entry_line,
+    verifier_key_lines,
+)
 from audit.store import EntryFilter
 from gateway.auditing.service import checkpoint, read_entries
 from gateway.deps import AuditSignerDep, ExchangesDep, SessionDep
@@ -188,7 +195,7 @@ def export(
             "".join(entry_line(i["index"], i["leaf"], i["leaf_hash"]) for i in found.items),
         )
         archive.writestr(CHECKPOINTS, SEPARATOR.join(store.all_checkpoints(session)))
-        archive.writestr(VERIFIER_KEY, signer.verifier.encode() + "\n")
+        archive.writestr(VERIFIER_KEY, verifier_key_lines([v.encode() for v in signer.verifiers]))
     stamp = exchanges.clock().date().isoformat()
     return Response(
         buffer.getvalue(),
