@@ -19,7 +19,7 @@ def live() -> dict[str, str]:
 
 @router.get(
     "/ready",
-    summary="The database answers and its schema is current",
+    summary="The database answers, its schema is current, and the policy engine answers",
     responses=problem_responses(503),
 )
 def ready(request: Request) -> dict[str, str]:
@@ -34,4 +34,6 @@ def ready(request: Request) -> dict[str, str]:
         raise ServiceUnavailableError(
             "Database migrations are pending; run gateway db upgrade.", check="migrations"
         )
-    return {"status": "ok", "database": "ok", "migrations": "ok"}
+    if not request.app.state.policy.engine.ready():
+        raise ServiceUnavailableError("The policy engine does not answer.", check="policy")
+    return {"status": "ok", "database": "ok", "migrations": "ok", "policy": "ok"}

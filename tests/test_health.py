@@ -49,6 +49,20 @@ def test_not_ready_when_the_database_does_not_answer(tmp_path: Path) -> None:
     assert live.status_code == 200
 
 
+def test_not_ready_when_the_opa_server_does_not_answer(settings: Settings) -> None:
+    from tests.policy.opa_test_server import free_port
+
+    silent = settings.model_copy(
+        update={"opa_url": f"http://127.0.0.1:{free_port()}", "opa_timeout": 0.5}
+    )
+
+    with TestClient(create_app(silent), base_url=PUBLIC_URL) as client:
+        response = client.get("/health/ready")
+
+    assert response.status_code == 503
+    assert response.json()["check"] == "policy"
+
+
 def _production_keys() -> dict[str, object]:
     from pydantic import SecretStr
 

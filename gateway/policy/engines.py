@@ -44,6 +44,9 @@ class PolicyEngine(Protocol):
     def evaluate(self, document: dict[str, Any], package: str = DECISION_PACKAGE) -> Any:
         """Evaluate ``package``'s decision rule for one input document."""
 
+    def ready(self) -> bool:
+        """Can the engine decide now? (For the readiness probe.)"""
+
 
 class RegorusEngine:
     name = "regorus"
@@ -53,6 +56,9 @@ class RegorusEngine:
         self._include_tests = include_tests
         self._key = (bundle.root, bundle.version, include_tests)
         self.engine()  # fail at start, not at the first request, if the bundle does not load
+
+    def ready(self) -> bool:
+        return True  # in-process: it loaded at start or the service did not start
 
     def engine(self) -> regorus.Engine:
         """This thread's engine for this bundle, built on first use."""
@@ -110,6 +116,9 @@ class OpaEngine:
             # OPA omits "result" when the rule is undefined: the server lacks our bundle.
             raise PolicyEngineError("the OPA server has no decision rule loaded")
         return answer["result"]
+
+    def ready(self) -> bool:
+        return bool(self._client.check_health())
 
     def close(self) -> None:
         self._client.close_connection()

@@ -139,3 +139,11 @@ class TestPolicyVersion:
         (copy / "extra_test.rego").write_text("package extra_test\n")
 
         assert PolicyBundle.load(copy).version == bundle.version
+
+
+def test_readiness_follows_the_opa_server(opa_server: tuple[str, OpaState]) -> None:
+    up = OpaEngine(opa_server[0], timeout=1.0)
+    down = OpaEngine(f"http://127.0.0.1:{free_port()}", timeout=0.5)  # nothing listens
+
+    assert up.ready()
+    assert not down.ready()
