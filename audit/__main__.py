@@ -28,6 +28,14 @@ def main(argv: list[str] | None = None) -> int:
         "the ones in the export; pass the published keys to be sure the export was not "
         "re-signed)",
     )
+    verify.add_argument(
+        "--checkpoint",
+        action="append",
+        type=Path,
+        default=[],
+        help="a signed checkpoint published earlier (a file) that the log must still contain; "
+        "repeat for more",
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -35,7 +43,9 @@ def main(argv: list[str] | None = None) -> int:
             Verifier.decode(text)
             for text in args.verifier_key or read_verifier_keys(args.directory)
         ]
-        report = verify_log(read_leaves(args.directory), read_checkpoints(args.directory), keys)
+        held = [path.read_text(encoding="utf-8") for path in args.checkpoint]
+        notes = [*read_checkpoints(args.directory), *held]
+        report = verify_log(read_leaves(args.directory), notes, keys)
     except (OSError, NoteError, ValueError) as exc:
         print(f"cannot verify: {exc}", file=sys.stderr)
         return 1

@@ -320,14 +320,26 @@ def audit_export(
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
+def audit_verify(
+    checkpoint: Annotated[
+        list[Path] | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="A signed checkpoint published earlier (a file, e.g. kept by an auditor or "
+            "taken before a backup) that the log must still contain; repeat for more."
+        ),
+    ] = None,
+) -> None:
     """Recompute every leaf and checkpoint in the database; exit 1 on any fault."""
     settings = Settings()
     signer = _audit_signer(settings)
+    held = [path.read_text(encoding="utf-8") for path in checkpoint or ()]
     with _session(settings) as session:
         report = verify_log(
             store.iter_leaves(session),
-            store.all_checkpoints(session),
+            [*store.all_checkpoints(session), *held],
             signer.verifiers,
             settings.checkpoint_origin,
         )
