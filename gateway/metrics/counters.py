@@ -22,8 +22,8 @@ REQUESTS = Counter(
 )
 DECISIONS = Counter(
     f"{PREFIX}_policy_decisions",
-    "Exchange decisions of the policy engine, by purpose and outcome (allow, await_consent "
-    "or deny).",
+    "Exchange decisions of the policy engine (at request, at every fetch, and previews), by "
+    "purpose and outcome (allow, await_consent or deny).",
     ["purpose", "outcome"],
 )
 
