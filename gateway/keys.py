@@ -5,6 +5,11 @@ service refuses to start, naming what is missing. In dev, missing secrets are ge
 into ``<data_dir>/keys.json`` with mode 0600 and reused on the next start (a secret added in a
 later version is added to the file), so a developer's tokens, pseudonyms and checkpoints stay
 stable across restarts without anyone pasting keys around.
+
+Rotation keeps what an old key signed valid: retired token keys and retired checkpoint verifier
+keys are public material (``GATEWAY_TOKEN_RETIRED_KEYS``, ``GATEWAY_CHECKPOINT_RETIRED_KEYS``)
+that only verifies, never signs; payload master keys rotate by re-wrapping (``gateway keys
+rotate``). The README's key rotation section has the procedures.
 """
 
 from __future__ import annotations
