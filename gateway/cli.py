@@ -328,7 +328,7 @@ def audit_verify(
             dir_okay=False,
             readable=True,
             help="A signed checkpoint published earlier (a file, e.g. kept by an auditor or "
-            "taken before a backup) that the log must still contain; repeat for more."
+            "taken before a backup) that the log must still contain; repeat for more.",
         ),
     ] = None,
 ) -> None:
