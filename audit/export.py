@@ -15,6 +15,8 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
+from audit.note import Verifier
+
 ENTRIES = "entries.jsonl"
 CHECKPOINTS = "checkpoints.txt"
 VERIFIER_KEY = "verifier-key.txt"
@@ -25,7 +27,7 @@ def write_export(
     directory: Path,
     leaves: Iterable[tuple[int, bytes, bytes]],
     notes: Iterable[str],
-    verifier_keys: Sequence[str],
+    verifiers: Sequence[Verifier],
 ) -> int:
     directory.mkdir(parents=True, exist_ok=True)
     count = 0
@@ -34,7 +36,7 @@ def write_export(
             out.write(entry_line(index, leaf, recorded_hash))
             count += 1
     (directory / CHECKPOINTS).write_text(SEPARATOR.join(notes), encoding="utf-8")
-    (directory / VERIFIER_KEY).write_text(verifier_key_lines(verifier_keys), encoding="utf-8")
+    (directory / VERIFIER_KEY).write_text(verifier_key_lines(verifiers), encoding="utf-8")
     return count
 
 
@@ -65,8 +67,9 @@ def read_checkpoints(directory: Path) -> list[str]:
     return [note for note in text.split(SEPARATOR) if note.strip()]
 
 
-def verifier_key_lines(verifier_keys: Sequence[str]) -> str:
-    return "".join(f"{key}\n" for key in verifier_keys)
+def verifier_key_lines(verifiers: Sequence[Verifier]) -> str:
+    """The verifier keys, encoded, one per line (the order given: current first)."""
+    return "".join(f"{verifier.encode()}\n" for verifier in verifiers)
 
 
 def read_verifier_keys(directory: Path) -> list[str]:

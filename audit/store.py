@@ -212,14 +212,19 @@ def latest_checkpoint_time(session: Session) -> tuple[int, datetime] | None:
         .order_by(checkpoints.c.tree_size.desc())
         .limit(1)
     ).one_or_none()
-    return None if row is None else (int(row[0]), row[1])
+    return None if row is None else (int(row[0]), _utc(row[1]))
 
 
 def checkpoint_time(session: Session, tree_size: int) -> datetime | None:
     created: datetime | None = session.execute(
         select(checkpoints.c.created_at).where(checkpoints.c.tree_size == tree_size)
     ).scalar_one_or_none()
-    return created
+    return None if created is None else _utc(created)
+
+
+def _utc(moment: datetime) -> datetime:
+    """Stored times are UTC; SQLite returns them without their zone."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def all_checkpoints(session: Session) -> list[str]:

@@ -130,7 +130,7 @@ def main() -> int:
                 out,
                 store.iter_leaves(session),
                 store.all_checkpoints(session),
-                [signer.verifier.encode()],
+                signer.verifiers,
             )
         engine.dispose()
         started = time.perf_counter()

@@ -314,7 +314,7 @@ def audit_export(
             out,
             store.iter_leaves(session),
             store.all_checkpoints(session),
-            [v.encode() for v in signer.verifiers],
+            signer.verifiers,
         )
     typer.echo(f"exported {count} entries to {out}; verify with: python -m audit verify {out}")
 

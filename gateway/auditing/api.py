@@ -86,7 +86,7 @@ def read_verifier_key(signer: AuditSignerDep) -> str:
     "here, so checkpoints signed before the rotation still verify.",
 )
 def read_verifier_keys(signer: AuditSignerDep) -> str:
-    return verifier_key_lines([v.encode() for v in signer.verifiers])
+    return verifier_key_lines(signer.verifiers)
 
 
 @router.get("/proofs/inclusion", summary="Proof that an entry is in the tree (RFC 6962 §2.1.1)")

@@ -24,13 +24,11 @@ from gateway.signals.service import Signals
 log = structlog.get_logger(__name__)
 
 
-def maintain(session: Session, signals: Signals, signer: Signer | None = None) -> MaintenanceReport:
-    """One maintenance run: expiry and shredding, then the at-home alerts, then (with a
-    signer) a checkpoint."""
+def maintain(session: Session, signals: Signals, signer: Signer) -> MaintenanceReport:
+    """One maintenance run: expiry and shredding, then the at-home alerts, then a checkpoint."""
     report = signals.exchanges.run_maintenance(session)
     report.alerts_raised = signals.raise_at_home_alerts(session)
-    if signer is not None:
-        auditing.checkpoint(session, signer)
+    auditing.checkpoint(session, signer)
     return report
 
 

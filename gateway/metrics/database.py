@@ -55,7 +55,7 @@ class DatabaseCollector(Collector):
                 f"{PREFIX}_audit_checkpoint_age_seconds",
                 "Seconds since the latest checkpoint was signed.",
             )
-            age.add_metric([], max(0.0, (datetime.now(UTC) - _aware(created)).total_seconds()))
+            age.add_metric([], max(0.0, (datetime.now(UTC) - created).total_seconds()))
             yield age
 
         shredded = CounterMetricFamily(
@@ -90,7 +90,3 @@ class DatabaseCollector(Collector):
         ):
             exchanges.add_metric([purpose, str(status)], count)
         yield exchanges
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -195,7 +195,7 @@ def export(
             "".join(entry_line(i["index"], i["leaf"], i["leaf_hash"]) for i in found.items),
         )
         archive.writestr(CHECKPOINTS, SEPARATOR.join(store.all_checkpoints(session)))
-        archive.writestr(VERIFIER_KEY, verifier_key_lines([v.encode() for v in signer.verifiers]))
+        archive.writestr(VERIFIER_KEY, verifier_key_lines(signer.verifiers))
     stamp = exchanges.clock().date().isoformat()
     return Response(
         buffer.getvalue(),

@@ -130,7 +130,7 @@ def test_checkpoints_signed_before_a_rotation_still_verify(
     assert trusting_both.ok and trusting_both.checkpoints == 2
     assert not trusting_new_only.ok and trusting_new_only.checkpoints == 1
 
-    write_export(tmp_path / "export", leaves, notes, [v.encode() for v in signer.verifiers])
+    write_export(tmp_path / "export", leaves, notes, signer.verifiers)
     assert offline_verify(["verify", str(tmp_path / "export")]) == 0
     only_new = ["verify", str(tmp_path / "export"), "--verifier-key", new_key]
     assert offline_verify(only_new) == 1

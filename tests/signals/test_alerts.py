@@ -59,7 +59,7 @@ def test_an_exemption_alerts_leerplicht_and_the_swv_after_three_months_once(worl
     at(world, due)
     assert signals(world).raise_at_home_alerts(world.session) == 2
     assert signals(world).raise_at_home_alerts(world.session) == 0  # idempotent
-    assert maintain(world.session, signals(world)).alerts_raised == 0
+    assert maintain(world.session, signals(world), world.app.state.audit_signer).alerts_raised == 0
     for party in (world.utrecht, world.region):
         (alert,) = alerts(world, party)
         assert alert["cause"] == "exemption" and alert["since"] == str(today)
