@@ -49,13 +49,13 @@ class Organisation(Base):
         back_populates="organisation",
         order_by="OrganisationKey.id",
         cascade="all, delete-orphan",
-        lazy="selectin",
+        lazy="select",
     )
 
     region: Mapped[list[RegionGemeente]] = relationship(
         order_by="RegionGemeente.gemeente_code",
         cascade="all, delete-orphan",
-        lazy="selectin",
+        lazy="select",
     )
 
     @property
