@@ -15,7 +15,7 @@ import secrets
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Row, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
@@ -237,7 +237,9 @@ def all_checkpoints(session: Session) -> list[str]:
 
 
 def iter_leaves(session: Session, batch: int = 10_000) -> Iterator[tuple[int, bytes, bytes]]:
-    """Every (index, leaf bytes, stored leaf hash) in index order, in batches."""
+    """Every (index, leaf bytes, stored leaf hash) in index order, read in batches. Rows go out
+    as the driver gives them (both drivers return ``bytes`` for blobs): a full verification
+    reads a million of them, and a per-row conversion was a third of its time."""
     after = -1
     while True:
         rows = session.execute(
@@ -248,14 +250,14 @@ def iter_leaves(session: Session, batch: int = 10_000) -> Iterator[tuple[int, by
         ).all()
         if not rows:
             return
-        for row in rows:
-            yield int(row.idx), bytes(row.leaf), bytes(row.leaf_hash)
-        after = int(rows[-1].idx)
+        yield from cast("list[tuple[int, bytes, bytes]]", rows)  # a Row unpacks as a tuple
+        after = rows[-1][0]
 
 
 @dataclass(frozen=True)
 class EntryFilter:
     visible_to: str | None = None  # an organisation id: actor, requester or source; None = all
+    involving: str | None = None  # the same test for a second organisation (a search filter)
     actor_id: str | None = None
     child_ref: str | None = None
     purpose: str | None = None
@@ -268,15 +270,15 @@ class EntryFilter:
 def find_entries(
     session: Session, where: EntryFilter, *, offset: int = 0, limit: int = 100
 ) -> tuple[list[Row[Any]], int]:
-    conditions = []
-    if where.visible_to is not None:
-        conditions.append(
-            or_(
-                entries.c.actor_id == where.visible_to,
-                entries.c.requester_id == where.visible_to,
-                entries.c.source_id == where.visible_to,
-            )
+    conditions = [
+        or_(
+            entries.c.actor_id == organisation,
+            entries.c.requester_id == organisation,
+            entries.c.source_id == organisation,
         )
+        for organisation in (where.visible_to, where.involving)
+        if organisation is not None
+    ]
     for column, value in (
         (entries.c.actor_id, where.actor_id),
         (entries.c.child_ref, where.child_ref),
@@ -301,13 +303,19 @@ def find_entries(
     return list(rows), total  # type: ignore[arg-type]
 
 
-def child_reference(session: Session, pseudonym: str) -> str:
-    """The random reference audit entries use for this child, created on first use."""
+def find_child_reference(session: Session, pseudonym: str) -> str | None:
+    """The random reference audit entries use for this child, if the log has named it."""
     existing = session.execute(
         select(child_refs.c.ref).where(child_refs.c.pseudonym == pseudonym)
     ).scalar_one_or_none()
+    return None if existing is None else str(existing)
+
+
+def child_reference(session: Session, pseudonym: str) -> str:
+    """The random reference audit entries use for this child, created on first use."""
+    existing = find_child_reference(session, pseudonym)
     if existing is not None:
-        return str(existing)
+        return existing
     ref = secrets.token_hex(16)
     session.execute(insert(child_refs).values(pseudonym=pseudonym, ref=ref))
     return ref

@@ -119,12 +119,15 @@ def _challenge(error: str | None = None, scope: Scope | None = None) -> dict[str
     return {"WWW-Authenticate": ", ".join(parts)}
 
 
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
+
+
 def get_principal(
     request: Request,
     session: SessionDep,
     tokens: AccessTokensDep,
     rate_limits: RateLimitsDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+    credentials: BearerDep,
 ) -> Principal:
     if credentials is None:
         raise AuthenticationError(

@@ -1,28 +1,59 @@
-"""``/api/v1/audit``: the public checkpoint, verifier key and proofs; entries for callers.
+"""``/api/v1/audit``: the public checkpoint, verifier key and proofs; entries for their readers.
 
 Checkpoint, verifier key and proofs reveal hashes only and are public, as in Certificate
 Transparency. Entries are not: an organisation's API client sees the entries of its own
-actions, and every read is itself recorded.
+actions; a privacy officer, logged in to the portal, sees the entries that name their
+organisation as actor, requester or source (the gateway's own officer sees all). Every read is
+itself recorded.
 """
 
 from __future__ import annotations
 
 import base64
+from contextlib import suppress
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from audit import store
+from audit.entry import Actor
 from audit.export import verifier_key_lines
 from audit.store import EntryFilter
 from gateway.auditing import service
-from gateway.deps import MAX_OFFSET, AuditSignerDep, CurrentClient, SessionDep
+from gateway.children.service import bsn_pseudonym
+from gateway.deps import (
+    MAX_OFFSET,
+    AccessTokensDep,
+    AuditSignerDep,
+    BearerDep,
+    PseudonymKeyDep,
+    RateLimitsDep,
+    SessionDep,
+    get_principal,
+    require_json,
+)
+from gateway.portal.login import LoginRequiredError, current_officer
 
 # Tree sizes are stored as 64-bit integers.
 MAX_TREE_SIZE = 2**62
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 500
+# Audit entries name children by 32 hex digits; this is never one.
+NO_SUCH_CHILD = "-"
+
+_ENTRIES = (
+    "An API client sees the entries of its own organisation's actions. A privacy officer, "
+    "logged in to the portal (the session cookie), sees every entry that names their "
+    "organisation as actor, requester or source; the gateway's own officer sees all. Each "
+    "entry carries its index and its exact leaf bytes, so anyone can recompute its hash and "
+    "check it against the inclusion proofs. Every read is itself recorded as `audit.read`."
+)
+_ORGANISATION = "Only entries naming this organisation id as actor, requester or source."
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -128,29 +159,125 @@ def consistency(
     )
 
 
-@router.get("/entries", summary="Entries of the caller's own actions, filtered and paginated")
-def entries(
-    client: CurrentClient,
+@dataclass(frozen=True)
+class Reader:
+    """Who reads the log, and which entries that gives them."""
+
+    actor: Actor
+    own_actions_of: str | None = None  # an API client: its organisation's own actions
+    visible_to: str | None = None  # an organisation's officer: entries naming it; None = all
+
+    def filter(self, **criteria: Any) -> EntryFilter:
+        return EntryFilter(actor_id=self.own_actions_of, visible_to=self.visible_to, **criteria)
+
+
+def get_reader(
+    request: Request,
     session: SessionDep,
-    child_ref: str | None = None,
-    purpose: str | None = None,
-    action: str | None = None,
-    outcome: str | None = None,
+    tokens: AccessTokensDep,
+    rate_limits: RateLimitsDep,
+    credentials: BearerDep,
+) -> Reader:
+    """An API client by its token, or a privacy officer by their portal login."""
+    if credentials is None:
+        with suppress(LoginRequiredError):
+            officer = current_officer(request)
+            return Reader(officer.actor, visible_to=officer.scope)
+    client = get_principal(request, session, tokens, rate_limits, credentials)
+    return Reader(client.actor, own_actions_of=client.organisation.id)
+
+
+ReaderDep = Annotated[Reader, Depends(get_reader)]
+OrganisationId = Annotated[str | None, Query(max_length=64, description=_ORGANISATION)]
+
+
+@router.get(
+    "/entries",
+    summary="Entries you may read, filtered and paginated",
+    description=_ENTRIES,
+)
+def entries(
+    reader: ReaderDep,
+    session: SessionDep,
+    child_ref: Annotated[str | None, Query(max_length=64)] = None,
+    organisation: OrganisationId = None,
+    purpose: Annotated[str | None, Query(max_length=64)] = None,
+    action: Annotated[str | None, Query(max_length=64)] = None,
+    outcome: Annotated[str | None, Query(max_length=32)] = None,
     since: datetime | None = None,
     until: datetime | None = None,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> AuditEntryPage:
-    where = EntryFilter(
-        actor_id=client.organisation.id,
+    where = reader.filter(
         child_ref=child_ref,
+        involving=organisation,
         purpose=purpose,
         action=action,
         outcome=outcome,
         since=since,
         until=until,
     )
-    page = service.read_entries(session, client.actor, where, offset=offset, limit=limit)
+    return _page(session, reader, where, offset, limit)
+
+
+class ChildByBsn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    bsn: str = Field(max_length=16, description="The child's BSN (elfproef).")
+
+
+class EntrySearch(BaseModel):
+    """The filters of ``GET /entries``, and a child named by BSN; in a body, so a BSN never
+    appears in a URL, an access log or a browser history."""
+
+    model_config = ConfigDict(extra="forbid")
+    child: ChildByBsn | None = None
+    child_ref: str | None = Field(default=None, max_length=64)
+    organisation: str | None = Field(default=None, max_length=64, description=_ORGANISATION)
+    purpose: str | None = Field(default=None, max_length=64)
+    action: str | None = Field(default=None, max_length=64)
+    outcome: str | None = Field(default=None, max_length=32)
+    since: datetime | None = None
+    until: datetime | None = None
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
+    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+
+
+@router.post(
+    "/entries/_search",
+    summary="Search the entries you may read; name a child by BSN",
+    description=_ENTRIES
+    + " The gateway turns the BSN into the child's pseudonym and the pseudonym into the "
+    "reference the log uses; the BSN itself is never stored or logged.",
+    dependencies=[Depends(require_json)],
+)
+def search_entries(
+    search: EntrySearch, reader: ReaderDep, session: SessionDep, key: PseudonymKeyDep
+) -> AuditEntryPage:
+    child_ref = search.child_ref
+    if search.child is not None:
+        pseudonym = bsn_pseudonym(search.child.bsn, key, at="#/child/bsn")
+        found = store.find_child_reference(session, pseudonym)
+        if child_ref is not None and found != child_ref:
+            found = None  # two names for different children: nothing matches both
+        # A child the log never named has no entries; an impossible reference keeps it so.
+        child_ref = found or NO_SUCH_CHILD
+    where = reader.filter(
+        child_ref=child_ref,
+        involving=search.organisation,
+        purpose=search.purpose,
+        action=search.action,
+        outcome=search.outcome,
+        since=search.since,
+        until=search.until,
+    )
+    return _page(session, reader, where, search.offset, search.limit)
+
+
+def _page(
+    session: Session, reader: Reader, where: EntryFilter, offset: int, limit: int
+) -> AuditEntryPage:
+    page = service.read_entries(session, reader.actor, where, offset=offset, limit=limit)
     return AuditEntryPage(
         items=[
             AuditEntryOut(index=i["index"], leaf=_b64(i["leaf"]), entry=i["entry"])

@@ -66,9 +66,20 @@ class EntryPage:
 def read_entries(
     session: Session, reader: Actor, where: EntryFilter, *, offset: int, limit: int
 ) -> EntryPage:
-    """Entries ``where`` selects, and the read itself recorded as ``audit.read``."""
+    """Entries ``where`` selects, and the read itself recorded as ``audit.read``: who read, about
+    which child, with which filters (their names, not their values) and how many came back."""
     rows, total = store.find_entries(session, where, offset=offset, limit=limit)
-    _record_read(session, reader, None, {"returned": str(len(rows)), "offset": str(offset)})
+    filters = ",".join(
+        name
+        for name, value in vars(where).items()
+        if value is not None and name not in {"visible_to", "actor_id"}
+    )
+    _record_read(
+        session,
+        reader,
+        where.child_ref,
+        {"returned": str(len(rows)), "offset": str(offset), "filters": filters},
+    )
     return EntryPage(
         items=[
             {

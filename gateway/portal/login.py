@@ -24,6 +24,7 @@ from gateway.children.bsn import InvalidBSNError, pseudonym, validate_bsn
 from gateway.deps import PseudonymKeyDep
 from gateway.organisations.identifiers import OrganisationRole
 from gateway.organisations.service import find_by_identifier
+from gateway.oversight.service import Officer
 from gateway.portal.csrf import check_csrf
 from gateway.portal.pages import render
 from gateway.settings import Settings
@@ -60,6 +61,14 @@ def current_user(request: Request) -> PortalUser:
     if not isinstance(data, dict):
         raise LoginRequiredError()
     return PortalUser(**data)
+
+
+def current_officer(request: Request) -> Officer:
+    """The privacy officer logged in to this session (portal pages and the audit API)."""
+    user = current_user(request)
+    if user.kind != "officer" or user.organisation_id is None:
+        raise LoginRequiredError()
+    return Officer(user.login_ref, user.organisation_id, user.gateway_officer)
 
 
 def safe_next(target: str | None) -> str | None:

@@ -38,7 +38,7 @@ from gateway.organisations.service import organisation_names
 from gateway.oversight import service as oversight
 from gateway.oversight.service import Officer
 from gateway.portal.csrf import check_csrf
-from gateway.portal.login import LoginRequiredError, current_user
+from gateway.portal.login import current_officer
 from gateway.portal.pages import render
 from gateway.statistics.api import SCHOOL_YEAR
 from gateway.statistics.service import ALL, Statistics, months_of, of_school_year
@@ -47,14 +47,7 @@ PAGE_SIZE = 50
 EXPORT_LIMIT = 100_000
 
 
-def officer(request: Request) -> Officer:
-    user = current_user(request)
-    if user.kind != "officer" or user.organisation_id is None:
-        raise LoginRequiredError()
-    return Officer(user.login_ref, user.organisation_id, user.gateway_officer)
-
-
-CurrentOfficer = Annotated[Officer, Depends(officer)]
+CurrentOfficer = Annotated[Officer, Depends(current_officer)]
 router = APIRouter(prefix="/portaal/fg", include_in_schema=False)
 
 

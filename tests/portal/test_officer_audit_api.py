@@ -1,0 +1,130 @@
+"""The audit entries API for privacy officers (logged in to the portal) and API clients: who sees
+which entries, the organisation filter, and a search that names a child by BSN."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from audit import store
+from gateway.organisations.identifiers import OrganisationRole
+from tests.exchanges.world import TEEN, YOUNG, World
+from tests.portal.family import as_officer, break_glass
+from tests.portal.live import LiveGateway, log_in
+
+ENTRIES = "/api/v1/audit/entries"
+SEARCH = f"{ENTRIES}/_search"
+
+
+def entries_of(response: httpx.Response) -> list[dict[str, Any]]:
+    assert response.status_code == 200, response.text
+    return [item["entry"] for item in response.json()["items"]]
+
+
+def names(entry: dict[str, Any]) -> set[str | None]:
+    return {entry["actor"]["id"], entry.get("requester_id"), entry.get("source_id")}
+
+
+@pytest.fixture
+def story(world: World) -> World:
+    """The shelter places a child at the school; the other school asks the SWV about another."""
+    break_glass(world)
+    world.create(world.other_school, world.swv, "tlv-aanvraag", ["onderwijsbehoeften"], child=TEEN)
+    return world
+
+
+def test_an_organisations_officer_reads_only_entries_naming_it(
+    live: LiveGateway, story: World
+) -> None:
+    officer = as_officer(live, story, "fg-regenboog", story.other_school.id)
+
+    seen = entries_of(officer.get(ENTRIES, params={"limit": 500}))
+
+    assert {e["purpose"] for e in seen if e["action"] == "decision"} == {"tlv-aanvraag"}
+    assert seen and all(story.other_school.id in names(e) for e in seen)
+
+
+def test_the_gateway_officer_reads_everything_and_filters_by_organisation(
+    live: LiveGateway, story: World
+) -> None:
+    story.add("operator", OrganisationRole.GATEWAY)
+    officer = as_officer(live, story, "fg-gateway", story.operator.id)
+
+    everything = entries_of(officer.get(ENTRIES, params={"limit": 500}))
+    shelters = entries_of(officer.get(ENTRIES, params={"organisation": story.shelter.id}))
+
+    assert {"tlv-aanvraag", "plaatsing-opvang"} <= {e["purpose"] for e in everything}
+    assert any(e["action"].startswith("admin.") for e in everything)
+    assert shelters and all(story.shelter.id in names(e) for e in shelters)
+    assert len(shelters) < len(everything)
+
+
+def test_an_officer_finds_a_child_by_bsn_and_the_search_is_recorded(
+    live: LiveGateway, story: World
+) -> None:
+    story.add("operator", OrganisationRole.GATEWAY)
+    officer = as_officer(live, story, "fg-gateway", story.operator.id)
+
+    found = officer.post(SEARCH, json={"child": {"bsn": TEEN["bsn"]}})
+
+    about = entries_of(found)
+    assert about and {e["purpose"] for e in about} == {"tlv-aanvraag"}
+    assert len({e["child_ref"] for e in about}) == 1
+    story.session.expire_all()
+    leaves = [leaf for _, leaf, _ in store.iter_leaves(story.session)]
+    read = json.loads(leaves[-1])
+    assert read["action"] == "audit.read"
+    assert read["child_ref"] == about[0]["child_ref"]
+    assert read["extra"]["filters"] == "child_ref"
+    assert not any(TEEN["bsn"].encode() in leaf for leaf in leaves)
+
+
+def test_a_search_names_the_bsn_in_its_errors_without_echoing_it(
+    live: LiveGateway, story: World
+) -> None:
+    refused = httpx.post(
+        f"{live.url}{SEARCH}", json={"child": {"bsn": "123456789"}}, headers=story.school.headers
+    )
+
+    assert refused.status_code == 422
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert "123456789" not in refused.text
+    assert "#/child/bsn" in refused.text
+
+
+def test_a_child_the_log_never_named_has_no_entries(live: LiveGateway, story: World) -> None:
+    never_seen = {"bsn": "999999990"}
+
+    found = httpx.post(
+        f"{live.url}{SEARCH}", json={"child": never_seen}, headers=story.shelter.headers
+    )
+
+    assert found.status_code == 200
+    assert found.json()["total"] == 0
+
+
+def test_a_client_searching_by_bsn_sees_only_its_own_actions(
+    live: LiveGateway, story: World
+) -> None:
+    story.create(story.school, story.swv, "tlv-aanvraag", ["onderwijsbehoeften"], child=TEEN)
+
+    found = httpx.post(
+        f"{live.url}{SEARCH}", json={"child": {"bsn": TEEN["bsn"]}}, headers=story.school.headers
+    )
+
+    about = entries_of(found)
+    assert about and all(e["actor"]["id"] == story.school.id for e in about)
+
+
+def test_without_a_token_or_an_officer_login_the_entries_are_closed(
+    live: LiveGateway, story: World
+) -> None:
+    parent = log_in(live, "fatma")
+
+    with httpx.Client(base_url=live.url) as anonymous:
+        assert anonymous.get(ENTRIES).status_code == 401
+    assert parent.get(ENTRIES).status_code == 401
+    assert parent.post(SEARCH, json={"child": {"bsn": YOUNG["bsn"]}}).status_code == 401
