@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import Row, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from audit import merkle
@@ -44,7 +45,10 @@ def append_batch(
     """Add entries in order with one sequencer step: the step a batched sequencer takes."""
     if not batch:
         return []
-    size = session.execute(
+    # Core statements on the session's connection: the same transaction, without the ORM's
+    # per-statement bookkeeping (these tables have no mapped classes).
+    connection = session.connection()
+    size = connection.execute(
         update(head)
         .where(head.c.id == 1)
         .values(size=head.c.size + len(batch))
@@ -82,18 +86,18 @@ def append_batch(
         made[(0, index)] = hashed
         node_rows.append({"pos": position_of(0, index), "hash": hashed})
         while position & 1:
-            left = made.get((level, position - 1)) or _stored_node(session, level, position - 1)
+            left = made.get((level, position - 1)) or _stored_node(connection, level, position - 1)
             current = merkle.node_hash(left, current)
             level, position = level + 1, position >> 1
             made[(level, position)] = current
             node_rows.append({"pos": position_of(level, position), "hash": current})
-    session.execute(insert(entries), entry_rows)
-    session.execute(insert(nodes), node_rows)
+    connection.execute(insert(entries), entry_rows)
+    connection.execute(insert(nodes), node_rows)
     return appended
 
 
-def _stored_node(session: Session, level: int, index: int) -> bytes:
-    value: bytes = session.execute(
+def _stored_node(connection: Connection, level: int, index: int) -> bytes:
+    value: bytes = connection.execute(
         select(nodes.c.hash).where(nodes.c.pos == position_of(level, index))
     ).scalar_one()
     return value
