@@ -43,7 +43,7 @@ class Report:
 
 # Leaves are checked in aligned chunks of this many (a power of two): a full chunk is one
 # perfect subtree, hashed level by level in list comprehensions, which keeps the per-leaf
-# Python work small next to the SHA-256 itself (benchmarks/audit_scale.py).
+# Python work small next to the SHA-256 itself (benchmarks/audit_verify.py).
 CHUNK = 1 << 14
 
 Row = tuple[int, bytes, bytes | None]
