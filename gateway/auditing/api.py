@@ -43,8 +43,6 @@ from gateway.portal.login import LoginRequiredError, current_officer
 MAX_TREE_SIZE = 2**62
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
-# Audit entries name children by 32 hex digits; this is never one.
-NO_SUCH_CHILD = "-"
 
 _ENTRIES = (
     "An API client sees the entries of its own organisation's actions. A privacy officer, "
@@ -261,7 +259,7 @@ def search_entries(
         if child_ref is not None and found != child_ref:
             found = None  # two names for different children: nothing matches both
         # A child the log never named has no entries; an impossible reference keeps it so.
-        child_ref = found or NO_SUCH_CHILD
+        child_ref = found or service.NO_SUCH_CHILD
     where = reader.filter(
         child_ref=child_ref,
         involving=search.organisation,

@@ -104,6 +104,9 @@ def test_a_child_the_log_never_named_has_no_entries(live: LiveGateway, story: Wo
 
     assert found.status_code == 200
     assert found.json()["total"] == 0
+    story.session.expire_all()
+    read = json.loads(list(store.iter_leaves(story.session))[-1][1])
+    assert read["action"] == "audit.read" and read["child_ref"] is None
 
 
 def test_a_client_searching_by_bsn_sees_only_its_own_actions(
