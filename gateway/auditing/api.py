@@ -165,9 +165,6 @@ class Reader:
     own_actions_of: str | None = None  # an API client: its organisation's own actions
     visible_to: str | None = None  # an organisation's officer: entries naming it; None = all
 
-    def filter(self, **criteria: Any) -> EntryFilter:
-        return EntryFilter(actor_id=self.own_actions_of, visible_to=self.visible_to, **criteria)
-
 
 def get_reader(
     request: Request,
@@ -187,36 +184,6 @@ def get_reader(
 
 ReaderDep = Annotated[Reader, Depends(get_reader)]
 OrganisationId = Annotated[str | None, Query(max_length=64, description=_ORGANISATION)]
-
-
-@router.get(
-    "/entries",
-    summary="Entries you may read, filtered and paginated",
-    description=_ENTRIES,
-)
-def entries(
-    reader: ReaderDep,
-    session: SessionDep,
-    child_ref: Annotated[str | None, Query(max_length=64)] = None,
-    organisation: OrganisationId = None,
-    purpose: Annotated[str | None, Query(max_length=64)] = None,
-    action: Annotated[str | None, Query(max_length=64)] = None,
-    outcome: Annotated[str | None, Query(max_length=32)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-) -> AuditEntryPage:
-    where = reader.filter(
-        child_ref=child_ref,
-        involving=organisation,
-        purpose=purpose,
-        action=action,
-        outcome=outcome,
-        since=since,
-        until=until,
-    )
-    return _page(session, reader, where, offset, limit)
 
 
 class ChildByBsn(BaseModel):
@@ -241,6 +208,38 @@ class EntrySearch(BaseModel):
     limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
 
 
+@router.get(
+    "/entries",
+    summary="Entries you may read, filtered and paginated",
+    description=_ENTRIES,
+)
+def entries(
+    reader: ReaderDep,
+    session: SessionDep,
+    child_ref: Annotated[str | None, Query(max_length=64)] = None,
+    organisation: OrganisationId = None,
+    purpose: Annotated[str | None, Query(max_length=64)] = None,
+    action: Annotated[str | None, Query(max_length=64)] = None,
+    outcome: Annotated[str | None, Query(max_length=32)] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> AuditEntryPage:
+    search = EntrySearch(
+        child_ref=child_ref,
+        organisation=organisation,
+        purpose=purpose,
+        action=action,
+        outcome=outcome,
+        since=since,
+        until=until,
+        offset=offset,
+        limit=limit,
+    )
+    return _page(session, reader, search, search.child_ref)
+
+
 @router.post(
     "/entries/_search",
     summary="Search the entries you may read; name a child by BSN",
@@ -260,7 +259,17 @@ def search_entries(
             found = None  # two names for different children: nothing matches both
         # A child the log never named has no entries; an impossible reference keeps it so.
         child_ref = found or service.NO_SUCH_CHILD
-    where = reader.filter(
+    return _page(session, reader, search, child_ref)
+
+
+def _page(
+    session: Session, reader: Reader, search: EntrySearch, child_ref: str | None
+) -> AuditEntryPage:
+    """One page of what ``search`` selects among what ``reader`` may see; ``child_ref`` is the
+    search's child, resolved from a BSN when it named one."""
+    where = EntryFilter(
+        actor_id=reader.own_actions_of,
+        visible_to=reader.visible_to,
         child_ref=child_ref,
         involving=search.organisation,
         purpose=search.purpose,
@@ -269,12 +278,7 @@ def search_entries(
         since=search.since,
         until=search.until,
     )
-    return _page(session, reader, where, search.offset, search.limit)
-
-
-def _page(
-    session: Session, reader: Reader, where: EntryFilter, offset: int, limit: int
-) -> AuditEntryPage:
+    offset, limit = search.offset, search.limit
     page = service.read_entries(session, reader.actor, where, offset=offset, limit=limit)
     return AuditEntryPage(
         items=[
