@@ -13,6 +13,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 import limits
+from authlib.common.security import is_secure_transport
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -140,7 +141,15 @@ class Settings(BaseSettings):
 
     @field_validator("public_url")
     @classmethod
-    def _strip_trailing_slash(cls, value: str) -> str:
+    def _check_public_url(cls, value: str) -> str:
+        # The same rule Authlib applies to every token request (RFC 6749 §3.2, RFC 8252 §8.3):
+        # checked here so a wrong URL stops the start instead of failing each /oauth/token.
+        if not is_secure_transport(value):
+            raise ValueError(
+                f"{value!r} must be https://, or http:// on a loopback address (localhost, "
+                "127.0.0.1, [::1]): OAuth 2 forbids plain http elsewhere. Behind a TLS proxy, "
+                "give the https URL clients use."
+            )
         return value.rstrip("/")
 
     @cached_property

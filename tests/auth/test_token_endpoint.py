@@ -13,6 +13,7 @@ from joserfc.jwk import ECKey, RSAKey
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from gateway.auth.access_tokens import LEEWAY_SECONDS
 from gateway.auth.assertions import token_request_form
 from gateway.auth.models import UsedClientAssertion
 from gateway.organisations import service
@@ -242,6 +243,22 @@ def test_suspension_stops_live_tokens(client: TestClient, session: Session) -> N
     assert refused.status_code == 401
     assert refused.headers["content-type"] == PROBLEM
     assert "suspended" in refused.json()["detail"]
+    assert 'error="invalid_token"' in refused.headers["www-authenticate"]
+
+
+def test_a_token_that_worked_is_refused_once_it_expires(
+    client: TestClient, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = access_token(client, register(session))
+    assert client.get("/api/v1/organisations/me", headers=bearer(token)).status_code == 200
+
+    lifetime = client.app.state.settings.access_token_lifetime  # type: ignore[attr-defined]
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() + lifetime + LEEWAY_SECONDS + 5)
+    refused = client.get("/api/v1/organisations/me", headers=bearer(token))
+
+    assert refused.status_code == 401
+    assert "expired" in refused.json()["detail"]
     assert 'error="invalid_token"' in refused.headers["www-authenticate"]
 
 
