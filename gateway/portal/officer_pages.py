@@ -30,8 +30,9 @@ from audit.export import (
     verifier_key_lines,
 )
 from audit.store import EntryFilter
-from gateway.auditing.service import checkpoint, read_entries
-from gateway.deps import AuditSignerDep, ExchangesDep, SessionDep
+from gateway.auditing.service import NO_SUCH_CHILD, checkpoint, read_entries
+from gateway.children.bsn import InvalidBSNError, pseudonym, validate_bsn
+from gateway.deps import AuditSignerDep, ExchangesDep, PseudonymKeyDep, SessionDep
 from gateway.errors import ValidationFailedError
 from gateway.exchanges.service import Exchanges
 from gateway.organisations.service import organisation_names
@@ -44,6 +45,7 @@ from gateway.statistics.api import SCHOOL_YEAR
 from gateway.statistics.service import ALL, Statistics, months_of, of_school_year
 
 PAGE_SIZE = 50
+LOG_FILTERS = ("kind", "doel", "actie", "uitkomst", "van", "tot")  # the search form's fields
 EXPORT_LIMIT = 100_000
 
 
@@ -96,35 +98,86 @@ def search(
     tot: str | None = None,
     pagina: int = 1,
 ) -> Response:
+    filters = {
+        "kind": kind,
+        "doel": doel,
+        "actie": actie,
+        "uitkomst": uitkomst,
+        "van": van,
+        "tot": tot,
+    }
+    return _log_page(request, session, user, exchanges, filters, page=pagina)
+
+
+@router.post("/logboek/kind")
+async def search_by_bsn(
+    request: Request,
+    session: SessionDep,
+    user: CurrentOfficer,
+    exchanges: ExchangesDep,
+    key: PseudonymKeyDep,
+) -> Response:
+    """A child's entries found by BSN. The BSN travels in a form body, never in a URL, and is
+    not kept: the page that follows names the child by the log's own reference."""
+    form = await check_csrf(request)
+    try:
+        child = pseudonym(validate_bsn(str(form.get("bsn", ""))), key)
+    except InvalidBSNError:
+        error = "Dat is geen geldig BSN: het moet uit 9 cijfers bestaan en de elfproef halen."
+        return _log_page(request, session, user, exchanges, {}, bsn_error=error, status_code=422)
+    ref = store.find_child_reference(session, child)
+    if ref is None:  # the log never named this child; the (empty) search is still recorded
+        notice = "Het logboek noemt geen kind met dit BSN."
+        return _log_page(request, session, user, exchanges, {}, notice=notice, child=NO_SUCH_CHILD)
+    return RedirectResponse(f"/portaal/fg/logboek?kind={ref}", status_code=303)
+
+
+def _log_page(
+    request: Request,
+    session: Session,
+    user: Officer,
+    exchanges: Exchanges,
+    filters: dict[str, str | None],
+    *,
+    page: int = 1,
+    notice: str | None = None,
+    bsn_error: str | None = None,
+    child: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    """One page of the log search; ``child`` overrides the reference in ``filters``. A form
+    that could not be read (``bsn_error``) searches nothing, so no read is recorded."""
+    shown = {name: filters.get(name) or "" for name in LOG_FILTERS}
     where = EntryFilter(
         visible_to=user.scope,
-        child_ref=kind or None,
-        purpose=doel or None,
-        action=actie or None,
-        outcome=uitkomst or None,
-        since=_day(van),
-        until=_day(tot, end=True),
+        child_ref=child or shown["kind"] or None,
+        purpose=shown["doel"] or None,
+        action=shown["actie"] or None,
+        outcome=shown["uitkomst"] or None,
+        since=_day(shown["van"]),
+        until=_day(shown["tot"], end=True),
     )
-    page = max(pagina, 1)
-    found = read_entries(session, user.actor, where, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    page = max(page, 1)
+    found = None
+    if bsn_error is None:
+        offset = (page - 1) * PAGE_SIZE
+        found = read_entries(session, user.actor, where, offset=offset, limit=PAGE_SIZE)
+    total = found.total if found else 0
     return render(
         request,
         "officer_log.html",
         {
-            "entries": [item["entry"] for item in found.items],
-            "total": found.total,
+            "searched": found is not None,
+            "entries": [item["entry"] for item in found.items] if found else [],
+            "total": total,
             "page": page,
-            "pages": max(1, -(-found.total // PAGE_SIZE)),
-            "filters": {
-                "kind": kind or "",
-                "doel": doel or "",
-                "actie": actie or "",
-                "uitkomst": uitkomst or "",
-                "van": van or "",
-                "tot": tot or "",
-            },
+            "pages": max(1, -(-total // PAGE_SIZE)),
+            "filters": shown,
+            "notice": notice,
+            "bsn_error": bsn_error,
             "purposes": sorted(exchanges.decider.bundle.data["purposes"]),
         },
+        status_code=status_code,
     )
 
 

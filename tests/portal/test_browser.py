@@ -20,7 +20,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from gateway.organisations.identifiers import OrganisationRole
-from tests.exchanges.world import WARM_PAYLOAD, World
+from tests.exchanges.world import WARM_PAYLOAD, YOUNG, World
 from tests.portal.family import NOOR, as_officer, break_glass, offer_warm, parent
 from tests.portal.live import LiveGateway
 
@@ -148,4 +148,15 @@ def test_an_officer_reviews_a_break_glass_exchange_in_the_browser(
     for path, label in (("/portaal/fg/logboek", "logboek"), ("/portaal/fg/geweigerd", "geweigerd")):
         anna.page.goto(f"{live.url}{path}")
         anna.check(label)
+    anna.page.goto(f"{live.url}/portaal/fg/logboek")
+    bsn = anna.page.get_by_label("Of zoek een kind op BSN")
+    bsn.fill(YOUNG["bsn"])
+    anna.page.get_by_role("button", name="Zoek op BSN").click()
+    anna.page.get_by_role("cell", name="plaatsing-opvang").first.wait_for()
+    assert YOUNG["bsn"] not in anna.page.url and "kind=" in anna.page.url
+    anna.check("logboek-bsn")
+    bsn.fill("123456789")
+    anna.page.get_by_role("button", name="Zoek op BSN").click()
+    anna.page.get_by_role("alert").get_by_text("elfproef").wait_for()
+    anna.check("logboek-bsn-fout")
     anna.close()

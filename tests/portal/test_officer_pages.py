@@ -18,7 +18,7 @@ import pytest
 from audit import store
 from audit.__main__ import main as audit_main
 from gateway.organisations.identifiers import OrganisationRole
-from tests.exchanges.world import World
+from tests.exchanges.world import TEEN, YOUNG, World
 from tests.portal.family import as_officer, break_glass
 from tests.portal.live import LiveGateway, csrf_of
 
@@ -86,6 +86,62 @@ def test_the_log_search_filters_and_is_itself_recorded(
     world.session.expire_all()
     actions = [json.loads(leaf)["action"] for _, leaf, _ in store.iter_leaves(world.session)]
     assert "audit.read" in actions
+
+
+def read_entries_of(world: World) -> list[bytes]:
+    world.session.expire_all()
+    return [leaf for _, leaf, _ in store.iter_leaves(world.session)]
+
+
+def test_an_officer_finds_a_child_by_bsn_without_the_bsn_in_a_url(
+    live: LiveGateway, world: World, gateway_officer: httpx.Client
+) -> None:
+    break_glass(world)  # about YOUNG
+    world.create(world.other_school, world.swv, "tlv-aanvraag", ["onderwijsbehoeften"], child=TEEN)
+    form = gateway_officer.get("/portaal/fg/logboek")
+
+    found = gateway_officer.post(
+        "/portaal/fg/logboek/kind", data={"csrf_token": csrf_of(form.text), "bsn": TEEN["bsn"]}
+    )
+
+    assert [r.status_code for r in found.history] == [303]
+    assert found.status_code == 200
+    assert TEEN["bsn"] not in str(found.url) and TEEN["bsn"] not in found.text
+    assert "<td>tlv-aanvraag</td>" in found.text
+    assert "<td>plaatsing-opvang</td>" not in found.text
+    leaves = read_entries_of(world)
+    read = json.loads(leaves[-1])
+    assert read["action"] == "audit.read"
+    assert found.url.params["kind"] == read["child_ref"]
+    assert not any(TEEN["bsn"].encode() in leaf for leaf in leaves)
+
+
+def test_a_bsn_search_explains_a_bad_bsn_and_a_child_the_log_never_named(
+    live: LiveGateway, world: World, gateway_officer: httpx.Client
+) -> None:
+    break_glass(world)
+    token = csrf_of(gateway_officer.get("/portaal/fg/logboek").text)
+    reads_before = read_entries_of(world)
+
+    bad = gateway_officer.post(
+        "/portaal/fg/logboek/kind", data={"csrf_token": token, "bsn": "123456789"}
+    )
+    assert read_entries_of(world) == reads_before
+    never = gateway_officer.post(
+        "/portaal/fg/logboek/kind", data={"csrf_token": token, "bsn": "999999990"}
+    )
+    forged = gateway_officer.post("/portaal/fg/logboek/kind", data={"bsn": YOUNG["bsn"]})
+
+    assert bad.status_code == 422
+    assert "elfproef" in bad.text and 'aria-invalid="true"' in bad.text
+    assert "123456789" not in bad.text
+    assert "gevonden" not in bad.text  # nothing was searched, so no read of the log either
+    assert never.status_code == 200
+    assert "Het logboek noemt geen kind met dit BSN" in never.text
+    assert "0 vermeldingen gevonden" in never.text
+    read = json.loads(read_entries_of(world)[-1])
+    assert read["action"] == "audit.read" and read["child_ref"] is None
+    assert forged.status_code == 403
 
 
 def test_the_dashboard_shows_integrity_and_the_chart_counts_exchanges(
