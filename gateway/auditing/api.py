@@ -173,10 +173,12 @@ def get_reader(
     rate_limits: RateLimitsDep,
     credentials: BearerDep,
 ) -> Reader:
-    """An API client by its token, or a privacy officer by their portal login."""
+    """An API client by its token, or a privacy officer by their portal login; either way
+    within the API's rate limit (an officer's own, apart from their organisation's clients)."""
     if credentials is None:
         with suppress(LoginRequiredError):
             officer = current_officer(request)
+            rate_limits.api.hit("officer", officer.actor.id)
             return Reader(officer.actor, visible_to=officer.scope)
     client = get_principal(request, session, tokens, rate_limits, credentials)
     return Reader(client.actor, own_actions_of=client.organisation.id)

@@ -11,6 +11,7 @@ import pytest
 
 from audit import store
 from gateway.organisations.identifiers import OrganisationRole
+from gateway.rate_limits import RateLimits
 from tests.exchanges.world import TEEN, YOUNG, World
 from tests.portal.family import as_officer, break_glass
 from tests.portal.live import LiveGateway, log_in
@@ -131,3 +132,16 @@ def test_without_a_token_or_an_officer_login_the_entries_are_closed(
         assert anonymous.get(ENTRIES).status_code == 401
     assert parent.get(ENTRIES).status_code == 401
     assert parent.post(SEARCH, json={"child": {"bsn": YOUNG["bsn"]}}).status_code == 401
+
+
+def test_an_officers_reads_are_rate_limited_like_a_clients(live: LiveGateway, story: World) -> None:
+    officer = as_officer(live, story, "fg-regenboog", story.other_school.id)
+    live.app.state.rate_limits = RateLimits(api="3/minute", token="100/minute")
+
+    answers = [officer.get(ENTRIES) for _ in range(5)]
+
+    assert [a.status_code for a in answers] == [200, 200, 200, 429, 429]
+    refused = answers[-1]
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert int(refused.headers["retry-after"]) >= 1
+    assert httpx.get(f"{live.url}{ENTRIES}", headers=story.school.headers).status_code == 200
