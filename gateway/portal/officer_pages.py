@@ -162,13 +162,13 @@ def _log_page(
     if bsn_error is None:
         offset = (page - 1) * PAGE_SIZE
         found = read_entries(session, user.actor, where, offset=offset, limit=PAGE_SIZE)
-    total = found.total if found else 0
+    total = 0 if found is None else found.total
     return render(
         request,
         "officer_log.html",
         {
             "searched": found is not None,
-            "entries": [item["entry"] for item in found.items] if found else [],
+            "entries": [] if found is None else [item["entry"] for item in found.items],
             "total": total,
             "page": page,
             "pages": max(1, -(-total // PAGE_SIZE)),
