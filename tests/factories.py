@@ -27,12 +27,14 @@ _counter = itertools.count(1)
 
 
 def identifier_for(role: OrganisationRole) -> str:
+    """A random identifier from a range no test names explicitly (those use real-looking codes:
+    GM0344, PO2799, 12AB), so a random one never collides with a fixed one registered later."""
     n = next(_counter) + random.randrange(10_000)  # noqa: S311 - test data, not security
     return {
         OrganisationRole.OPVANG: f"{n:09d}",
-        OrganisationRole.SCHOOL: f"{n % 100:02d}" + "".join(random.sample("ABCDEFGHJK", 2)),
-        OrganisationRole.SWV: f"PO{n % 10_000:04d}",
-        OrganisationRole.LEERPLICHT: f"GM{n % 10_000:04d}",
+        OrganisationRole.SCHOOL: f"{n % 100:02d}" + "".join(random.sample("LMNPRSTUVW", 2)),
+        OrganisationRole.SWV: f"PO{5000 + n % 4000:04d}",
+        OrganisationRole.LEERPLICHT: f"GM{5000 + n % 4000:04d}",
         OrganisationRole.GATEWAY: f"{n:08d}",
     }[role]
 
