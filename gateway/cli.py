@@ -373,7 +373,8 @@ def maintenance_run() -> None:
     typer.echo(
         f"consents expired: {report.consents_expired}, exchanges expired: "
         f"{report.exchanges_expired}, payloads shredded: {report.payloads_shredded}, "
-        f"at-home alerts raised: {report.alerts_raised}"
+        f"at-home alerts raised: {report.alerts_raised}, portal logins ended: "
+        f"{report.logins_ended}"
     )
 
 

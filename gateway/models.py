@@ -8,6 +8,7 @@ from gateway.db import Base
 from gateway.exchanges.models import Exchange, Payload
 from gateway.organisations.models import Organisation, OrganisationKey, RegionGemeente
 from gateway.oversight.models import BreakGlassReview
+from gateway.portal.logins import PortalLogin
 from gateway.signals.models import AbsenceSignal, AtHomeAlert, Exemption
 
 metadata = Base.metadata
@@ -27,6 +28,7 @@ __all__ = [
     "Organisation",
     "OrganisationKey",
     "Payload",
+    "PortalLogin",
     "RegionGemeente",
     "UsedClientAssertion",
     "all_metadata",

@@ -1,6 +1,7 @@
-"""Expiry, shredding and the at-home alerts on a timer inside ``serve``, and once on demand
-(``gateway maintenance run``). Both call :meth:`Exchanges.run_maintenance` and
-:meth:`Signals.raise_at_home_alerts`, which are idempotent, so a timer shorter than a day is
+"""Expiry, shredding, the at-home alerts and ending old portal logins, on a timer inside
+``serve`` and once on demand (``gateway maintenance run``). Both call
+:meth:`Exchanges.run_maintenance`, :meth:`Signals.raise_at_home_alerts` and
+:func:`gateway.portal.logins.purge`, which are idempotent, so a timer shorter than a day is
 harmless: an alert is raised once, on the first run of the day it is due.
 
 Each run then signs a checkpoint of the audit log if it grew, so the newest checkpoint is never
@@ -19,15 +20,19 @@ from audit.note import Signer
 from gateway.auditing import service as auditing
 from gateway.errors import GatewayError
 from gateway.exchanges.service import MaintenanceReport
+from gateway.portal import logins
 from gateway.signals.service import Signals
 
 log = structlog.get_logger(__name__)
 
 
 def maintain(session: Session, signals: Signals, signer: Signer) -> MaintenanceReport:
-    """One maintenance run: expiry and shredding, then the at-home alerts, then a checkpoint."""
+    """One maintenance run: expiry and shredding, the at-home alerts, ending portal logins past
+    their lifetime, then a checkpoint."""
     report = signals.exchanges.run_maintenance(session)
     report.alerts_raised = signals.raise_at_home_alerts(session)
+    report.logins_ended = logins.purge(session)
+    session.commit()
     auditing.checkpoint(session, signer)
     return report
 
@@ -43,6 +48,7 @@ def run_once(
         exchanges_expired=report.exchanges_expired,
         payloads_shredded=report.payloads_shredded,
         alerts_raised=report.alerts_raised,
+        logins_ended=report.logins_ended,
     )
     return report
 

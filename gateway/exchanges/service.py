@@ -112,6 +112,7 @@ class MaintenanceReport:
     exchanges_expired: int = 0
     payloads_shredded: int = 0
     alerts_raised: int = 0  # at-home alerts (gateway.signals), counted by the maintenance run
+    logins_ended: int = 0  # portal logins past their lifetime (gateway.portal.logins)
 
 
 @dataclass

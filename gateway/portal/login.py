@@ -5,8 +5,10 @@ the built-in one).
 The ID token is verified by Authlib (signature from the provider's JWKS, issuer, audience,
 expiry, nonce). What the portal keeps in its signed session cookie is pseudonymous: a login
 reference (a hash of issuer and subject), the person's keyed pseudonym (never the BSN), or, for
-a privacy officer, the organisation they work for. Logging in starts a fresh session (no
-fixation); logging out clears it.
+a privacy officer, the organisation they work for, and the id of the login's row in
+``portal_logins`` (see ``gateway.portal.logins``), without which the cookie is no login. Logging
+in starts a fresh session (no fixation); logging out ends the login, so no copy of the cookie
+works after it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any, Literal
 from authlib.integrations.starlette_client import OAuth, OAuthError
 from fastapi import APIRouter, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from gateway.children.bsn import InvalidBSNError, pseudonym, validate_bsn
@@ -25,11 +28,13 @@ from gateway.deps import PseudonymKeyDep
 from gateway.organisations.identifiers import OrganisationRole
 from gateway.organisations.service import find_by_identifier
 from gateway.oversight.service import Officer
+from gateway.portal import logins
 from gateway.portal.csrf import check_csrf
 from gateway.portal.pages import render
 from gateway.settings import Settings
 
 SESSION_USER = "user"
+SESSION_LOGIN = "login"
 SESSION_NEXT = "next"
 OFFICER_ROLE = "privacy_officer"
 
@@ -57,8 +62,15 @@ class LoginRefusedError(Exception):
 
 
 def current_user(request: Request) -> PortalUser:
+    """The person logged in to this session, if their login has not ended."""
     data = request.session.get(SESSION_USER)
-    if not isinstance(data, dict):
+    login_id = request.session.get(SESSION_LOGIN)
+    if not isinstance(data, dict) or not isinstance(login_id, str):
+        raise LoginRequiredError()
+    with request.app.state.sessions() as session:
+        live = logins.is_live(session, login_id)
+    if not live:
+        request.session.clear()
         raise LoginRequiredError()
     return PortalUser(**data)
 
@@ -69,6 +81,12 @@ def current_officer(request: Request) -> Officer:
     if user.kind != "officer" or user.organisation_id is None:
         raise LoginRequiredError()
     return Officer(user.login_ref, user.organisation_id, user.gateway_officer)
+
+
+def _end_login(request: Request, login_id: str) -> None:
+    with request.app.state.sessions() as session:
+        logins.end(session, login_id)
+        session.commit()
 
 
 def safe_next(target: str | None) -> str | None:
@@ -183,8 +201,11 @@ def build_router(oauth: OAuth | None, settings: Settings) -> APIRouter:
                     {"title": "U kunt hier niet inloggen", "message": refused.message},
                     status_code=403,
                 )
+            login_id = logins.start(session)
+            session.commit()
         request.session.clear()  # a new session for the new login
         request.session[SESSION_USER] = asdict(user)
+        request.session[SESSION_LOGIN] = login_id
         officer_area = "/portaal/fg"
         home = officer_area if user.kind == "officer" else "/portaal"
         target = safe_next(next_page)
@@ -195,6 +216,9 @@ def build_router(oauth: OAuth | None, settings: Settings) -> APIRouter:
     @router.post("/uitloggen")
     async def logout(request: Request) -> Response:
         await check_csrf(request)
+        login_id = request.session.get(SESSION_LOGIN)
+        if isinstance(login_id, str):
+            await run_in_threadpool(_end_login, request, login_id)
         request.session.clear()
         return RedirectResponse("/portaal/uitgelogd", status_code=303)
 

@@ -14,11 +14,11 @@ from starlette.responses import RedirectResponse, Response
 
 from gateway.portal import dev_oidc, family_pages, login, officer_pages
 from gateway.portal.login import LoginRequiredError
+from gateway.portal.logins import LOGIN_LIFETIME
 from gateway.portal.pages import STATIC, render
 from gateway.settings import Settings
 
 SESSION_COOKIE = "kk_session"
-SESSION_MAX_AGE = 8 * 3600
 HTML_PREFIXES = ("/portaal", "/dev-oidc")
 STATIC_PATH = "/portaal/static"
 
@@ -41,7 +41,7 @@ def install_portal(app: FastAPI, settings: Settings, session_secret: bytes) -> N
         SessionMiddleware,
         secret_key=session_secret.hex(),
         session_cookie=SESSION_COOKIE,
-        max_age=SESSION_MAX_AGE,
+        max_age=int(LOGIN_LIFETIME.total_seconds()),
         same_site="lax",
         https_only=settings.secure_cookies,
     )

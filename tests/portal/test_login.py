@@ -1,9 +1,20 @@
-"""Login through the dev provider: PKCE required, sessions, logout, no open redirects."""
+"""Login through the dev provider: PKCE required, sessions, logout that ends every copy of the
+session cookie, a login's lifetime, no open redirects."""
 
 from __future__ import annotations
 
-import httpx
+from datetime import UTC, datetime, timedelta
 
+import httpx
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from gateway.organisations.identifiers import OrganisationRole
+from gateway.portal import logins
+from gateway.portal.logins import LOGIN_LIFETIME, PortalLogin
+from gateway.portal.setup import SESSION_COOKIE
+from tests.exchanges.world import World
+from tests.portal.family import as_officer
 from tests.portal.live import LiveGateway, browser, choose_person, csrf_of, log_in
 
 
@@ -75,6 +86,56 @@ def test_logout_needs_the_token_and_ends_the_session(live: LiveGateway) -> None:
 
     assert "uitgelogd" in out.text
     assert fatma.get("/portaal").url.path == "/dev-oidc/authorize"
+
+
+def copy_of(live: LiveGateway, client: httpx.Client) -> httpx.Client:
+    """Another browser holding a copy of ``client``'s session cookie (say, a stolen one)."""
+    copy = httpx.Client(base_url=live.url, timeout=10)
+    live.clients.append(copy)
+    copy.cookies.set(SESSION_COOKIE, client.cookies[SESSION_COOKIE], domain="127.0.0.1", path="/")
+    return copy
+
+
+def test_after_logout_no_copy_of_the_session_cookie_works(live: LiveGateway) -> None:
+    fatma = log_in(live, "fatma")
+    stolen = copy_of(live, fatma)
+    assert stolen.get("/portaal").status_code == 200
+
+    home = fatma.get("/portaal")
+    fatma.post("/portaal/uitloggen", data={"csrf_token": csrf_of(home.text)})
+    refused = stolen.get("/portaal")
+
+    assert refused.status_code == 303
+    assert refused.headers["location"].startswith("/portaal/inloggen")
+
+
+def test_an_officers_copied_cookie_reads_no_audit_entries_after_logout(
+    live: LiveGateway, world: World
+) -> None:
+    world.add("operator", OrganisationRole.GATEWAY)
+    officer = as_officer(live, world, "fg-gateway", world.operator.id)
+    stolen = copy_of(live, officer)
+    assert stolen.get("/api/v1/audit/entries").status_code == 200
+
+    dashboard = officer.get("/portaal/fg")
+    officer.post("/portaal/uitloggen", data={"csrf_token": csrf_of(dashboard.text)})
+
+    assert stolen.get("/api/v1/audit/entries").status_code == 401
+
+
+def test_a_login_ends_a_working_day_after_it_began_and_maintenance_clears_it(
+    live: LiveGateway, session: Session
+) -> None:
+    fatma = log_in(live, "fatma")
+    assert fatma.get("/portaal").url.path == "/portaal"
+    started = datetime.now(UTC) - LOGIN_LIFETIME - timedelta(minutes=1)
+    session.execute(update(PortalLogin).values(started_at=started))
+    session.commit()
+
+    assert fatma.get("/portaal", follow_redirects=False).status_code == 303
+    assert logins.purge(session) == 1
+    session.commit()
+    assert session.scalar(select(func.count()).select_from(PortalLogin)) == 0
 
 
 def test_an_officer_of_an_unregistered_organisation_is_refused(live: LiveGateway) -> None:
