@@ -245,6 +245,7 @@ class Exchanges:
             request_hash=order.fingerprint(),
             created_at=now,
             expires_at=now,
+            payload=None,  # known to be empty, so it is not looked up again after the insert
         )
         # Decided before it joins the session, so the row is written once, with its decision.
         ruling = self._decide(session, exchange, order.child, now)
@@ -587,10 +588,12 @@ class Exchanges:
         rows = consents.relevant(
             session, exchange_id=exchange.id, relied=exchange.relied_consent_ids
         )
-        parties = select(Organisation.id, Organisation.role).where(
-            Organisation.id.in_((exchange.source_id, exchange.recipient_id))
-        )
-        roles = {organisation_id: role for organisation_id, role in session.execute(parties)}
+        # By primary key: the caller's organisation, and on creation the counterparty too, are
+        # already in the session, so this usually reads nothing.
+        roles = {
+            party: session.get_one(Organisation, party).role
+            for party in (exchange.source_id, exchange.recipient_id)
+        }
         request = DecisionInput(
             purpose=exchange.purpose,
             initiator="source" if exchange.direction == Direction.OFFER else "recipient",
