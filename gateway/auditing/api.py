@@ -177,7 +177,7 @@ def get_reader(
     within the API's rate limit (an officer's own, apart from their organisation's clients)."""
     if credentials is None:
         with suppress(LoginRequiredError):
-            officer = current_officer(request)
+            officer = current_officer(request, session)
             rate_limits.api.hit("officer", officer.actor.id)
             return Reader(officer.actor, visible_to=officer.scope)
     client = get_principal(request, session, tokens, rate_limits, credentials)

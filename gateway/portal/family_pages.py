@@ -46,8 +46,8 @@ ACTION_TEXT = {
 }
 
 
-def citizen(request: Request) -> PortalUser:
-    user = current_user(request)
+def citizen(request: Request, session: SessionDep) -> PortalUser:
+    user = current_user(request, session)
     if user.kind != "citizen":
         raise LoginRequiredError()
     return user

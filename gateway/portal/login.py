@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from gateway.children.bsn import InvalidBSNError, pseudonym, validate_bsn
-from gateway.deps import PseudonymKeyDep
+from gateway.deps import PseudonymKeyDep, SessionDep
 from gateway.organisations.identifiers import OrganisationRole
 from gateway.organisations.service import find_by_identifier
 from gateway.oversight.service import Officer
@@ -61,23 +61,22 @@ class LoginRefusedError(Exception):
         self.message = message
 
 
-def current_user(request: Request) -> PortalUser:
-    """The person logged in to this session, if their login has not ended."""
+def current_user(request: Request, session: SessionDep) -> PortalUser:
+    """The person logged in to this session, if their login has not ended. Checked on the
+    request's own database session, the one its page or endpoint goes on to use."""
     data = request.session.get(SESSION_USER)
     login_id = request.session.get(SESSION_LOGIN)
     if not isinstance(data, dict) or not isinstance(login_id, str):
         raise LoginRequiredError()
-    with request.app.state.sessions() as session:
-        live = logins.is_live(session, login_id)
-    if not live:
+    if not logins.is_live(session, login_id):
         request.session.clear()
         raise LoginRequiredError()
     return PortalUser(**data)
 
 
-def current_officer(request: Request) -> Officer:
+def current_officer(request: Request, session: SessionDep) -> Officer:
     """The privacy officer logged in to this session (portal pages and the audit API)."""
-    user = current_user(request)
+    user = current_user(request, session)
     if user.kind != "officer" or user.organisation_id is None:
         raise LoginRequiredError()
     return Officer(user.login_ref, user.organisation_id, user.gateway_officer)
