@@ -6,6 +6,11 @@ exchange insert and its audit entry, one commit. The offer is a verzuimmelding (
 every request is decided in full and allowed. Floor: a bare FastAPI route returning a constant
 JSON object, served by uvicorn on loopback in the same run and driven the same way (one client,
 keep-alive, sequential). Prints both rates and the ratio; exits non-zero below the target.
+
+For diagnosis it also prints the rate of an authenticated request that does nothing else
+(``GET /api/v1/organisations/me``: token check and organisation lookup) on the same server, so a
+run shows how much of the gap is the authenticated request path and how much the exchange itself
+(docs/adr/0006-exchange-throughput.md).
 """
 
 from __future__ import annotations
@@ -88,7 +93,8 @@ def register(session: Any, role: OrganisationRole, identifier: str) -> tuple[str
     return organisation.id, key
 
 
-def exchange_rate() -> float:
+def exchange_rate() -> tuple[float, float]:
+    """Creates per second, and authenticated no-op reads per second on the same server."""
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
         settings = Settings(
@@ -119,17 +125,23 @@ def exchange_rate() -> float:
                 assert response.status_code == 201, response.text
                 assert response.json()["status"] == "awaiting_delivery"
 
-            return rate(create)
+            def who_am_i() -> None:
+                client.get("/api/v1/organisations/me", headers=headers).raise_for_status()
+
+            return rate(create), rate(who_am_i)
 
 
 def main() -> int:
     configure_logging("WARNING")
     floor = bare_rate()
-    subject = exchange_rate()
+    subject, authenticated = exchange_rate()
     ratio = subject / floor
     print(f"POST /api/v1/exchanges (create + decide): {subject:8.0f} requests/s")
     print(f"bare FastAPI JSON endpoint:               {floor:8.0f} requests/s")
     print(f"ratio: {ratio:.2f} (target >= {TARGET_RATIO})")
+    print(f"diagnosis: GET /api/v1/organisations/me:  {authenticated:8.0f} requests/s")
+    print(f"  authenticated no-op / bare:   {authenticated / floor:.2f}")
+    print(f"  create / authenticated no-op: {subject / authenticated:.2f}")
     return 0 if ratio >= TARGET_RATIO else 1
 
 

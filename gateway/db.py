@@ -68,9 +68,12 @@ def utcnow() -> datetime:
 def make_engine(url: str) -> Engine:
     # hide_parameters: a database error's message must not carry the statement's values into
     # the logs (they can be free text an organisation sent, or a child's pseudonym).
-    kwargs: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
+    kwargs: dict[str, Any] = {"hide_parameters": True}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+    else:
+        # A server can drop an idle connection; a SQLite file cannot, so it is not pinged.
+        kwargs["pool_pre_ping"] = True
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
