@@ -363,7 +363,8 @@ def _exchanges(settings: Settings) -> Exchanges:
 
 @maintenance_app.command("run")
 def maintenance_run() -> None:
-    """Expire consents and exchanges that are due, shred their payloads, raise at-home alerts
+    """Expire consents and exchanges that are due, shred their payloads, raise at-home alerts,
+    store the statistics of ended school years, erase signals and exemptions past retention,
     and sign a checkpoint of the audit log, once (idempotent; serve also runs this every
     GATEWAY_MAINTENANCE_INTERVAL seconds)."""
     settings = Settings()
@@ -373,8 +374,9 @@ def maintenance_run() -> None:
     typer.echo(
         f"consents expired: {report.consents_expired}, exchanges expired: "
         f"{report.exchanges_expired}, payloads shredded: {report.payloads_shredded}, "
-        f"at-home alerts raised: {report.alerts_raised}, portal logins ended: "
-        f"{report.logins_ended}"
+        f"at-home alerts raised: {report.alerts_raised}, school years closed: "
+        f"{report.school_years_closed}, signals and exemptions erased: {report.records_erased}, "
+        f"portal logins ended: {report.logins_ended}"
     )
 
 

@@ -10,6 +10,7 @@ from gateway.organisations.models import Organisation, OrganisationKey, RegionGe
 from gateway.oversight.models import BreakGlassReview
 from gateway.portal.logins import PortalLogin
 from gateway.signals.models import AbsenceSignal, AtHomeAlert, Exemption
+from gateway.statistics.models import StatisticsSnapshot
 
 metadata = Base.metadata
 # Everything migrations manage: the gateway's models and the audit package's tables.
@@ -30,6 +31,7 @@ __all__ = [
     "Payload",
     "PortalLogin",
     "RegionGemeente",
+    "StatisticsSnapshot",
     "UsedClientAssertion",
     "all_metadata",
     "metadata",

@@ -1,8 +1,10 @@
-"""Expiry, shredding, the at-home alerts and ending old portal logins, on a timer inside
-``serve`` and once on demand (``gateway maintenance run``). Both call
-:meth:`Exchanges.run_maintenance`, :meth:`Signals.raise_at_home_alerts` and
-:func:`gateway.portal.logins.purge`, which are idempotent, so a timer shorter than a day is
-harmless: an alert is raised once, on the first run of the day it is due.
+"""Expiry, shredding, the at-home alerts, closing school years and erasing what is past its
+retention, and ending old portal logins, on a timer inside ``serve`` and once on demand
+(``gateway maintenance run``). Both call :meth:`Exchanges.run_maintenance`,
+:meth:`Signals.raise_at_home_alerts`, :func:`gateway.statistics.service.close_ended_years`,
+:func:`gateway.signals.retention.erase_lapsed` and :func:`gateway.portal.logins.purge`, which
+are idempotent, so a timer shorter than a day is harmless: an alert is raised once, on the first
+run of the day it is due, and a school year is closed once.
 
 Each run then signs a checkpoint of the audit log if it grew, so the newest checkpoint is never
 older than the interval and its age (a metric) shows a stalled service."""
@@ -21,16 +23,22 @@ from gateway.auditing import service as auditing
 from gateway.errors import GatewayError
 from gateway.exchanges.service import MaintenanceReport
 from gateway.portal import logins
+from gateway.signals.retention import erase_lapsed
 from gateway.signals.service import Signals
+from gateway.statistics.service import close_ended_years
 
 log = structlog.get_logger(__name__)
 
 
 def maintain(session: Session, signals: Signals, signer: Signer) -> MaintenanceReport:
-    """One maintenance run: expiry and shredding, the at-home alerts, ending portal logins past
-    their lifetime, then a checkpoint."""
+    """One maintenance run: expiry and shredding, the at-home alerts, storing the statistics of
+    ended school years and then erasing the records past retention that only they still
+    counted, ending portal logins past their lifetime, then a checkpoint."""
     report = signals.exchanges.run_maintenance(session)
     report.alerts_raised = signals.raise_at_home_alerts(session)
+    report.school_years_closed = len(close_ended_years(session, signals.exchanges))
+    session.commit()
+    report.records_erased = erase_lapsed(session, signals)
     report.logins_ended = logins.purge(session)
     session.commit()
     auditing.checkpoint(session, signer)
@@ -48,6 +56,8 @@ def run_once(
         exchanges_expired=report.exchanges_expired,
         payloads_shredded=report.payloads_shredded,
         alerts_raised=report.alerts_raised,
+        school_years_closed=report.school_years_closed,
+        records_erased=report.records_erased,
         logins_ended=report.logins_ended,
     )
     return report

@@ -113,6 +113,8 @@ class MaintenanceReport:
     payloads_shredded: int = 0
     alerts_raised: int = 0  # at-home alerts (gateway.signals), counted by the maintenance run
     logins_ended: int = 0  # portal logins past their lifetime (gateway.portal.logins)
+    school_years_closed: int = 0  # statistics tables stored (gateway.statistics)
+    records_erased: int = 0  # signals and exemptions past retention (gateway.signals.retention)
 
 
 @dataclass

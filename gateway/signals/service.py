@@ -153,7 +153,7 @@ class Signals:
         )
         session.add(exemption)
         session.flush()
-        self._audit(
+        self.audit(
             session,
             "exemption.record",
             actor,
@@ -277,7 +277,7 @@ class Signals:
                 session.add(alert)
                 session.flush()
                 purpose = VRIJSTELLING if c.kind == "exemption" else VERZUIM
-                self._audit(
+                self.audit(
                     session,
                     "alert.at_home",
                     ALERT_ACTOR,
@@ -301,9 +301,9 @@ class Signals:
             )
         )
 
-    # --- internals --------------------------------------------------------------------------------
+    # --- the record -------------------------------------------------------------------------------
 
-    def _audit(
+    def audit(
         self,
         session: Session,
         action: str,
@@ -316,6 +316,7 @@ class Signals:
         requester_id: str | None = None,
         extra: dict[str, str] | None = None,
     ) -> None:
+        """Add the audit entry of one step of these flows (names and ids, never values)."""
         spec = self.exchanges.decider.bundle.purpose(purpose) or {}
         record(
             session,

@@ -16,6 +16,11 @@ category. Regions are the registered SWVs, an ``all`` region, and per sector (PO
 the regions of a sector add up to ``all``. An event lies in a region through a gemeente: a
 signal through the child's gemeente, an exchange through its recipient's (an SWV recipient is
 its own region). Reference dates that have not come yet are left out.
+
+A school year that has closed is answered from its stored table
+(:class:`~gateway.statistics.models.StatisticsSnapshot`), which the maintenance run writes once
+the year is over (:func:`close_ended_years`); only the current year, and a closed year the
+maintenance run has not reached yet, are counted from the records.
 """
 
 from __future__ import annotations
@@ -24,11 +29,11 @@ import csv
 import io
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gateway.errors import ValidationFailedError
@@ -39,6 +44,7 @@ from gateway.organisations.models import Organisation
 from gateway.signals.models import AbsenceSignal, Exemption
 from gateway.signals.service import AT_HOME, placed_between
 from gateway.signals.thresholds import SignalType
+from gateway.statistics.models import StatisticsSnapshot
 from gateway.statistics.suppression import THRESHOLD, Group, suppress
 
 ALL = "all"
@@ -139,7 +145,67 @@ def of_school_year(session: Session, exchanges: Exchanges, school_year: str | No
     exchange service's clock; two years that do not follow each other are a 422."""
     today = exchanges.clock().date()
     start = school_year_start(school_year) if school_year else school_year_of(today)
+    stored = session.get(StatisticsSnapshot, _name(start))
+    if stored is not None:
+        return Statistics(
+            school_year=stored.school_year,
+            regions=[Region(**region) for region in stored.regions],
+            cells=[Cell(*cell) for cell in stored.cells],
+            threshold=stored.threshold,
+        )
     return build(session, exchanges.decider.bundle.data["purposes"], start, today)
+
+
+def close_ended_years(session: Session, exchanges: Exchanges) -> list[str]:
+    """Store the table of every school year that has ended and has none stored yet, from the
+    first year the records reach; returns the years stored. Idempotent. The caller commits."""
+    today = exchanges.clock().date()
+    earliest = [
+        session.scalar(select(func.min(Exchange.created_at))),
+        session.scalar(select(func.min(AbsenceSignal.since))),
+        session.scalar(select(func.min(Exemption.valid_from))),
+    ]
+    days = [d.date() if isinstance(d, datetime) else d for d in earliest if d is not None]
+    if not days:
+        return []
+    stored = set(session.scalars(select(StatisticsSnapshot.school_year)))
+    closed = []
+    for start in range(school_year_of(min(days)), school_year_of(today)):
+        if _name(start) in stored:
+            continue
+        table = build(session, exchanges.decider.bundle.data["purposes"], start, today)
+        session.add(
+            StatisticsSnapshot(
+                school_year=table.school_year,
+                threshold=table.threshold,
+                regions=[asdict(region) for region in table.regions],
+                cells=[[c.table, c.category, c.region, c.period, c.count] for c in table.cells],
+                closed_at=exchanges.clock(),
+            )
+        )
+        closed.append(table.school_year)
+    return closed
+
+
+def last_year_counting(record: AbsenceSignal | Exemption) -> int:
+    """The last school year (by the year it starts in) whose table can count ``record``: the
+    year a signal was reported in, or a later one whose reference dates still count it as at
+    home; the year an exemption ends in."""
+    if isinstance(record, Exemption):
+        return school_year_of(record.valid_until)
+    last = record.reported_at.date()
+    if record.signal_type in AT_HOME:
+        last = max(last, record.since + SIGNAL_HISTORY)
+    return school_year_of(last)
+
+
+def closed_years(session: Session) -> set[int]:
+    """The school years (by the year they start in) whose tables are stored."""
+    return {int(name[:4]) for name in session.scalars(select(StatisticsSnapshot.school_year))}
+
+
+def _name(start_year: int) -> str:
+    return f"{start_year}-{start_year + 1}"
 
 
 def school_year_start(school_year: str) -> int:
@@ -192,7 +258,7 @@ def build(session: Session, purposes: Iterable[str], start_year: int, today: dat
     cells = {key: counts[key] for key in keys}
     hidden = suppress(cells, layout.groups())
     return Statistics(
-        school_year=f"{start_year}-{start_year + 1}",
+        school_year=_name(start_year),
         regions=regions,
         cells=[Cell(*key, count=None if key in hidden else cells[key]) for key in keys],
     )
