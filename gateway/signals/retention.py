@@ -16,7 +16,7 @@ entry naming the kind of record and its id, in the same transaction as the erasu
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -34,24 +34,29 @@ def erase_lapsed(session: Session, signals: Signals) -> int:
     """Erase every signal and exemption past its retention whose school years are closed,
     with their alerts; returns how many signals and exemptions went. Idempotent; commits."""
     closed = closed_years(session)
+    if not closed:
+        return 0
     today = signals.today()
-    erased = 0
-    reported_before = datetime.combine(
-        today - timedelta(days=_retention_days(signals, VERZUIM)), time.min, tzinfo=UTC
-    )
+    # Nothing from after the last closed year can be erased yet: a cheap bound for the queries;
+    # last_year_counting below decides.
+    open_from = date(max(closed) + 1, 8, 1)
+    reported_before = min(open_from, today - timedelta(days=_retention_days(signals, VERZUIM)))
     lapsed: list[tuple[AbsenceSignal | Exemption, str]] = [
         (signal, VERZUIM)
         for signal in session.scalars(
-            select(AbsenceSignal).where(AbsenceSignal.reported_at < reported_before)
+            select(AbsenceSignal).where(
+                AbsenceSignal.reported_at < datetime.combine(reported_before, time.min, UTC)
+            )
         )
     ]
-    ended_before = today - timedelta(days=_retention_days(signals, VRIJSTELLING))
+    ended_before = min(open_from, today - timedelta(days=_retention_days(signals, VRIJSTELLING)))
     lapsed += [
         (exemption, VRIJSTELLING)
         for exemption in session.scalars(
             select(Exemption).where(Exemption.valid_until < ended_before)
         )
     ]
+    erased = 0
     for record, purpose in lapsed:
         if last_year_counting(record) not in closed:
             continue

@@ -4,6 +4,7 @@ school year, so combining answers reveals nothing a single one hides."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -36,6 +37,10 @@ class CellOut(BaseModel):
 class StatisticsOut(BaseModel):
     school_year: str
     threshold: int = Field(description="Cells below this are suppressed, with a complement.")
+    closed_at: datetime | None = Field(
+        description="When the school year ended and its table was stored: its figures no longer "
+        "change. None while the year is open (counted from the records at each request)."
+    )
     regions: list[RegionOut]
     cells: list[CellOut]
 
@@ -44,6 +49,7 @@ class StatisticsOut(BaseModel):
         return cls(
             school_year=statistics.school_year,
             threshold=statistics.threshold,
+            closed_at=statistics.closed_at,
             regions=[
                 RegionOut(code=r.code, name=r.name, sector=r.sector) for r in statistics.regions
             ],

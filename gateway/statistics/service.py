@@ -80,6 +80,7 @@ class Statistics:
     regions: list[Region]
     cells: list[Cell]
     threshold: int = THRESHOLD
+    closed_at: datetime | None = None  # when the year's table was stored; None: counted now
 
     def count(self, table: str, category: str, region: str, period: str) -> int | None:
         """One cell's count; None when suppressed (or absent from this part of the table)."""
@@ -124,7 +125,7 @@ class Statistics:
             for c in self.cells
             if (table is None or c.table == table) and (region is None or c.region == region)
         ]
-        return Statistics(self.school_year, self.regions, kept, self.threshold)
+        return Statistics(self.school_year, self.regions, kept, self.threshold, self.closed_at)
 
 
 def school_year_of(day: date) -> int:
@@ -152,6 +153,7 @@ def of_school_year(session: Session, exchanges: Exchanges, school_year: str | No
             regions=[Region(**region) for region in stored.regions],
             cells=[Cell(*cell) for cell in stored.cells],
             threshold=stored.threshold,
+            closed_at=stored.closed_at,
         )
     return build(session, exchanges.decider.bundle.data["purposes"], start, today)
 

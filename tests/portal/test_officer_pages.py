@@ -8,7 +8,7 @@ import io
 import json
 import re
 import zipfile
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -220,3 +220,24 @@ def test_the_officer_sees_statistics_with_a_chart_and_downloads_them_as_csv(
     with httpx.Client(base_url=live.url) as outsider:
         refused = outsider.get("/portaal/fg/statistiek.csv", follow_redirects=False)
     assert refused.status_code in (303, 401) and "thuiszitter" not in refused.text
+    assert "Dit schooljaar loopt nog" in page.text
+
+
+def test_the_officer_sees_that_a_closed_school_years_figures_are_final(
+    world: World, gateway_officer: httpx.Client
+) -> None:
+    from gateway.statistics.service import close_ended_years, school_year_of
+
+    start = school_year_of(world.exchanges.clock().date())
+    world.create(world.school, world.leerplicht, "verzuimmelding", ["signal_type"])
+    ended = datetime(start + 1, 8, 1, 6, tzinfo=UTC)
+    world.exchanges.clock = lambda: ended
+    assert close_ended_years(world.session, world.exchanges) == [f"{start}-{start + 1}"]
+    world.session.commit()
+
+    page = gateway_officer.get(
+        "/portaal/fg/statistiek", params={"schooljaar": f"{start}-{start + 1}"}
+    )
+
+    assert page.status_code == 200
+    assert f"afgesloten op 01-08-{start + 1}" in page.text and "loopt nog" not in page.text

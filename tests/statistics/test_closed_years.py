@@ -30,14 +30,19 @@ def run(world: World) -> MaintenanceReport:
     return maintain(world.session, world.app.state.signals, world.app.state.audit_signer)
 
 
-def table(world: World, school_year: str) -> Cells:
+def answer(world: World, school_year: str) -> dict[str, Any]:
     response = world.client.get(
         "/api/v1/statistics", params={"school_year": school_year}, headers=world.linde.headers
     )
     assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def table(world: World, school_year: str) -> Cells:
     return {
         (c["table"], c["category"], c["region"], c["period"]): c["count"]
-        for c in response.json()["cells"]
+        for c in answer(world, school_year)["cells"]
     }
 
 
@@ -55,6 +60,7 @@ def erasures(world: World) -> list[dict[str, Any]]:
 def test_a_closed_year_keeps_its_figures_while_its_records_are_erased(counted: World) -> None:
     # The year closes: its table is stored, and nothing is erased yet (within retention).
     at(counted, date(2027, 8, 1))
+    assert answer(counted, "2026-2027")["closed_at"] is None  # ended, not yet stored
     report = run(counted)
     assert report.school_years_closed == 1 and report.records_erased == 0
     assert report.alerts_raised > 0  # the 12 thuiszitters, three months on
@@ -63,6 +69,8 @@ def test_a_closed_year_keeps_its_figures_while_its_records_are_erased(counted: W
     assert closed[("reference_dates", "at_home", "all", "2026-10-01")] == 12
     assert closed[("reference_dates", "exempted", "all", "2027-02-01")] == 6
     assert run(counted).school_years_closed == 0  # once
+    assert answer(counted, "2026-2027")["closed_at"].startswith("2027-08-01")
+    assert answer(counted, "2027-2028")["closed_at"] is None
 
     # An exemption recorded later, in force back then, no longer changes the closed year; the
     # open year counts it.
