@@ -32,7 +32,13 @@ from audit.export import (
 from audit.store import EntryFilter
 from gateway.auditing.service import NO_SUCH_CHILD, checkpoint, read_entries
 from gateway.children.bsn import InvalidBSNError, pseudonym, validate_bsn
-from gateway.deps import AuditSignerDep, ExchangesDep, PseudonymKeyDep, SessionDep
+from gateway.deps import (
+    AuditSignerDep,
+    ExchangesDep,
+    PseudonymKeyDep,
+    RateLimitsDep,
+    SessionDep,
+)
 from gateway.errors import ValidationFailedError
 from gateway.exchanges.service import Exchanges
 from gateway.organisations.service import organisation_names
@@ -49,7 +55,17 @@ LOG_FILTERS = ("kind", "doel", "actie", "uitkomst", "van", "tot")  # the search 
 EXPORT_LIMIT = 100_000
 
 
-CurrentOfficer = Annotated[Officer, Depends(current_officer)]
+async def limited_officer(
+    officer: Annotated[Officer, Depends(current_officer)], rate_limits: RateLimitsDep
+) -> Officer:
+    """The logged-in officer, within the API's rate limit on their own key, which their reads
+    of the audit API share: these pages read the log too, and an export reads up to
+    EXPORT_LIMIT entries."""
+    rate_limits.api.hit("officer", officer.actor.id)
+    return officer
+
+
+CurrentOfficer = Annotated[Officer, Depends(limited_officer)]
 router = APIRouter(prefix="/portaal/fg", include_in_schema=False)
 
 

@@ -241,3 +241,21 @@ def test_the_officer_sees_that_a_closed_school_years_figures_are_final(
 
     assert page.status_code == 200
     assert f"afgesloten op 01-08-{start + 1}" in page.text and "loopt nog" not in page.text
+
+
+def test_an_officers_pages_share_the_rate_limit_of_their_audit_api_reads(
+    live: LiveGateway, gateway_officer: httpx.Client
+) -> None:
+    from gateway.rate_limits import RateLimits
+
+    live.app.state.rate_limits = RateLimits(api="3/minute", token="100/minute")
+
+    pages = [gateway_officer.get(path) for path in ("/portaal/fg/logboek", "/portaal/fg/export")]
+    api = gateway_officer.get("/api/v1/audit/entries")
+    refused = gateway_officer.get("/portaal/fg/export")
+
+    assert [p.status_code for p in pages] == [200, 200] and api.status_code == 200
+    assert refused.status_code == 429
+    assert refused.headers["content-type"].startswith("text/html")
+    assert "Even rustig aan" in refused.text
+    assert gateway_officer.get("/api/v1/audit/entries").status_code == 429
