@@ -27,6 +27,7 @@ from gateway.logs import configure_logging
 from gateway.metrics.api import router as metrics_router
 from gateway.middleware import (
     BodySizeLimitMiddleware,
+    HeadAsGetMiddleware,
     RequestContextMiddleware,
     SecurityHeadersMiddleware,
 )
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     install_portal(app, settings, keys.session_secret)
     install_error_handlers(app)
+    app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(
         SecurityHeadersMiddleware,

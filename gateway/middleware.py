@@ -1,5 +1,5 @@
 """ASGI middleware: request ids with one access-log line and one metrics count per request, the
-body-size limit, and the security headers of every response.
+body-size limit, the security headers of every response, and HEAD wherever GET is answered.
 
 Both are plain ASGI (not ``BaseHTTPMiddleware``) so they see every request, stream bodies
 without buffering them, and add no task hops.
@@ -66,6 +66,37 @@ class RequestContextMiddleware:
                 duration_ms=round((time.perf_counter() - started) * 1000, 1),
                 client_id=scope.get("state", {}).get("client_id"),
             )
+
+
+class HeadAsGetMiddleware:
+    """Answer ``HEAD`` wherever ``GET`` is answered (RFC 9110, 9.3.2), which FastAPI's routes do
+    not do by themselves (they answer 405): the request runs as a GET and the body is dropped.
+    Written by hand because neither FastAPI nor Starlette offers it for API routes.
+
+    The app gets a copy of the scope, so the server's own view of the request stays HEAD and it
+    frames the response as one to HEAD (the GET's ``Content-Length``, no body). What routing
+    learnt is copied back for the access log and the metrics."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+        as_get = {**scope, "method": "GET"}
+
+        async def without_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        try:
+            await self.app(as_get, receive, without_body)
+        finally:
+            for key in ("route", "path_params", "endpoint"):
+                if key in as_get:
+                    scope[key] = as_get[key]
 
 
 class BodySizeLimitMiddleware:
