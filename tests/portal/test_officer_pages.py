@@ -240,7 +240,7 @@ def test_the_officer_sees_that_a_closed_school_years_figures_are_final(
     )
 
     assert page.status_code == 200
-    assert f"afgesloten op 01-08-{start + 1}" in page.text and "loopt nog" not in page.text
+    assert f"afgesloten op 1 augustus {start + 1}" in page.text and "loopt nog" not in page.text
 
 
 def test_an_officers_pages_share_the_rate_limit_of_their_audit_api_reads(
