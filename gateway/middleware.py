@@ -1,7 +1,7 @@
 """ASGI middleware: request ids with one access-log line and one metrics count per request, the
 body-size limit, the security headers of every response, and HEAD wherever GET is answered.
 
-Both are plain ASGI (not ``BaseHTTPMiddleware``) so they see every request, stream bodies
+All are plain ASGI (not ``BaseHTTPMiddleware``) so they see every request, stream bodies
 without buffering them, and add no task hops.
 """
 
