@@ -160,8 +160,11 @@ def of_school_year(session: Session, exchanges: Exchanges, school_year: str | No
 
 def close_ended_years(session: Session, exchanges: Exchanges) -> list[str]:
     """Store the table of every school year that has ended and has none stored yet, from the
-    first year the records reach; returns the years stored. Idempotent. The caller commits."""
+    first year the records reach; returns the years stored. Idempotent, and one lookup once the
+    last ended year is stored. The caller commits."""
     today = exchanges.clock().date()
+    if session.get(StatisticsSnapshot, _name(school_year_of(today) - 1)) is not None:
+        return []  # years are stored in order, so the last one stored means all are
     earliest = [
         session.scalar(select(func.min(Exchange.created_at))),
         session.scalar(select(func.min(AbsenceSignal.since))),
