@@ -8,6 +8,7 @@ own database there and drops it at the end. Tables are emptied before each test.
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, delete, make_url, text, update
+from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.orm import Session
 
 from audit import tables as audit_tables
@@ -73,8 +75,18 @@ def drop_database(url: str) -> None:
     if parsed.get_backend_name() != "postgresql":
         return
     admin = make_engine(parsed.set(database="postgres").render_as_string(hide_password=False))
-    with admin.execution_options(isolation_level="AUTOCOMMIT").connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
+    # FORCE ends the connections left in it; a role without pg_signal_backend (scripts/postgres
+    # grants it) cannot end an autovacuum worker busy there, which is done a moment later.
+    drop = text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
+    for attempt in range(10):
+        try:
+            with admin.execution_options(isolation_level="AUTOCOMMIT").connect() as connection:
+                connection.execute(drop)
+            break
+        except ProgrammingError:
+            if attempt == 9:
+                raise
+            time.sleep(1)
     admin.dispose()
 
 
