@@ -130,6 +130,9 @@ def problem_for_status(status: int) -> ProblemType:
     return ProblemType(f"http-{status}", status, phrase)
 
 
+STANDARD_MEMBERS = frozenset({"type", "title", "status", "detail", "instance"})
+
+
 class GatewayError(Exception):
     """A domain error with a problem type; raised by services, rendered by the HTTP layer."""
 
@@ -144,6 +147,10 @@ class GatewayError(Exception):
         **extensions: Any,
     ) -> None:
         super().__init__(detail)
+        if clash := STANDARD_MEMBERS & extensions.keys():
+            # An extension named like a standard member would replace it (a "status" that is
+            # not the HTTP status): RFC 9457 section 3.2 reserves these names.
+            raise ValueError(f"problem extensions may not be named {sorted(clash)}")
         self.detail = detail
         if problem is not None:
             self.problem = problem

@@ -191,3 +191,11 @@ def test_request_id_is_echoed_when_sane_and_replaced_when_not(client: TestClient
     assert kept.headers["x-request-id"] == "trace-1234567"
     assert replaced.headers["x-request-id"] != "bad id\twith spaces"
     assert len(replaced.headers["x-request-id"]) == 32
+
+
+def test_an_extension_cannot_replace_a_standard_problem_member() -> None:
+    from gateway.errors import ConflictError
+
+    for name in ("type", "title", "status", "instance"):  # detail is the first argument
+        with pytest.raises(ValueError, match=name):
+            ConflictError("The exchange is delivered.", **{name: "delivered"})

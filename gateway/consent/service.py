@@ -133,7 +133,7 @@ def answer(
     if consent.status != ConsentStatus.PROPOSED:
         raise ConflictError(
             f"This consent was already answered ({consent.status.value}).",
-            status=consent.status.value,
+            consent_status=consent.status.value,
         )
     if grant:
         chosen = consent.fields if fields is None else sorted(set(fields))
@@ -164,7 +164,7 @@ def revoke(consent: Consent, *, now: datetime, via: str | None = None) -> None:
     if consent.status != ConsentStatus.ACTIVE:
         raise ConflictError(
             f"Only an active consent can be revoked; this one is {consent.status.value}.",
-            status=consent.status.value,
+            consent_status=consent.status.value,
         )
     consent.status = ConsentStatus.REVOKED
     consent.revoked_at = now

@@ -37,5 +37,5 @@ def check_transition(current: S, target: S) -> None:
     if target not in TRANSITIONS[current]:
         raise ConflictError(
             f"An exchange that is {current.value} cannot become {target.value}.",
-            status=current.value,
+            exchange_status=current.value,
         )

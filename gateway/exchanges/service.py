@@ -356,7 +356,7 @@ class Exchanges:
         if exchange.status not in (S.DELIVERED, S.FETCHED):
             raise ConflictError(
                 f"There is nothing to fetch: the exchange is {exchange.status.value}.",
-                status=exchange.status.value,
+                exchange_status=exchange.status.value,
             )
         payload = exchange.payload
         if payload is None or payload.shredded:
@@ -423,7 +423,7 @@ class Exchanges:
         if exchange.status not in (S.AWAITING_DELIVERY, S.DELIVERED, S.FETCHED):
             raise ConflictError(
                 f"A place cannot be confirmed on an exchange that is {exchange.status.value}.",
-                status=exchange.status.value,
+                exchange_status=exchange.status.value,
             )
         if exchange.placement_confirmed_at is not None:
             return exchange
