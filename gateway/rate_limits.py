@@ -49,3 +49,9 @@ class RateLimits:
     def __init__(self, api: str, token: str) -> None:
         self.api = RateLimiter(api)
         self.token = RateLimiter(token)
+
+    def officer(self, officer_id: str) -> None:
+        """Count one read by a privacy officer against the API limit, on a key of their own
+        (apart from their organisation's clients), which their portal pages and their reads of
+        the audit API share."""
+        self.api.hit("officer", officer_id)

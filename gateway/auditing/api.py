@@ -178,7 +178,7 @@ def get_reader(
     if credentials is None:
         with suppress(LoginRequiredError):
             officer = current_officer(request, session)
-            rate_limits.api.hit("officer", officer.actor.id)
+            rate_limits.officer(officer.actor.id)
             return Reader(officer.actor, visible_to=officer.scope)
     client = get_principal(request, session, tokens, rate_limits, credentials)
     return Reader(client.actor, own_actions_of=client.organisation.id)

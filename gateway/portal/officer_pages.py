@@ -61,7 +61,7 @@ async def limited_officer(
     """The logged-in officer, within the API's rate limit on their own key, which their reads
     of the audit API share: these pages read the log too, and an export reads up to
     EXPORT_LIMIT entries."""
-    rate_limits.api.hit("officer", officer.actor.id)
+    rate_limits.officer(officer.actor.id)
     return officer
 
 
