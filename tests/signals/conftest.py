@@ -4,7 +4,7 @@ of them, and schools located there."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from itertools import count
 from typing import Any
 
@@ -50,3 +50,9 @@ def report(world: World, by: Any, child: dict[str, str], **facts: Any) -> Any:
 def hours(*days_ago: int, each: float = 4, today: date | None = None) -> list[dict[str, Any]]:
     today = today or date.today()
     return [{"date": str(today - timedelta(days=d)), "hours": each} for d in days_ago]
+
+
+def at(world: World, day: date) -> None:
+    """Set the service's clock to 06:00 UTC on ``day`` (the maintenance run's early hour)."""
+    moment = datetime.combine(day, time(6), tzinfo=UTC)
+    world.exchanges.clock = lambda: moment

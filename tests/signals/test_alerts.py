@@ -5,7 +5,7 @@ service's own, moved by the test."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, time
+from datetime import date
 from typing import Any
 
 from audit import store
@@ -13,7 +13,7 @@ from gateway.exchanges.maintenance import maintain
 from gateway.signals.service import Signals
 from gateway.signals.thresholds import add_months
 from tests.exchanges.world import World
-from tests.signals.conftest import children, report
+from tests.signals.conftest import at, children, report
 
 EXEMPTED, HOME, PLACED = children(3, start=300_000_000)
 
@@ -21,11 +21,6 @@ EXEMPTED, HOME, PLACED = children(3, start=300_000_000)
 def signals(world: World) -> Signals:
     service: Signals = world.app.state.signals
     return service
-
-
-def at(world: World, day: date) -> None:
-    moment = datetime.combine(day, time(6), tzinfo=UTC)
-    world.exchanges.clock = lambda: moment
 
 
 def alerts(world: World, party: Any) -> list[dict[str, Any]]:

@@ -5,7 +5,7 @@ moved by the test, with the maintenance run the gateway itself runs."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, time
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
@@ -16,14 +16,9 @@ from gateway.exchanges.service import MaintenanceReport
 from gateway.signals.models import AbsenceSignal, AtHomeAlert, Exemption
 from gateway.statistics.models import StatisticsSnapshot
 from tests.exchanges.world import World
-from tests.signals.conftest import children
+from tests.signals.conftest import at, children
 
 Cells = dict[tuple[str, str, str, str], int | None]
-
-
-def at(world: World, day: date) -> None:
-    moment = datetime.combine(day, time(6), tzinfo=UTC)
-    world.exchanges.clock = lambda: moment
 
 
 def run(world: World) -> MaintenanceReport:
