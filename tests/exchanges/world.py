@@ -136,10 +136,13 @@ class World:
                     self.session, consent.id, consent.holder, grant=True, **options
                 )
 
-    def audit_actions(self, exchange_id: str) -> list[str]:
+    def audit_entries(self) -> list[dict[str, Any]]:
+        """Every entry of the audit log as committed, oldest first."""
         self.session.expire_all()
-        entries = [json.loads(leaf) for _, leaf, _ in store.iter_leaves(self.session)]
-        return [e["action"] for e in entries if e["exchange_id"] == exchange_id]
+        return [json.loads(leaf) for _, leaf, _ in store.iter_leaves(self.session)]
+
+    def audit_actions(self, exchange_id: str) -> list[str]:
+        return [e["action"] for e in self.audit_entries() if e["exchange_id"] == exchange_id]
 
     def travel(self, days: int) -> None:
         """Move the service's clock ``days`` ahead of real time."""

@@ -4,11 +4,9 @@ service's own, moved by the test."""
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Any
 
-from audit import store
 from gateway.exchanges.maintenance import maintain
 from gateway.signals.service import Signals
 from gateway.signals.thresholds import add_months
@@ -31,9 +29,7 @@ def alerts(world: World, party: Any) -> list[dict[str, Any]]:
 
 
 def audited_alerts(world: World) -> list[dict[str, Any]]:
-    world.session.expire_all()
-    entries = [json.loads(leaf) for _, leaf, _ in store.iter_leaves(world.session)]
-    return [e for e in entries if e["action"] == "alert.at_home"]
+    return [e for e in world.audit_entries() if e["action"] == "alert.at_home"]
 
 
 def test_an_exemption_alerts_leerplicht_and_the_swv_after_three_months_once(world: World) -> None:

@@ -4,13 +4,11 @@ moved by the test, with the maintenance run the gateway itself runs."""
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
 
-from audit import store
 from gateway.exchanges.maintenance import maintain
 from gateway.exchanges.service import MaintenanceReport
 from gateway.signals.models import AbsenceSignal, AtHomeAlert, Exemption
@@ -47,9 +45,7 @@ def rows(world: World, model: Any) -> int:
 
 
 def erasures(world: World) -> list[dict[str, Any]]:
-    world.session.expire_all()
-    entries = [json.loads(leaf) for _, leaf, _ in store.iter_leaves(world.session)]
-    return [e for e in entries if e["action"].endswith(".erase")]
+    return [e for e in world.audit_entries() if e["action"].endswith(".erase")]
 
 
 def test_a_closed_year_keeps_its_figures_while_its_records_are_erased(counted: World) -> None:
