@@ -8,7 +8,7 @@ import io
 import json
 import re
 import zipfile
-from datetime import UTC, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -227,11 +227,11 @@ def test_the_officer_sees_that_a_closed_school_years_figures_are_final(
     world: World, gateway_officer: httpx.Client
 ) -> None:
     from gateway.statistics.service import close_ended_years, school_year_of
+    from tests.signals.conftest import at
 
     start = school_year_of(world.exchanges.clock().date())
     world.create(world.school, world.leerplicht, "verzuimmelding", ["signal_type"])
-    ended = datetime(start + 1, 8, 1, 6, tzinfo=UTC)
-    world.exchanges.clock = lambda: ended
+    at(world, date(start + 1, 8, 1))
     assert close_ended_years(world.session, world.exchanges) == [f"{start}-{start + 1}"]
     world.session.commit()
 
