@@ -227,13 +227,24 @@ level_reasons contains msg if {
 
 # --- Rule 2 (proportionality) and the field side of rule 4 -----------------------------------
 # Fields delivered = requested ∩ allowed for the purpose at the
-# granted level ∩ consented. Rule 4 (safety codes): under code rood no location or address
-# field goes to anyone. Every field that does not go gets exactly one reason.
+# granted level ∩ consented. Rule 4 (safety codes): a location field is any field that tells
+# where the child is now (the register marks each field's "location"); under code rood none
+# goes to anyone, under oranje only in the full dossier to a school that has offered a place,
+# never to leerplicht. Every field that does not go gets exactly one reason.
 
 
 requested := {f | some f in input.requested_fields}
 
 location_field(f) if purpose.fields[f].location == true
+
+oranje if input.subject.safety_code == "oranje"
+
+# Under oranje, the one recipient that may learn where the child is.
+oranje_location_allowed if {
+	level == "full"
+	placement_confirmed
+	input.recipient.role == "school"
+}
 
 strip_reason(f) := "not part of this purpose" if {
 	not purpose.fields[f]
@@ -242,6 +253,10 @@ strip_reason(f) := "not part of this purpose" if {
 } else := "location and address are never shared under safety code rood" if {
 	rood
 	location_field(f)
+} else := "under safety code oranje, location goes only in the full dossier to a school that has offered a place" if {
+	oranje
+	location_field(f)
+	not oranje_location_allowed
 } else := "not covered by the consent of every holder" if {
 	basis == "consent"
 	count(active_holders) > 0

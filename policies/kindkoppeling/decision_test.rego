@@ -254,6 +254,119 @@ test_rood_tells_leerplicht_only_the_safe_place if {
 	d.fields == ["safe_place_notice"]
 }
 
+# The most any route of a purpose can ever get: every field of the register asked at the full
+# level with a stated reason, a confirmed placement and every holder's consent to everything.
+everything(p, r, code) := {
+	"purpose": p,
+	"initiator": "source",
+	"recipient": {"organisation_id": "to-1", "role": r.to},
+	"source": {"organisation_id": "from-1", "role": r.from},
+	"requested_fields": [f | some f, _ in data.purposes[p].fields],
+	"requested_level": "full",
+	"reason": "a place was offered and the full dossier is needed",
+	"break_glass": null,
+	"subject": {"age": 8, "safety_code": code, "placement_confirmed": true, "guardians": [mother]},
+	"consents": [{
+		"id": "all", "purpose": p, "grantee": "to-1", "grantors": ["mother"],
+		"fields": [f | some f, _ in data.purposes[p].fields], "level": "full",
+		"status": "active", "valid_from": now - 100, "valid_until": now + 100,
+	}],
+	"now": now,
+}
+
+# Location fields that reach any recipient of purpose p for a child under the safety code.
+location_sent(p, code) := {f |
+	some r in data.purposes[p].routes
+	d := decision.decision with input as everything(p, r, code)
+	some f in d.fields
+	data.purposes[p].fields[f].location
+}
+
+# Every route of the purpose still shares something: the tests below are not passed by a denial.
+every_route_shares(p, code) if {
+	every r in data.purposes[p].routes {
+		d := decision.decision with input as everything(p, r, code)
+		d.allow
+		count(d.fields) > 0
+	}
+}
+
+no_location_under_rood(p) if {
+	every_route_shares(p, "rood")
+	count(location_sent(p, "rood")) == 0
+}
+
+test_rood_no_location_leaves_warme_overdracht if no_location_under_rood("warme-overdracht")
+
+test_rood_no_location_leaves_onderwijskundig_rapport if no_location_under_rood("onderwijskundig-rapport")
+
+test_rood_no_location_leaves_tlv_aanvraag if no_location_under_rood("tlv-aanvraag")
+
+test_rood_no_location_leaves_verzuimmelding if no_location_under_rood("verzuimmelding")
+
+test_rood_no_location_leaves_vrijstelling_status if no_location_under_rood("vrijstelling-status")
+
+test_rood_no_location_leaves_plaatsing_opvang if no_location_under_rood("plaatsing-opvang")
+
+test_rood_no_location_leaves_zorg_afstemming if no_location_under_rood("zorg-afstemming")
+
+test_rood_covers_every_purpose_in_the_register if {
+	tested := {"warme-overdracht", "onderwijskundig-rapport", "tlv-aanvraag", "verzuimmelding", "vrijstelling-status", "plaatsing-opvang", "zorg-afstemming"}
+	{p | some p, _ in data.purposes} == tested
+}
+
+# The marking is what holds them back: without a safety code the same requests carry them.
+test_location_fields_flow_without_a_safety_code if {
+	location_sent("verzuimmelding", "groen") == {"school"}
+	location_sent("plaatsing-opvang", "groen") == {"current_address", "residence_municipality"}
+}
+
+test_rood_verzuimmelding_does_not_name_the_school if {
+	inp := everything("verzuimmelding", {"from": "school", "to": "leerplicht"}, "rood")
+	d := decision.decision with input as inp
+	d.allow
+	d.fields == ["absence_period", "signal_type"]
+	d.stripped.school == "location and address are never shared under safety code rood"
+}
+
+oranje_placement := object.union(placement, {"subject": object.union(placement.subject, {"safety_code": "oranje", "placement_confirmed": true})})
+
+test_oranje_location_goes_in_the_full_dossier_to_the_placing_school if {
+	d := decision.decision with input as oranje_placement
+	d.allow
+	d.level == "full"
+	"current_address" in d.fields
+	"residence_municipality" in d.fields
+}
+
+test_oranje_location_waits_for_a_confirmed_placement if {
+	inp := object.union(oranje_placement, {"subject": object.union(oranje_placement.subject, {"placement_confirmed": false})})
+	d := decision.decision with input as inp
+	d.allow
+	d.level == "summary"
+	not "residence_municipality" in d.fields
+	d.stripped.residence_municipality == "under safety code oranje, location goes only in the full dossier to a school that has offered a place"
+}
+
+test_oranje_location_never_goes_to_leerplicht if {
+	count(location_sent("verzuimmelding", "oranje")) == 0
+	inp := everything("plaatsing-opvang", {"from": "opvang", "to": "leerplicht"}, "oranje")
+	d := decision.decision with input as inp
+	d.allow
+	every f in d.fields {
+		not data.purposes["plaatsing-opvang"].fields[f].location
+	}
+	d.stripped.residence_municipality == "under safety code oranje, location goes only in the full dossier to a school that has offered a place"
+}
+
+test_oranje_location_never_goes_to_an_swv if {
+	inp := everything("plaatsing-opvang", {"from": "opvang", "to": "swv"}, "oranje")
+	d := decision.decision with input as inp
+	d.allow
+	d.level == "full"
+	not "current_address" in d.fields
+}
+
 test_restricted_parent_is_never_asked if {
 	inp17 := object.union(with_subject({"guardians": [mother, restricted_father]}), {"consents": []})
 	d17 := decision.decision with input as inp17
@@ -464,6 +577,7 @@ test_register_is_well_formed if {
 		}
 		every _, spec in p.fields {
 			spec.level in decision.levels
+			is_boolean(spec.location) # every field is marked: does it tell where the child is?
 		}
 		count({f | some f, _ in p.fields; p.forbidden_fields[f]}) == 0
 	}
