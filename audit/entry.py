@@ -17,6 +17,7 @@ from typing import Any
 import rfc8785
 
 _FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 
 
 @dataclass(frozen=True)
@@ -48,12 +49,19 @@ class Entry:
     subject: str | None = None  # what was acted on when not a child, e.g. an organisation id
     trace_id: str | None = None
     span_id: str | None = None
+    # SHA-256 (hex) of the RFC 8785 form of the policy's input and answer, for a decision the
+    # gateway keeps: the log commits to the record, so a changed record no longer matches.
+    input_hash: str | None = None
+    decision_hash: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         bad = [f for f in self.fields if not _FIELD_NAME.match(f)]
         if bad:
             raise ValueError(f"audit entries hold field names only; not names: {bad}")
+        for digest in (self.input_hash, self.decision_hash):
+            if digest is not None and not _SHA256_HEX.match(digest):
+                raise ValueError("input_hash and decision_hash are SHA-256 digests in hex")
 
     def document(self, index: int, recorded_at: datetime) -> dict[str, Any]:
         return {
@@ -75,6 +83,8 @@ class Entry:
             "outcome": self.outcome,
             "reasons": list(self.reasons),
             "policy_version": self.policy_version,
+            "input_hash": self.input_hash,
+            "decision_hash": self.decision_hash,
             "exchange_id": self.exchange_id,
             "requester_id": self.requester_id,
             "source_id": self.source_id,

@@ -170,6 +170,19 @@ def leaf_hash(session: Session, index: int) -> bytes:
     return value
 
 
+def leaves(session: Session, indices: Sequence[int]) -> dict[int, tuple[bytes, bytes]]:
+    """Entries by index: (leaf bytes, the leaf's hash as the Merkle tree holds it). A leaf that
+    does not hash to the tree's value was changed after it was appended."""
+    if not indices:
+        return {}
+    rows = session.execute(
+        select(entries.c.idx, entries.c.leaf, nodes.c.hash)
+        .join(nodes, nodes.c.pos == entries.c.idx * 2)
+        .where(entries.c.idx.in_(sorted(set(indices))))
+    ).all()
+    return {row[0]: (bytes(row[1]), bytes(row[2])) for row in rows}
+
+
 def inclusion_proof(session: Session, index: int, size: int) -> list[bytes]:
     path: list[bytes] = _prefetched(
         session, lambda subtree: merkle.inclusion_path(index, size, subtree)

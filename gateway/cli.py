@@ -12,6 +12,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -28,6 +29,7 @@ from gateway import demo, migrations
 from gateway.auditing import service as auditing
 from gateway.auth.assertions import sign_client_assertion, token_request_form
 from gateway.db import make_engine, make_sessionmaker
+from gateway.decisions import replay
 from gateway.demo_scenario import run_scenario
 from gateway.errors import GatewayError
 from gateway.exchanges.maintenance import maintain
@@ -287,6 +289,56 @@ audit_app = typer.Typer(
     help="The audit log: checkpoints, export, verification.", no_args_is_help=True
 )
 app.add_typer(audit_app, name="audit")
+
+
+decisions_app = typer.Typer(
+    help="Kept decisions: replay them under the policy bundle of their day.", no_args_is_help=True
+)
+app.add_typer(decisions_app, name="decisions")
+
+
+@decisions_app.command("replay")
+def decisions_replay(
+    exchange: Annotated[
+        str | None, typer.Option(help="Replay the decisions of this exchange (its id).")
+    ] = None,
+    since: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"],
+            help="Replay the decisions made from this date (UTC) on.",
+        ),
+    ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Replay every kept decision.")] = False,
+) -> None:
+    """Re-evaluate each kept decision's input under the bundle it was decided with, and say per
+    decision whether the answer is identical (and what differs if not). Exit 1 on any
+    difference, or on a record that no longer matches its audit entry."""
+    if sum([exchange is not None, since is not None, all_]) != 1:
+        typer.echo("error: give exactly one of --exchange, --since and --all", err=True)
+        raise typer.Exit(2)
+    settings = Settings()
+    with _session(settings) as session:
+        query = replay.records(
+            exchange_id=exchange, since=since.replace(tzinfo=UTC) if since else None
+        )
+        counts = {"identical": 0, "different": 0}
+        for result in replay.Replayer(session).replay(session.scalars(query)):
+            row = result.record
+            verdict = "identical" if result.identical else "different"
+            counts[verdict] += 1
+            where = f"exchange {row.exchange_id}" if row.exchange_id else f"child {row.child_id}"
+            typer.echo(
+                f"{verdict.upper():9}  audit #{row.audit_index}  {row.action}  {where}  "
+                f"{row.recorded_at:%Y-%m-%d %H:%M:%S}  {row.policy_version[:19]}"
+            )
+            for fault in result.faults:
+                typer.echo(f"    fault: {fault}")
+            for key, (then, now) in result.differences.items():
+                typer.echo(f"    {key}: recorded {json.dumps(then)}, now {json.dumps(now)}")
+    typer.echo(f"{counts['identical']} identical, {counts['different']} different")
+    if counts["different"]:
+        raise typer.Exit(1)
 
 
 def _audit_signer(settings: Settings) -> Signer:

@@ -5,6 +5,7 @@ from gateway.auth.models import UsedClientAssertion
 from gateway.children.models import Child, Guardian
 from gateway.consent.models import Consent, Notice
 from gateway.db import Base
+from gateway.decisions.models import DecisionRecord, PolicyBundleRecord
 from gateway.exchanges.models import Exchange, Payload
 from gateway.organisations.models import Organisation, OrganisationKey, RegionGemeente
 from gateway.oversight.models import BreakGlassReview
@@ -22,6 +23,7 @@ __all__ = [
     "BreakGlassReview",
     "Child",
     "Consent",
+    "DecisionRecord",
     "Exchange",
     "Exemption",
     "Guardian",
@@ -29,6 +31,7 @@ __all__ = [
     "Organisation",
     "OrganisationKey",
     "Payload",
+    "PolicyBundleRecord",
     "PortalLogin",
     "RegionGemeente",
     "StatisticsSnapshot",

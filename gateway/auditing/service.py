@@ -19,7 +19,7 @@ from audit.entry import Actor, Entry
 from audit.note import Signer
 from audit.store import Appended, EntryFilter
 from gateway.errors import ServiceUnavailableError, ValidationFailedError
-from gateway.policy.decision import Decision, DecisionInput
+from gateway.policy.decision import Decision, Ruling
 
 log = structlog.get_logger(__name__)
 
@@ -142,11 +142,11 @@ def _record_read(
 def decision_entry(
     action: str,
     actor: Actor,
-    request: DecisionInput,
-    decision: Decision,
+    ruling: Ruling[Decision],
     processing_activity_id: str | None,
 ) -> Entry:
     """An entry for a policy decision: names, level, outcome and reasons; never values."""
+    decision, request = ruling.answer, ruling.input
     if decision.allow:
         outcome = "allowed"
     elif decision.awaiting_consent:
@@ -157,16 +157,16 @@ def decision_entry(
         action=action,
         actor=actor,
         outcome=outcome,
-        purpose=request.purpose if processing_activity_id else None,
+        purpose=decision.purpose if processing_activity_id else None,
         processing_activity_id=processing_activity_id,
         legal_basis=decision.basis.value if decision.basis else None,
         fields=tuple(decision.fields),
         level=decision.level.value if decision.level else None,
         reasons=tuple(decision.reasons),
         policy_version=decision.policy_version,
-        requester_id=request.recipient.organisation_id,
-        source_id=request.source.organisation_id,
-        emergency=request.break_glass is not None,
+        requester_id=request["recipient"]["organisation_id"],
+        source_id=request["source"]["organisation_id"],
+        emergency=request.get("break_glass") is not None,
         extra={"stripped_count": str(len(decision.stripped))},
     )
 

@@ -1,8 +1,8 @@
 """Identifying children by BSN and birth date, their safety code, and their guardians.
 
 A safety-code change and a change of guardians are decisions (``policies/kindkoppeling/
-safety.rego`` and ``guardians.rego``) and audited actions: the change and its entry commit
-together.
+safety.rego`` and ``guardians.rego``) and audited actions: the change, its entry and the kept
+decision commit together.
 """
 
 from __future__ import annotations
@@ -19,9 +19,17 @@ from audit.entry import Actor, Entry
 from gateway.auditing.service import record
 from gateway.children.bsn import InvalidBSNError, pseudonym, validate_bsn
 from gateway.children.models import Child, Guardian
+from gateway.decisions import recording
 from gateway.errors import FORBIDDEN, ForbiddenError, ValidationFailedError
 from gateway.organisations.models import Organisation
-from gateway.policy.decision import GuardiansChange, Party, Permission, SafetyChange, SafetyCode
+from gateway.policy.decision import (
+    GuardiansChange,
+    Party,
+    Permission,
+    Ruling,
+    SafetyChange,
+    SafetyCode,
+)
 from gateway.policy.service import PolicyDecider
 
 
@@ -63,7 +71,7 @@ def change_safety_code(
     actor: Actor,
     decider: PolicyDecider,
 ) -> Child:
-    decision = decider.decide_safety_change(
+    ruling = decider.decide_safety_change(
         SafetyChange(
             actor=Party(organisation_id=organisation.id, role=organisation.role),
             current_code=child.safety_code,
@@ -72,7 +80,7 @@ def change_safety_code(
         )
     )
     extra = {"from": child.safety_code or "none", "to": new_code.value}
-    _record_permission(session, child, "safety.change", actor, decision, extra)
+    _record_permission(session, child, "safety.change", actor, decider, ruling, extra)
     child.safety_code = new_code
     child.safety_code_set_by = organisation.id
     child.safety_code_set_at = datetime.now(UTC)
@@ -117,14 +125,14 @@ def record_guardians(
         s.restricted != (current[s.relation].restricted if s.relation in current else False)
         for s in stated
     )
-    decision = decider.decide_guardians_change(
+    ruling = decider.decide_guardians_change(
         GuardiansChange(
             actor=Party(organisation_id=organisation.id, role=organisation.role),
             changes_restriction=changes_restriction,
         )
     )
     extra = {"guardians": str(len(stated)), "restriction_changed": str(changes_restriction)}
-    _record_permission(session, child, "guardians.change", actor, decision, extra)
+    _record_permission(session, child, "guardians.change", actor, decider, ruling, extra)
     for facts in stated:
         guardian = current.get(facts.relation)
         if guardian is None:
@@ -154,23 +162,25 @@ def _record_permission(
     child: Child,
     action: str,
     actor: Actor,
-    decision: Permission,
+    decider: PolicyDecider,
+    ruling: Ruling[Permission],
     extra: dict[str, str],
 ) -> None:
-    """Put a decided change on the record; a refusal is committed as such and raised as 403,
-    so the caller only goes on to make the change when it is allowed."""
-    record(
-        session,
-        Entry(
-            action=action,
-            actor=actor,
-            outcome="allowed" if decision.allow else "denied",
-            child_ref=store.child_reference(session, child.pseudonym),
-            reasons=tuple(decision.reasons),
-            policy_version=decision.policy_version,
-            extra=extra,
-        ),
+    """Put a decided change on the record, with the decision kept beside its entry; a refusal
+    is committed as such and raised as 403, so the caller only goes on to make the change when
+    it is allowed."""
+    decision = ruling.answer
+    entry = Entry(
+        action=action,
+        actor=actor,
+        outcome="allowed" if decision.allow else "denied",
+        child_ref=store.child_reference(session, child.pseudonym),
+        reasons=tuple(decision.reasons),
+        policy_version=decision.policy_version,
+        extra=extra,
     )
+    appended = record(session, recording.stamp(entry, ruling))
+    recording.keep(session, decider.bundle, ruling, appended, action=action, child_id=child.id)
     if not decision.allow:
         session.commit()  # the refusal is on the record; nothing changed
         raise ForbiddenError(

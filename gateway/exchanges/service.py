@@ -3,8 +3,10 @@
 Every step asks the policy again with the facts of that moment (consent still valid, safety code
 as it is now, placement confirmed or not), stores the decision on the exchange, and writes its
 audit entry in the same transaction as the step itself: a step and its entry commit together or
-not at all. Payloads are sealed (:mod:`gateway.exchanges.sealing`) before they reach a session,
-and every ending destroys the payload's data key.
+not at all. The decision's input and answer are kept beside that entry
+(:mod:`gateway.decisions.recording`), which commits to both by hash. Payloads are sealed
+(:mod:`gateway.exchanges.sealing`) before they reach a session, and every ending destroys the
+payload's data key.
 
 Callers are identified by their organisation; an exchange the caller is not a party to does not
 exist for it (404), whatever id it tries.
@@ -32,6 +34,7 @@ from gateway.children.models import Child
 from gateway.consent import service as consents
 from gateway.consent.models import Consent, ConsentStatus
 from gateway.db import utcnow
+from gateway.decisions import recording
 from gateway.errors import (
     DENIED_BY_POLICY,
     IDEMPOTENCY_KEY_REUSED,
@@ -55,6 +58,7 @@ from gateway.policy.decision import (
     Guardian,
     Level,
     Party,
+    Ruling,
     Subject,
 )
 from gateway.policy.service import PolicyDecider
@@ -251,7 +255,7 @@ class Exchanges:
         )
         # Decided before it joins the session, so the row is written once, with its decision.
         ruling = self._decide(session, exchange, order.child, now)
-        decision = ruling[1]
+        decision = ruling.answer
         session.add(exchange)
         exchange.expires_at = now + timedelta(days=decision.retention_days or 0)
         action = "break_glass" if order.break_glass_justification else "decision"
@@ -295,8 +299,8 @@ class Exchanges:
         check_transition(exchange.status, S.DELIVERED)
         self.schemas.validate(exchange.purpose, payload)
         child = session.get_one(Child, exchange.child_id)
-        self._decide_again(session, exchange, child, actor, self.clock())
-        stripped = self.seal_payload(session, exchange, child, actor, payload)
+        ruling = self._decide_again(session, exchange, child, actor, self.clock())
+        stripped = self.seal_payload(session, exchange, child, actor, payload, ruling)
         session.commit()
         return Delivered(exchange, stripped)
 
@@ -307,9 +311,12 @@ class Exchanges:
         child: Child,
         actor: Actor,
         payload: dict[str, Any],
+        ruling: Ruling[Decision] | None = None,
     ) -> dict[str, str]:
         """Keep the fields the exchange's stored decision grants, seal them, record the
-        delivery; the caller commits. Returns what was stripped, with the reason for each."""
+        delivery; the caller commits. Returns what was stripped, with the reason for each.
+        ``ruling`` is the decision made for this delivery, kept with the delivery's entry;
+        None when the delivery follows the opening decision in the same transaction."""
         now = self.clock()
         granted = set(exchange.decision["fields"])
         reasons: dict[str, str] = exchange.decision["stripped"]
@@ -344,6 +351,7 @@ class Exchanges:
             outcome="success",
             fields=sorted(kept),
             extra={"stripped": ",".join(sorted(stripped))},
+            ruling=ruling,
         )
         return stripped
 
@@ -367,7 +375,8 @@ class Exchanges:
             self._end(session, exchange, child, S.EXPIRED, "retention period ended", actor)
             session.commit()
             raise GoneError("The retention period of this exchange has ended; it was destroyed.")
-        decision = self._decide_again(session, exchange, child, actor, now)
+        ruling = self._decide_again(session, exchange, child, actor, now)
+        decision = ruling.answer
         assert payload.key_id and payload.wrapped_key and payload.ciphertext
         sealed = Sealed(WrappedKey(payload.key_id, payload.wrapped_key), payload.ciphertext)
         stored = json.loads(unseal(self.keyring, sealed, payload_context(exchange.id)))
@@ -385,6 +394,7 @@ class Exchanges:
             outcome="success",
             fields=sorted(released),
             extra={"withheld": ",".join(sorted(set(stored) - granted))},
+            ruling=ruling,
         )
         session.commit()
         return exchange, released
@@ -492,7 +502,7 @@ class Exchanges:
         if exchange is not None and exchange.status == S.AWAITING_CONSENT:
             session.flush()
             ruling = self._decide(session, exchange, child, now)
-            decision = ruling[1]
+            decision = ruling.answer
             self._record_decision(session, "decision", actor, exchange, child, ruling)
             if decision.allow:
                 self._move(exchange, S.AWAITING_DELIVERY)
@@ -586,7 +596,7 @@ class Exchanges:
 
     def _decide(
         self, session: Session, exchange: Exchange, child: Child, now: datetime
-    ) -> tuple[DecisionInput, Decision]:
+    ) -> Ruling[Decision]:
         rows = consents.relevant(
             session, exchange_id=exchange.id, relied=exchange.relied_consent_ids
         )
@@ -628,23 +638,22 @@ class Exchanges:
             consents=consents.as_facts(rows),
             now=now,
         )
-        decision = self.decider.decide(request)
-        exchange.decision = decision.model_dump(mode="json")
-        exchange.policy_version = decision.policy_version
-        return request, decision
+        ruling = self.decider.rule(request)
+        exchange.decision = ruling.document
+        exchange.policy_version = ruling.policy_version
+        return ruling
 
     def _decide_again(
         self, session: Session, exchange: Exchange, child: Child, actor: Actor, now: datetime
-    ) -> Decision:
+    ) -> Ruling[Decision]:
         """The decision at this moment; if it no longer allows the exchange, the exchange ends
         (on the record, committed) and the caller gets 403 with the reasons."""
         ruling = self._decide(session, exchange, child, now)
-        decision = ruling[1]
-        if not decision.allow:
+        if not ruling.answer.allow:
             self._stop(session, exchange, child, ruling, actor, now)
             session.commit()
-            raise _denied(decision)
-        return decision
+            raise _denied(ruling.answer)
+        return ruling
 
     def _placement_confirmed(self, session: Session, exchange: Exchange) -> bool:
         """Has the recipient offered this child a place (only asked where the purpose stages
@@ -712,13 +721,13 @@ class Exchanges:
         session: Session,
         exchange: Exchange,
         child: Child,
-        ruling: tuple[DecisionInput, Decision],
+        ruling: Ruling[Decision],
         actor: Actor,
         now: datetime,
     ) -> None:
         """The policy no longer allows this exchange: end it, and say why in its record."""
         self._record_decision(session, "decision", actor, exchange, child, ruling)
-        decision = ruling[1]
+        decision = ruling.answer
         relied = [session.get(Consent, cid) for cid in exchange.relied_consent_ids]
         if any(c is not None and c.status == ConsentStatus.REVOKED for c in relied):
             target, why = S.REVOKED, "consent revoked"
@@ -792,19 +801,38 @@ class Exchanges:
         actor: Actor,
         exchange: Exchange,
         child: Child,
-        ruling: tuple[DecisionInput, Decision],
+        ruling: Ruling[Decision],
     ) -> None:
-        request, decision = ruling
-        entry = decision_entry(
-            action, actor, request, decision, self._purpose_uri(exchange.purpose)
+        entry = decision_entry(action, actor, ruling, self._purpose_uri(exchange.purpose))
+        entry = replace(
+            entry,
+            exchange_id=exchange.id,
+            child_ref=store.child_reference(session, child.pseudonym),
         )
-        record(
+        self._keep(session, action, exchange, child, entry, ruling)
+
+    def _keep(
+        self,
+        session: Session,
+        action: str,
+        exchange: Exchange,
+        child: Child,
+        entry: Entry,
+        ruling: Ruling[Decision] | None,
+    ) -> None:
+        """Append ``entry``; with a ruling, committing to it and keeping it beside the entry."""
+        if ruling is None:
+            record(session, entry)
+            return
+        appended = record(session, recording.stamp(entry, ruling))
+        recording.keep(
             session,
-            replace(
-                entry,
-                exchange_id=exchange.id,
-                child_ref=store.child_reference(session, child.pseudonym),
-            ),
+            self.decider.bundle,
+            ruling,
+            appended,
+            action=action,
+            exchange_id=exchange.id,
+            child_id=child.id,
         )
 
     def _record(
@@ -818,10 +846,14 @@ class Exchanges:
         outcome: str,
         fields: Iterable[str] = (),
         extra: dict[str, str] | None = None,
+        ruling: Ruling[Decision] | None = None,
     ) -> None:
         decision = exchange.decision or {}
-        record(
+        self._keep(
             session,
+            action,
+            exchange,
+            child,
             Entry(
                 action=action,
                 actor=actor,
@@ -839,6 +871,7 @@ class Exchanges:
                 emergency=exchange.break_glass_justification is not None,
                 extra=extra or {},
             ),
+            ruling,
         )
 
     def _record_consent(

@@ -62,16 +62,13 @@ def preview_decision(
         break_glass=body.break_glass,
         subject=body.subject,
     )
-    decision = decider.decide(request)
+    ruling = decider.rule(request)
+    decision = ruling.answer
     purpose = decider.bundle.purpose(body.purpose)
     auditing.record(
         session,
         auditing.decision_entry(
-            "decision.preview",
-            client.actor,
-            request,
-            decision,
-            purpose["uri"] if purpose else None,
+            "decision.preview", client.actor, ruling, purpose["uri"] if purpose else None
         ),
     )
     session.commit()

@@ -6,7 +6,9 @@ and ``data.json`` files whose directory is their place in ``data`` (``purposes/d
 test runner but are not part of the decision bundle or its version.
 
 The version is a SHA-256 over every decision file's path and bytes, in path order, computed in
-Python because the in-process engine has no ``crypto.*`` built-ins.
+Python because the in-process engine has no ``crypto.*`` built-ins. ``files`` keeps those
+files' text, so the gateway can store the bundle under its version and rebuild it later
+(:func:`PolicyBundle.from_files` recomputes the version, so a stored copy proves itself).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 TEST_SUFFIX = "_test.rego"
@@ -22,39 +24,51 @@ TEST_SUFFIX = "_test.rego"
 
 @dataclass(frozen=True)
 class PolicyBundle:
-    root: Path
+    root: Path | None  # None for a bundle read back from the database
     modules: dict[str, str]  # relative path -> Rego source (decision modules only)
     tests: dict[str, str]  # relative path -> Rego source of *_test.rego
     data: dict[str, Any]
     version: str
+    files: dict[str, str]  # every decision file (modules and data.json) -> its text
 
     @classmethod
     def load(cls, root: Path) -> PolicyBundle:
         root = root.resolve()
         if not root.is_dir():
             raise FileNotFoundError(f"policy directory {root} does not exist")
-        modules: dict[str, str] = {}
+        files: dict[str, str] = {}
         tests: dict[str, str] = {}
-        data: dict[str, Any] = {}
-        digest = hashlib.sha256()
         for path in sorted(root.rglob("*")):
             relative = path.relative_to(root).as_posix()
             if path.name.endswith(TEST_SUFFIX):
                 tests[relative] = path.read_text(encoding="utf-8")
-                continue
-            if path.suffix == ".rego":
-                modules[relative] = path.read_text(encoding="utf-8")
-            elif path.name == "data.json":
-                _place(data, path.parent.relative_to(root).parts, json.loads(path.read_bytes()))
+            elif path.suffix == ".rego" or path.name == "data.json":
+                files[relative] = path.read_bytes().decode("utf-8")
+        return cls.from_files(files, root=root, tests=tests)
+
+    @classmethod
+    def from_files(
+        cls, files: dict[str, str], *, root: Path | None = None, tests: dict[str, str] | None = None
+    ) -> PolicyBundle:
+        """The bundle made of these decision files; its version is computed, never taken."""
+        modules: dict[str, str] = {}
+        data: dict[str, Any] = {}
+        digest = hashlib.sha256()
+        for relative in sorted(files):
+            text = files[relative]
+            if relative.endswith(".rego"):
+                modules[relative] = text
             else:
-                continue
-            raw = path.read_bytes()
+                parts = PurePosixPath(relative).parent.parts
+                _place(data, parts, json.loads(text))
+            raw = text.encode("utf-8")
             # Length-prefixed framing: no two different bundles hash the same byte stream.
             digest.update(f"{relative}\0{len(raw)}\0".encode())
             digest.update(raw)
         if not modules:
-            raise FileNotFoundError(f"no Rego modules under {root}")
-        return cls(root, modules, tests, data, "sha256:" + digest.hexdigest())
+            raise FileNotFoundError(f"no Rego modules under {root or 'the stored bundle'}")
+        version = "sha256:" + digest.hexdigest()
+        return cls(root, modules, tests or {}, data, version, dict(files))
 
     def purpose(self, purpose_id: str) -> dict[str, Any] | None:
         """The register entry of a purpose, or None for a purpose the register does not know."""

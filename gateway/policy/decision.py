@@ -2,17 +2,22 @@
 
 ``DecisionInput`` is the input document of ``data.kindkoppeling.decision.decision`` (its
 contract is in ``policies/README.md``); ``Decision`` is the answer, checked on the way in so a
-malformed answer from an engine is an engine failure, never an allow.
+malformed answer from an engine is an engine failure, never an allow. A ``Ruling`` keeps the
+input document exactly as the engine saw it beside the answer, with the SHA-256 of each (of its
+RFC 8785 canonical JSON) that the audit entry commits to, so the decision can be replayed.
 """
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from audit.entry import canonical
 from gateway.organisations.identifiers import OrganisationRole
 
 
@@ -152,6 +157,36 @@ def parse_answer(model: type[_Answer], document: Any, policy_version: str) -> _A
         return model.model_validate({**document, "policy_version": policy_version})
     except ValidationError as exc:
         raise MalformedDecisionError(f"the {model.__name__} document is malformed: {exc}") from exc
+
+
+def digest(document: dict[str, Any]) -> str:
+    """SHA-256 (hex) of a JSON document's RFC 8785 canonical form."""
+    return hashlib.sha256(canonical(document)).hexdigest()
+
+
+@dataclass(frozen=True)
+class Ruling(Generic[_Answer]):
+    """One evaluation: which package was asked, the input document and the checked answer."""
+
+    package: str
+    input: dict[str, Any]
+    answer: _Answer
+    document: dict[str, Any] = field(init=False, repr=False)  # the answer as stored (JSON)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "document", self.answer.model_dump(mode="json"))
+
+    @property
+    def policy_version(self) -> str:
+        return str(self.document["policy_version"])
+
+    @property
+    def input_hash(self) -> str:
+        return digest(self.input)
+
+    @property
+    def decision_hash(self) -> str:
+        return digest(self.document)
 
 
 class SafetyChange(_Strict):

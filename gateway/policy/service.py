@@ -1,9 +1,10 @@
 """The one decision interface the rest of the gateway uses.
 
 ``PolicyDecider.decide`` turns a :class:`DecisionInput` into a :class:`Decision`, stamped with
-the bundle's version. Any engine failure, or an answer that is not a decision document, raises
-:class:`PolicyUnavailableError` (503): the gateway fails closed and never treats silence as an
-allow.
+the bundle's version; ``rule`` and the change methods return a :class:`Ruling`, the answer with
+the exact input it was given, for decisions the gateway records and acts on. Any engine
+failure, or an answer that is not a decision document, raises :class:`PolicyUnavailableError`
+(503): the gateway fails closed and never treats silence as an allow.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from gateway.policy.decision import (
     GuardiansChange,
     MalformedDecisionError,
     Permission,
+    Ruling,
     SafetyChange,
     parse_answer,
 )
@@ -59,9 +61,10 @@ class PolicyDecider:
         return self.bundle.version
 
     def decide(self, request: DecisionInput) -> Decision:
-        return self.decide_document(request.document())
+        return self.rule(request).answer
 
-    def decide_document(self, document: dict[str, Any]) -> Decision:
+    def rule(self, request: DecisionInput) -> Ruling[Decision]:
+        document = request.document()
         decision = self._ask(DECISION_PACKAGE, document, Decision)
         known = self.bundle.purpose(decision.purpose) is not None
         metrics.count_decision(decision.purpose if known else "unknown", decision.outcome)
@@ -73,13 +76,17 @@ class PolicyDecider:
             disclosure_level=decision.level,
             policy_version=decision.policy_version,
         )
-        return decision
+        return Ruling(DECISION_PACKAGE, document, decision)
 
-    def decide_safety_change(self, change: SafetyChange) -> Permission:
-        return self._ask(SAFETY_PACKAGE, change.model_dump(mode="json"), Permission)
+    def decide_safety_change(self, change: SafetyChange) -> Ruling[Permission]:
+        document = change.model_dump(mode="json")
+        return Ruling(SAFETY_PACKAGE, document, self._ask(SAFETY_PACKAGE, document, Permission))
 
-    def decide_guardians_change(self, change: GuardiansChange) -> Permission:
-        return self._ask(GUARDIANS_PACKAGE, change.model_dump(mode="json"), Permission)
+    def decide_guardians_change(self, change: GuardiansChange) -> Ruling[Permission]:
+        document = change.model_dump(mode="json")
+        return Ruling(
+            GUARDIANS_PACKAGE, document, self._ask(GUARDIANS_PACKAGE, document, Permission)
+        )
 
     def _ask(self, package: str, document: dict[str, Any], model: type[_Answer]) -> _Answer:
         try:

@@ -1,0 +1,46 @@
+"""The kept policy bundles and the recorded decisions.
+
+``policy_bundles`` is content-addressed: a row's ``version`` is the SHA-256 its files hash to
+(:meth:`PolicyBundle.from_files` recomputes it on reading, so an altered row is caught).
+``decision_records`` holds what the policy was asked and what it answered: pseudonymous ids,
+ages, safety codes, consent facts and guardians' relations; never a BSN or a field value. A
+record lives as long as the exchange it belongs to (the exchange record is kept).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gateway.db import Base, utcnow
+
+
+class PolicyBundleRecord(Base):
+    __tablename__ = "policy_bundles"
+
+    version: Mapped[str] = mapped_column(String(80), primary_key=True)
+    files: Mapped[dict[str, str]] = mapped_column(JSON)  # relative path -> text
+    stored_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DecisionRecord(Base):
+    __tablename__ = "decision_records"
+    __table_args__ = (Index("ix_decision_records_recorded_at", "recorded_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=lambda: str(uuid.uuid4()))
+    # The audit entry that committed to this record's input and answer.
+    audit_index: Mapped[int] = mapped_column(BigInteger, unique=True)
+    exchange_id: Mapped[str | None] = mapped_column(
+        ForeignKey("exchanges.id"), default=None, index=True
+    )
+    child_id: Mapped[str | None] = mapped_column(ForeignKey("children.id"), default=None)
+    action: Mapped[str] = mapped_column(String(64))  # the audit entry's action
+    package: Mapped[str] = mapped_column(String(64))  # the Rego package asked
+    policy_version: Mapped[str] = mapped_column(ForeignKey("policy_bundles.version"))
+    input: Mapped[dict[str, Any]] = mapped_column(JSON)
+    answer: Mapped[dict[str, Any]] = mapped_column(JSON)
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
