@@ -41,6 +41,8 @@ COMMANDS = [
     ["audit", "checkpoint"],
     ["audit", "export"],
     ["audit", "verify"],
+    ["decisions"],
+    ["decisions", "replay"],
     ["keys"],
     ["keys", "rotate"],
     ["maintenance"],

@@ -57,9 +57,7 @@ class Replayed:
         return not self.faults and not self.differences
 
 
-def records(
-    *, exchange_id: str | None = None, since: datetime | None = None
-) -> Select[Any]:
+def records(*, exchange_id: str | None = None, since: datetime | None = None) -> Select[Any]:
     """The kept decisions to replay, oldest first: of one exchange, since a moment, or all."""
     query = select(DecisionRecord).order_by(DecisionRecord.audit_index)
     if exchange_id is not None:

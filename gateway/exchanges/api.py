@@ -1,4 +1,5 @@
-"""``/api/v1/exchanges``: create, list, read, deliver, fetch, withdraw, confirm a placement.
+"""``/api/v1/exchanges``: create, list, read, deliver, fetch, withdraw, confirm a placement, and
+the decisions kept for an exchange.
 
 Handlers parse, call :class:`~gateway.exchanges.service.Exchanges`, and shape the answer. A
 child is named in the body, never in a URL, so a BSN stays out of access logs.
@@ -14,6 +15,8 @@ from sqlalchemy.orm import Session
 from gateway.auth.scopes import Scope
 from gateway.children import service as children
 from gateway.children.models import Child
+from gateway.decisions import replay
+from gateway.decisions.schemas import RecordedDecision, RecordedDecisions
 from gateway.deps import (
     MAX_OFFSET,
     CurrentClient,
@@ -130,6 +133,20 @@ def read_exchange(
     exchange_id: str, client: CurrentClient, session: SessionDep, exchanges: ExchangesDep
 ) -> ExchangeOut:
     return ExchangeOut.of(exchanges.get_for_party(session, client.organisation, exchange_id))
+
+
+@router.get(
+    "/{exchange_id}/decisions",
+    summary="Every decision on this exchange: its input, answer, bundle version and audit index",
+)
+def read_decisions(
+    exchange_id: str, client: CurrentClient, session: SessionDep, exchanges: ExchangesDep
+) -> RecordedDecisions:
+    exchange = exchanges.get_for_party(session, client.organisation, exchange_id)
+    rows = session.scalars(replay.records(exchange_id=exchange.id))
+    return RecordedDecisions(
+        exchange_id=exchange.id, items=[RecordedDecision.of(row) for row in rows]
+    )
 
 
 @router.put(
