@@ -1,9 +1,10 @@
 """A real HTTP server that speaks the part of OPA's REST API the gateway uses.
 
-No OPA binary can be installed here, so the OPA engine path is tested against this: policies
-are uploaded with ``PUT /v1/policies/<id>``, data with ``PUT /v1/data/<path>``, and decisions
-asked with ``POST /v1/data/<path>`` (OPA Data API), all through opa-python-client. Behind it,
-the uploaded Rego is evaluated by regorus, on the server's event-loop thread only.
+No OPA server binary can be installed here, so the OPA engine path is tested against this:
+policies are uploaded with ``PUT /v1/policies/<id>``, data with ``PUT /v1/data/<path>``, and
+decisions asked with ``POST /v1/data/<path>`` (OPA Data API), all through opa-python-client.
+Behind it, the uploaded Rego is evaluated by OPA's own Go evaluator (:mod:`tests.policy.opa_go`),
+so the ``GATEWAY_OPA_URL`` path is tested against OPA's semantics.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import regorus
+import opa_bindings
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from tests.policy import opa_go
 
 
 @dataclass
@@ -36,42 +39,31 @@ class OpaState:
 
     def engine(self) -> Any:
         if self._engine is None:
-            engine = regorus.Engine()
-            for name, source in self.modules.items():
-                engine.add_policy(name, source)
-            engine.add_data(self.data)
-            self._engine = engine
+            self._engine = opa_go.load(self.modules, self.data)
         return self._engine
 
-    def evaluate(self, rule: str, document: Any) -> Any:
-        """OPA answers an undefined document with no result; so do we (no traceback kept)."""
-        engine = self.engine()
-        engine.set_input(document)
+    def evaluate(self, path: str, document: Any) -> Any:
+        """OPA answers an undefined document with no result; so do we."""
         try:
-            return engine.eval_rule(rule)
-        except RuntimeError:
+            return self.engine().eval_document(path, document)
+        except opa_bindings.OpaUndefinedError:
             return None
 
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, set):
-        return sorted((_plain(v) for v in value), key=repr)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
+    def reset(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
 
 
 def build_app(state: OpaState) -> Starlette:
     async def put_policy(request: Request) -> Response:
         source = (await request.body()).decode("utf-8")
         try:
-            regorus.Engine().add_policy(request.path_params["id"], source)
-        except RuntimeError as exc:
+            opa_go.load({request.path_params["id"]: source}, {}).close()
+        except opa_bindings.OpaError as exc:
             return JSONResponse({"code": "invalid_parameter", "message": str(exc)}, 400)
         state.modules[request.path_params["id"]] = source
-        state._engine = None
+        state.reset()
         return JSONResponse({})
 
     async def put_data(request: Request) -> Response:
@@ -80,7 +72,7 @@ def build_app(state: OpaState) -> Starlette:
         for part in parts[:-1]:
             target = target.setdefault(part, {})
         target[parts[-1]] = await request.json()
-        state._engine = None
+        state.reset()
         return Response(status_code=204)
 
     async def query(request: Request) -> Response:
@@ -90,9 +82,9 @@ def build_app(state: OpaState) -> Starlette:
         if state.fail_with_status:
             return JSONResponse({"code": "internal_error"}, state.fail_with_status)
         body = await request.json()
-        rule = "data." + ".".join(p for p in request.path_params["path"].split("/") if p)
-        result = state.evaluate(rule, body.get("input", {}))
-        return JSONResponse({} if result is None else {"result": _plain(result)})
+        path = ".".join(p for p in request.path_params["path"].split("/") if p)
+        result = state.evaluate(path, body.get("input", {}))
+        return JSONResponse({} if result is None else {"result": result})
 
     async def health(_: Request) -> Response:
         return JSONResponse({})
@@ -100,7 +92,7 @@ def build_app(state: OpaState) -> Starlette:
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         yield
-        state._engine = None  # a regorus engine must be dropped on the thread that made it
+        state.reset()
 
     return Starlette(
         lifespan=lifespan,
