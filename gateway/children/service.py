@@ -7,6 +7,7 @@ decision commit together.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -38,13 +39,7 @@ def identify(session: Session, bsn: str, birth_date: date, key: bytes, *, at: st
 
     ``at`` is the JSON pointer of the object holding ``bsn`` and ``birth_date`` in the request,
     so errors name the fields where the caller put them."""
-    name = bsn_pseudonym(bsn, key, at=f"{at}/bsn")
-    if birth_date > datetime.now(UTC).date():
-        raise ValidationFailedError(
-            "The birth date lies in the future.",
-            errors=[{"pointer": f"{at}/birth_date", "detail": "must not be in the future"}],
-        )
-    child = session.scalar(select(Child).where(Child.pseudonym == name))
+    name, child = _known(session, bsn, birth_date, key, at)
     if child is None:
         child = Child(pseudonym=name, birth_date=birth_date)
         session.add(child)
@@ -53,13 +48,41 @@ def identify(session: Session, bsn: str, birth_date: date, key: bytes, *, at: st
         except IntegrityError:  # registered by a concurrent request a moment ago
             session.rollback()
             child = session.scalars(select(Child).where(Child.pseudonym == name)).one()
+        _check_birth_date(child, birth_date, at)
+    return child
+
+
+def find(session: Session, bsn: str, birth_date: date, key: bytes, *, at: str = "#") -> Child:
+    """The child with this BSN as the gateway knows it, without registering anything: a child
+    it has never seen comes back as a record outside the session, with only its birth date."""
+    name, child = _known(session, bsn, birth_date, key, at)
+    if child is None:
+        return Child(id=str(uuid.uuid4()), pseudonym=name, birth_date=birth_date)
+    return child
+
+
+def _known(
+    session: Session, bsn: str, birth_date: date, key: bytes, at: str
+) -> tuple[str, Child | None]:
+    name = bsn_pseudonym(bsn, key, at=f"{at}/bsn")
+    if birth_date > datetime.now(UTC).date():
+        raise ValidationFailedError(
+            "The birth date lies in the future.",
+            errors=[{"pointer": f"{at}/birth_date", "detail": "must not be in the future"}],
+        )
+    child = session.scalar(select(Child).where(Child.pseudonym == name))
+    if child is not None:
+        _check_birth_date(child, birth_date, at)
+    return name, child
+
+
+def _check_birth_date(child: Child, birth_date: date, at: str) -> None:
     if child.birth_date != birth_date:
         # Says that they differ, never what is on record.
         raise ValidationFailedError(
             "The birth date does not match the child with this BSN.",
             errors=[{"pointer": f"{at}/birth_date", "detail": "does not match our records"}],
         )
-    return child
 
 
 def change_safety_code(

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from gateway.auth.scopes import Scope
 from gateway.children import service as children
 from gateway.children.models import Child
+from gateway.children.schemas import ChildIdentity
 from gateway.decisions import replay
 from gateway.decisions.schemas import RecordedDecision, RecordedDecisions
 from gateway.deps import (
@@ -28,7 +29,6 @@ from gateway.deps import (
 )
 from gateway.exchanges.models import ExchangeStatus
 from gateway.exchanges.schemas import (
-    ChildIdentity,
     DeliveryOut,
     ExchangeCreate,
     ExchangeList,
@@ -64,12 +64,16 @@ def named_child(
     organisation: Organisation,
     identity: ChildIdentity,
     key: bytes,
+    *,
+    register: bool = True,
 ) -> Child:
-    """The child a body names: by BSN and birth date, or by an exchange the caller took part in."""
+    """The child a body names: by BSN and birth date, or by an exchange the caller took part in.
+    A BSN the gateway has not seen is registered, unless ``register`` is false (a preview)."""
     if identity.exchange_id is not None:
         return exchanges.child_of(session, organisation, identity.exchange_id)
     assert identity.bsn is not None and identity.birth_date is not None
-    return children.identify(session, identity.bsn, identity.birth_date, key, at="#/child")
+    lookup = children.identify if register else children.find
+    return lookup(session, identity.bsn, identity.birth_date, key, at="#/child")
 
 
 @router.post(

@@ -2,40 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
+from gateway.children.schemas import ChildIdentity
 from gateway.exchanges.models import Direction, Exchange, ExchangeStatus
 from gateway.policy.decision import BreakGlass, Level
 from gateway.policy.schemas import FIELD_NAME
-
-
-class ChildIdentity(BaseModel):
-    """Name the child by BSN and birth date, or by an earlier exchange you took part in."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    bsn: str | None = Field(
-        default=None,
-        max_length=16,
-        description="The child's BSN (elfproef).",
-        examples=["111222333"],
-    )
-    birth_date: date | None = None
-    exchange_id: str | None = Field(
-        default=None, max_length=64, description="An earlier exchange about the same child."
-    )
-
-    @model_validator(mode="after")
-    def _one_way(self) -> ChildIdentity:
-        by_bsn = self.bsn is not None or self.birth_date is not None
-        if by_bsn == (self.exchange_id is not None):
-            raise ValueError("give either bsn with birth_date, or exchange_id")
-        if by_bsn and (self.bsn is None or self.birth_date is None):
-            raise ValueError("bsn and birth_date go together")
-        return self
 
 
 class ExchangeCreate(BaseModel):

@@ -223,36 +223,8 @@ class Exchanges:
     ) -> Exchange:
         """Decide a new exchange and add it, with its audit entries, to the session. The caller
         commits, so a flow that opens and delivers at once (a signal) is one transaction."""
-        counterparty = find_organisation(session, order.counterparty_id)
-        if counterparty is None or not counterparty.is_active:
-            raise ValidationFailedError(
-                "The counterparty is not an active registered organisation.",
-                errors=[{"pointer": "#/counterparty_id", "detail": "no such active organisation"}],
-            )
-        offer = order.direction == Direction.OFFER
-        now = self.clock()
-        exchange = Exchange(
-            id=str(uuid.uuid4()),
-            purpose=order.purpose,
-            direction=order.direction,
-            initiator_id=organisation.id,
-            source_id=organisation.id if offer else counterparty.id,
-            recipient_id=counterparty.id if offer else organisation.id,
-            child_id=order.child.id,
-            requested_fields=list(order.requested_fields),
-            requested_level=order.requested_level.value if order.requested_level else None,
-            reason=order.reason,
-            break_glass_justification=order.break_glass_justification,
-            status=S.AWAITING_DELIVERY,  # replaced by the decision below
-            decision={},
-            policy_version=self.decider.policy_version,
-            relied_consent_ids=[],
-            idempotency_key=idempotency_key,
-            request_hash=order.fingerprint(),
-            created_at=now,
-            expires_at=now,
-            payload=None,  # known to be empty, so it is not looked up again after the insert
-        )
+        exchange = self._draft(session, organisation, order, idempotency_key)
+        now = exchange.created_at
         # Decided before it joins the session, so the row is written once, with its decision.
         ruling = self._decide(session, exchange, order.child, now)
         decision = ruling.answer
@@ -270,6 +242,53 @@ class Exchanges:
             exchange.expires_at = now
         self._follow_obligations(session, exchange, decision)
         return exchange
+
+    def preview(
+        self, session: Session, organisation: Organisation, order: NewExchange
+    ) -> Ruling[Decision]:
+        """What the policy would decide if ``organisation`` opened this exchange now: the same
+        input a create builds from the child's real facts. Nothing is added to the session."""
+        exchange = self._draft(session, organisation, order, None)
+        return self._decide(session, exchange, order.child, exchange.created_at)
+
+    def _draft(
+        self,
+        session: Session,
+        organisation: Organisation,
+        order: NewExchange,
+        idempotency_key: str | None,
+    ) -> Exchange:
+        """The new exchange as ``order`` describes it, not yet decided nor in the session."""
+        counterparty = find_organisation(session, order.counterparty_id)
+        if counterparty is None or not counterparty.is_active:
+            raise ValidationFailedError(
+                "The counterparty is not an active registered organisation.",
+                errors=[{"pointer": "#/counterparty_id", "detail": "no such active organisation"}],
+            )
+        offer = order.direction == Direction.OFFER
+        now = self.clock()
+        return Exchange(
+            id=str(uuid.uuid4()),
+            purpose=order.purpose,
+            direction=order.direction,
+            initiator_id=organisation.id,
+            source_id=organisation.id if offer else counterparty.id,
+            recipient_id=counterparty.id if offer else organisation.id,
+            child_id=order.child.id,
+            requested_fields=list(order.requested_fields),
+            requested_level=order.requested_level.value if order.requested_level else None,
+            reason=order.reason,
+            break_glass_justification=order.break_glass_justification,
+            status=S.AWAITING_DELIVERY,  # replaced by the decision
+            decision={},
+            policy_version=self.decider.policy_version,
+            relied_consent_ids=[],
+            idempotency_key=idempotency_key,
+            request_hash=order.fingerprint(),
+            created_at=now,
+            expires_at=now,
+            payload=None,  # known to be empty, so it is not looked up again after the insert
+        )
 
     def _by_idempotency_key(
         self, session: Session, organisation: Organisation, key: str | None, fingerprint: str

@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Depends
+from sqlalchemy.orm import Session
 
+from audit import store
 from gateway.auditing import service as auditing
 from gateway.auth.scopes import Scope
 from gateway.deps import (
     CurrentClient,
     DeciderDep,
+    ExchangesDep,
+    PseudonymKeyDep,
     SessionDep,
     require_json,
     require_scope,
 )
 from gateway.errors import ValidationFailedError
+from gateway.exchanges.api import named_child
+from gateway.exchanges.models import Direction
+from gateway.exchanges.service import NewExchange
+from gateway.organisations.models import Organisation
 from gateway.organisations.service import find_organisation
-from gateway.policy.decision import DecisionInput, Party
+from gateway.policy.decision import DecisionInput, Party, Subject
 from gateway.policy.schemas import PolicyCatalogue, PreviewRequest, PreviewResponse
 
 router = APIRouter(tags=["policies"], dependencies=[Depends(require_json)])
@@ -40,18 +49,57 @@ def read_policies(decider: DeciderDep) -> PolicyCatalogue:
     dependencies=[Depends(require_scope(Scope.EXCHANGE))],
 )
 def preview_decision(
-    body: PreviewRequest, client: CurrentClient, session: SessionDep, decider: DeciderDep
+    body: PreviewRequest,
+    client: CurrentClient,
+    session: SessionDep,
+    decider: DeciderDep,
+    exchanges: ExchangesDep,
+    key: PseudonymKeyDep,
 ) -> PreviewResponse:
+    if body.child is not None:
+        child = named_child(
+            session, exchanges, client.organisation, body.child, key, register=False
+        )
+        order = NewExchange(
+            purpose=body.purpose,
+            direction=Direction(body.direction),
+            counterparty_id=body.counterparty_id,
+            child=child,
+            requested_fields=body.requested_fields,
+            requested_level=body.requested_level,
+            reason=body.reason,
+            break_glass_justification=body.break_glass.justification if body.break_glass else None,
+        )
+        ruling = exchanges.preview(session, client.organisation, order)
+        child_ref = store.find_child_reference(session, child.pseudonym)
+    else:
+        assert body.subject is not None
+        ruling = decider.rule(_made_up(session, client.organisation, body, body.subject))
+        child_ref = None
+    purpose = decider.bundle.purpose(body.purpose)
+    entry = auditing.decision_entry(
+        "decision.preview", client.actor, ruling, purpose["uri"] if purpose else None
+    )
+    auditing.record(session, replace(entry, child_ref=child_ref))
+    session.commit()
+    return PreviewResponse.model_validate(
+        {**ruling.answer.model_dump(), "hypothetical": body.child is None}
+    )
+
+
+def _made_up(
+    session: Session, organisation: Organisation, body: PreviewRequest, subject: Subject
+) -> DecisionInput:
     counterparty = find_organisation(session, body.counterparty_id)
     if counterparty is None or not counterparty.is_active:
         raise ValidationFailedError(
             "The counterparty is not an active registered organisation.",
             errors=[{"pointer": "#/counterparty_id", "detail": "no such active organisation"}],
         )
-    caller = Party(organisation_id=client.organisation.id, role=client.organisation.role)
+    caller = Party(organisation_id=organisation.id, role=organisation.role)
     other = Party(organisation_id=counterparty.id, role=counterparty.role)
     offer = body.direction == "offer"
-    request = DecisionInput(
+    return DecisionInput(
         purpose=body.purpose,
         initiator="source" if offer else "recipient",
         source=caller if offer else other,
@@ -60,19 +108,8 @@ def preview_decision(
         requested_level=body.requested_level,
         reason=body.reason,
         break_glass=body.break_glass,
-        subject=body.subject,
+        subject=subject,
     )
-    ruling = decider.rule(request)
-    decision = ruling.answer
-    purpose = decider.bundle.purpose(body.purpose)
-    auditing.record(
-        session,
-        auditing.decision_entry(
-            "decision.preview", client.actor, ruling, purpose["uri"] if purpose else None
-        ),
-    )
-    session.commit()
-    return PreviewResponse.model_validate(decision.model_dump())
 
 
 def _purpose(purpose_id: str, spec: dict[str, Any]) -> dict[str, Any]:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from gateway.children.schemas import ChildIdentity
 from gateway.policy.decision import BreakGlass, Decision, Level, Subject
 
 FIELD_NAME = r"^[a-z][a-z0-9_]{0,63}$"
@@ -32,11 +33,28 @@ class PreviewRequest(BaseModel):
     requested_level: Level | None = None
     reason: str | None = Field(default=None, max_length=2000)
     break_glass: BreakGlass | None = None
-    subject: Subject
+    child: ChildIdentity | None = Field(
+        default=None,
+        description="A real child: the preview decides on its facts as the gateway holds them "
+        "(age, safety code, guardians, a confirmed placement), as a create would.",
+    )
+    subject: Subject | None = Field(
+        default=None,
+        description="A made-up child instead of a real one; the answer is then hypothetical.",
+    )
+
+    @model_validator(mode="after")
+    def _one_child(self) -> PreviewRequest:
+        if (self.child is None) == (self.subject is None):
+            raise ValueError("give either child (a real child) or subject (a made-up one)")
+        return self
 
 
 class PreviewResponse(Decision):
-    pass
+    hypothetical: bool = Field(
+        description="True when decided on a made-up subject: a real child's facts (its safety "
+        "code, its guardians) can make the real decision differ."
+    )
 
 
 class PolicyCatalogue(BaseModel):

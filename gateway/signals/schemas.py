@@ -7,7 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.exchanges.schemas import ChildIdentity, ExchangeOut
+from gateway.children.schemas import ChildIdentity
+from gateway.exchanges.schemas import ExchangeOut
 from gateway.signals.models import AtHomeAlert, Exemption
 from gateway.signals.thresholds import Signal, SignalType
 

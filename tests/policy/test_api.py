@@ -75,6 +75,7 @@ def test_preview_shows_what_would_be_shared_and_why(client: TestClient, session:
     assert response.status_code == 200, response.text
     decision = response.json()
     assert decision["allow"] is False  # no consent yet
+    assert decision["hypothetical"] is True  # a made-up subject
     assert decision["fields"] == ["development_summary", "home_language"]
     assert decision["stripped"] == {"bsn": "not part of this purpose"}
     assert {"type": "await_consent", "holders": ["mother"], "parties": None} in decision[
