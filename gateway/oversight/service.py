@@ -1,5 +1,5 @@
 """The privacy officer's work: the break-glass review queue, denied requests, the integrity of
-the log, and exchanges per purpose per week.
+the log, exchanges per purpose per week, and an exchange's kept decisions, replayed on demand.
 
 An organisation's officer sees what involves their organisation (as requester or source); the
 gateway's own officer sees everything (``organisation_id=None`` below). A review is an audited
@@ -22,6 +22,8 @@ from audit.entry import Actor, Entry
 from audit.note import NoteError, Signer
 from gateway.auditing.service import record
 from gateway.children.models import Child
+from gateway.decisions.models import DecisionRecord
+from gateway.decisions.replay import Replayed, Replayer, records
 from gateway.errors import ConflictError, NotFoundError, ValidationFailedError
 from gateway.exchanges.models import Exchange, ExchangeStatus
 from gateway.oversight.models import BreakGlassReview
@@ -128,6 +130,67 @@ def review_break_glass(
     )
     session.commit()
     return review
+
+
+def visible_exchange(session: Session, officer: Officer, exchange_id: str) -> Exchange:
+    """One exchange the officer's organisation is a party to (any, for the gateway's officer)."""
+    exchange = session.scalar(_visible(select(Exchange).where(Exchange.id == exchange_id), officer))
+    if exchange is None:
+        raise NotFoundError("Er is geen uitwisseling met dit nummer voor u.")
+    return exchange
+
+
+def kept_decisions(session: Session, officer: Officer, exchange: Exchange) -> list[DecisionRecord]:
+    """The kept decisions of the exchange, oldest first; the read is on the record."""
+    rows = list(session.scalars(records(exchange_id=exchange.id)))
+    _record_about(
+        session, officer, exchange, "decision.read", "success", {"decisions": str(len(rows))}
+    )
+    return rows
+
+
+def replay_decisions(session: Session, officer: Officer, exchange: Exchange) -> list[Replayed]:
+    """Re-evaluate every kept decision of the exchange under its own bundle; the replay is on
+    the record (``decision.replay``: identical or different, and how many)."""
+    rows = session.scalars(records(exchange_id=exchange.id)).all()
+    results = list(Replayer(session).replay(rows))
+    different = sum(not r.identical for r in results)
+    _record_about(
+        session,
+        officer,
+        exchange,
+        "decision.replay",
+        "identical" if different == 0 else "different",
+        {"decisions": str(len(results)), "different": str(different)},
+    )
+    return results
+
+
+def _record_about(
+    session: Session,
+    officer: Officer,
+    exchange: Exchange,
+    action: str,
+    outcome: str,
+    extra: dict[str, str],
+) -> None:
+    child = session.get_one(Child, exchange.child_id)
+    record(
+        session,
+        Entry(
+            action=action,
+            actor=officer.actor,
+            on_behalf_of=officer.organisation_id,
+            outcome=outcome,
+            child_ref=store.child_reference(session, child.pseudonym),
+            purpose=exchange.purpose,
+            exchange_id=exchange.id,
+            requester_id=exchange.recipient_id,
+            source_id=exchange.source_id,
+            extra=extra,
+        ),
+    )
+    session.commit()
 
 
 def _denied(officer: Officer) -> Select[Exchange]:

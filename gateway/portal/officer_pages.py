@@ -1,7 +1,8 @@
 """Pages for privacy officers (Dutch): the log's integrity, a search of the audit log, the
-break-glass review queue, denied requests, an export with proofs, a chart of exchanges per
-purpose per week, and the anonymised statistics for policy makers with a CSV download and a
-chart (SVG drawn on the server; no scripts).
+break-glass review queue, denied requests, an exchange's kept decisions with a replay
+("Beslissing opnieuw uitrekenen"), an export with proofs, a chart of exchanges per purpose per
+week, and the anonymised statistics for policy makers with a CSV download and a chart (SVG
+drawn on the server; no scripts).
 
 An organisation's officer sees their own organisation's records; the gateway's officer sees all.
 Every read of the log here is itself recorded.
@@ -32,6 +33,8 @@ from audit.export import (
 from audit.store import EntryFilter
 from gateway.auditing.service import NO_SUCH_CHILD, checkpoint, read_entries
 from gateway.children.bsn import InvalidBSNError, pseudonym, validate_bsn
+from gateway.decisions.models import DecisionRecord
+from gateway.decisions.replay import Replayed
 from gateway.deps import (
     AuditSignerDep,
     ExchangesDep,
@@ -40,11 +43,14 @@ from gateway.deps import (
     SessionDep,
 )
 from gateway.errors import ValidationFailedError
+from gateway.exchanges.models import Exchange
 from gateway.exchanges.service import Exchanges
 from gateway.organisations.service import organisation_names
 from gateway.oversight import service as oversight
 from gateway.oversight.service import Officer
+from gateway.policy.engines import DECISION_PACKAGE
 from gateway.portal.csrf import check_csrf
+from gateway.portal.decision_text import EXCHANGE_STATUS, describe
 from gateway.portal.login import current_officer
 from gateway.portal.pages import render
 from gateway.statistics.api import SCHOOL_YEAR
@@ -226,6 +232,62 @@ def refused(request: Request, session: SessionDep, user: CurrentOfficer) -> Resp
         request,
         "officer_denied.html",
         {"rows": rows, "names": organisation_names(session, ids)},
+    )
+
+
+@router.get("/uitwisselingen/{exchange_id}/beslissingen")
+def decisions_page(
+    exchange_id: str,
+    request: Request,
+    session: SessionDep,
+    user: CurrentOfficer,
+    exchanges: ExchangesDep,
+) -> Response:
+    """Every kept decision of one exchange, its input and answer in plain Dutch."""
+    exchange = oversight.visible_exchange(session, user, exchange_id)
+    rows = oversight.kept_decisions(session, user, exchange)
+    return _decisions_view(request, session, exchanges, exchange, rows, None)
+
+
+@router.post("/uitwisselingen/{exchange_id}/beslissingen")
+async def replay_page(
+    exchange_id: str,
+    request: Request,
+    session: SessionDep,
+    user: CurrentOfficer,
+    exchanges: ExchangesDep,
+) -> Response:
+    """ "Beslissing opnieuw uitrekenen": each decision again, under the bundle of its day."""
+    await check_csrf(request)
+    exchange = oversight.visible_exchange(session, user, exchange_id)
+    replayed = oversight.replay_decisions(session, user, exchange)
+    rows = [r.record for r in replayed]
+    return _decisions_view(request, session, exchanges, exchange, rows, replayed)
+
+
+def _decisions_view(
+    request: Request,
+    session: Session,
+    exchanges: Exchanges,
+    exchange: Exchange,
+    rows: list[DecisionRecord],
+    replayed: list[Replayed] | None,
+) -> Response:
+    bundle = exchanges.decider.bundle
+    spec = bundle.purpose(exchange.purpose) or {}
+    shown = [r for r in rows if r.package == DECISION_PACKAGE]
+    return render(
+        request,
+        "officer_decisions.html",
+        {
+            "exchange": exchange,
+            "purpose_title": spec.get("title", exchange.purpose),
+            "status": EXCHANGE_STATUS.get(exchange.status.value, exchange.status.value),
+            "names": organisation_names(session, [exchange.source_id, exchange.recipient_id]),
+            "decisions": describe(session, bundle, shown),
+            "replayed": replayed,
+            "different": sum(not r.identical for r in replayed or ()),
+        },
     )
 
 
