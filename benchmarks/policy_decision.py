@@ -15,8 +15,10 @@ Measured in one run, each as p50 and p99 over many decisions of the same realist
   shared cases it decides differently from the interpreter. The gateway does not use it: in
   0.13.0 it turns undefined values into the string "<undefined>" (docs/adr/0004). The line is
   here so that an upgrade that fixes it shows at once.
-Prints the ratios; exits non-zero when the in-process p50 is above TARGET of OPA-Go's p50 (the
-earlier target, a tenth of a bare request, is withdrawn: docs/adr/0007).
+Prints the ratios; exits non-zero when the in-process decision takes more than TARGET of
+OPA-Go's time (the earlier target, a tenth of a bare request, is withdrawn: docs/adr/0007). That
+ratio is measured as the median, over many pairs of short adjacent batches (one of each engine),
+of their time ratio, so the slow swings of a shared machine hit both sides of a pair alike.
 """
 
 from __future__ import annotations
@@ -60,6 +62,22 @@ def percentiles(fn: Callable[[], object], rounds: int = ROUNDS) -> tuple[float, 
         times.append(time.perf_counter() - started)
     times.sort()
     return statistics.median(times), times[int(len(times) * 0.99)]
+
+
+def paired_ratio(
+    first: Callable[[], object], second: Callable[[], object], pairs: int = 400, batch: int = 5
+) -> float:
+    """Median over adjacent batch pairs of (time of ``first``) / (time of ``second``)."""
+
+    def batch_time(fn: Callable[[], object]) -> float:
+        started = time.perf_counter()
+        for _ in range(batch):
+            fn()
+        return time.perf_counter() - started
+
+    for _ in range(50):
+        first(), second()
+    return statistics.median(batch_time(first) / batch_time(second) for _ in range(pairs))
 
 
 RANK = {"signal": 0, "summary": 1, "full": 2}
@@ -162,6 +180,7 @@ def main() -> int:
     opa_go_decider = PolicyDecider(bundle, opa_go)
     assert opa_go_decider.decide(CASE) == decider.decide(CASE)
     results["OPA-Go decide()"] = percentiles(lambda: opa_go_decider.decide(CASE))
+    ratio = paired_ratio(lambda: decider.decide(CASE), lambda: opa_go_decider.decide(CASE))
     opa_go.close()
     register = bundle.data["purposes"]
     results["plain Python"] = percentiles(lambda: plain_python(document, register))
@@ -184,8 +203,8 @@ def main() -> int:
     print(f"OPA REST / in-process: {results['OPA REST decide()'][0] / in_process:.1f}x")
     print(f"RVM: decides {wrong} of {len(CASES)} shared cases differently from the interpreter")
     print(f"in-process / bare request: {in_process / bare:.2f} (the withdrawn target was 0.10)")
-    ratio = in_process / results["OPA-Go decide()"][0]
-    print(f"regorus / OPA-Go: {ratio:.2f} (target <= {TARGET:.2f})")
+    print(f"regorus / OPA-Go, p50s above: {in_process / results['OPA-Go decide()'][0]:.2f}")
+    print(f"regorus / OPA-Go, paired batches: {ratio:.2f} (target <= {TARGET:.2f})")
     return 0 if ratio <= TARGET else 1
 
 

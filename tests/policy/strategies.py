@@ -67,13 +67,15 @@ def consents(draw: st.DrawFn, purpose: str) -> ConsentFact:
     return ConsentFact(
         id=draw(st.sampled_from(["c1", "c2", "c3"])),
         purpose=draw(st.sampled_from([purpose, purpose, "warme-overdracht"])),
-        grantee=draw(st.sampled_from(ORGANISATIONS)),
+        grantee=draw(st.sampled_from(["org-2", "org-2", "org-1"])),  # mostly the recipient
         grantors=draw(
             st.lists(st.sampled_from([*GUARDIAN_IDS, "child"]), min_size=1, max_size=3, unique=True)
         ),
         fields=draw(field_names(purpose)),
         level=draw(st.sampled_from(list(Level))),
-        status=draw(st.sampled_from(["proposed", "active", "active", "declined", "revoked"])),
+        status=draw(
+            st.sampled_from(["proposed", "proposed", "active", "active", "declined", "revoked"])
+        ),
         valid_from=NOW + timedelta(days=start),
         valid_until=NOW + timedelta(days=end),
     )
@@ -81,19 +83,29 @@ def consents(draw: st.DrawFn, purpose: str) -> ConsentFact:
 
 @st.composite
 def decision_inputs(draw: st.DrawFn) -> DecisionInput:
+    """Mostly inputs on one of the purpose's own routes (so the consent, level and field rules
+    are reached, not only the route check), sometimes any two roles."""
     purpose = draw(st.sampled_from(PURPOSES))
+    routes = REGISTER.get(purpose, {}).get("routes", [])
+    source, recipient = draw(parties), draw(parties)
+    if routes and draw(st.integers(0, 4)) > 0:
+        route = draw(st.sampled_from(routes))
+        source = Party(organisation_id="org-1", role=OrganisationRole(route["from"]))
+        recipient = Party(organisation_id="org-2", role=OrganisationRole(route["to"]))
     justification = st.sampled_from(
         ["urgent", "   ", "Veilig Thuis is involved and the child is at acute risk"]
     )
     return DecisionInput(
         purpose=purpose,
         initiator=draw(st.sampled_from(["source", "recipient"])),
-        source=draw(parties),
-        recipient=draw(parties),
+        source=source,
+        recipient=recipient,
         requested_fields=draw(field_names(purpose)),
         requested_level=draw(st.none() | st.sampled_from(list(Level))),
         reason=draw(st.sampled_from([None, "", "  ", "the school offered a place"])),
-        break_glass=draw(st.none() | st.builds(BreakGlass, justification=justification)),
+        break_glass=draw(
+            st.none() | st.none() | st.builds(BreakGlass, justification=justification)
+        ),
         subject=draw(subjects),
         consents=draw(st.lists(consents(purpose), max_size=4)),
         now=NOW,
