@@ -65,7 +65,7 @@ def percentiles(fn: Callable[[], object], rounds: int = ROUNDS) -> tuple[float, 
 
 
 def paired_ratio(
-    first: Callable[[], object], second: Callable[[], object], pairs: int = 400, batch: int = 5
+    first: Callable[[], object], second: Callable[[], object], pairs: int = 60, batch: int = 50
 ) -> float:
     """Median over adjacent batch pairs of (time of ``first``) / (time of ``second``)."""
 
