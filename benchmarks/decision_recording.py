@@ -14,24 +14,15 @@ from __future__ import annotations
 
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import httpx
-
-from benchmarks.exchange_api import register, serving
-from gateway.app import create_app
-from gateway.auth.assertions import sign_client_assertion, token_request_form
+from benchmarks.exchange_api import creating_client
 from gateway.decisions import recording
 from gateway.logs import configure_logging
-from gateway.organisations.identifiers import OrganisationRole
-from gateway.settings import Settings
-from tests.policy.opa_test_server import free_port
 
 TARGET = 0.10  # at most 10% more time per create
 ROUNDS = 300  # pairs of batches
@@ -56,43 +47,15 @@ def main() -> int:
     def with_recording() -> None:
         recording.keep, recording.stamp = keep, stamp  # type: ignore[assignment]
 
-    with tempfile.TemporaryDirectory() as tmp:
-        port = free_port()
-        settings = Settings(
-            data_dir=Path(tmp),
-            log_level="WARNING",
-            public_url=f"http://127.0.0.1:{port}",
-            maintenance_interval=0,
-            rate_limit="1000000/second",
-        )
-        app = create_app(settings)
-        with serving(app, port) as url, httpx.Client(base_url=url) as client:
-            with app.state.sessions() as session:
-                school, key = register(session, OrganisationRole.SCHOOL, "99ZZ")
-                leerplicht, _ = register(session, OrganisationRole.LEERPLICHT, "GM9999")
-            assertion = sign_client_assertion(key, school, f"{url}/oauth/token")
-            token = client.post("/oauth/token", data=token_request_form(assertion))
-            headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
-            body: dict[str, Any] = {
-                "purpose": "verzuimmelding",
-                "direction": "offer",
-                "counterparty_id": leerplicht,
-                "child": {"bsn": "111222333", "birth_date": "2015-05-01"},
-                "requested_fields": ["absence_period", "signal_type"],
-            }
-
-            def create() -> None:
-                response = client.post("/api/v1/exchanges", json=body, headers=headers)
-                assert response.status_code == 201, response.text
-
-            times: dict[str, list[float]] = {"with": [], "without": []}
-            batch_seconds(create)  # warm up (and store the bundle once)
-            for _ in range(ROUNDS):
-                with_recording()
-                times["with"].append(batch_seconds(create))
-                without_recording()
-                times["without"].append(batch_seconds(create))
+    with creating_client() as (create, _):
+        times: dict[str, list[float]] = {"with": [], "without": []}
+        batch_seconds(create)  # warm up (and store the bundle once)
+        for _ in range(ROUNDS):
             with_recording()
+            times["with"].append(batch_seconds(create))
+            without_recording()
+            times["without"].append(batch_seconds(create))
+        with_recording()
     extra = statistics.median(a / b for a, b in zip(times["with"], times["without"], strict=True))
     extra -= 1
     print(f"create, decision kept:     {statistics.median(times['with']) * 1e3:6.2f} ms (median)")

@@ -27,7 +27,7 @@ from gateway.deps import (
     require_json,
     require_scope,
 )
-from gateway.exchanges.models import ExchangeStatus
+from gateway.exchanges.models import Direction, ExchangeStatus
 from gateway.exchanges.schemas import (
     DeliveryOut,
     ExchangeCreate,
@@ -39,6 +39,7 @@ from gateway.exchanges.schemas import (
 )
 from gateway.exchanges.service import ExchangeQuery, Exchanges, NewExchange
 from gateway.organisations.models import Organisation
+from gateway.policy.schemas import PreviewRequest
 
 router = APIRouter(
     prefix="/exchanges",
@@ -76,6 +77,20 @@ def named_child(
     return lookup(session, identity.bsn, identity.birth_date, key, at="#/child")
 
 
+def order_of(body: ExchangeCreate | PreviewRequest, child: Child) -> NewExchange:
+    """What a create (or a preview of one) asks, about the child it names."""
+    return NewExchange(
+        purpose=body.purpose,
+        direction=Direction(body.direction),
+        counterparty_id=body.counterparty_id,
+        child=child,
+        requested_fields=body.requested_fields,
+        requested_level=body.requested_level,
+        reason=body.reason,
+        break_glass_justification=body.break_glass.justification if body.break_glass else None,
+    )
+
+
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
@@ -90,17 +105,7 @@ def create_exchange(
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> ExchangeOut:
-    child = named_child(session, exchanges, client.organisation, body.child, key)
-    order = NewExchange(
-        purpose=body.purpose,
-        direction=body.direction,
-        counterparty_id=body.counterparty_id,
-        child=child,
-        requested_fields=body.requested_fields,
-        requested_level=body.requested_level,
-        reason=body.reason,
-        break_glass_justification=body.break_glass.justification if body.break_glass else None,
-    )
+    order = order_of(body, named_child(session, exchanges, client.organisation, body.child, key))
     exchange, created = exchanges.create(
         session, client.organisation, client.actor, order, idempotency_key=idempotency_key
     )

@@ -112,23 +112,7 @@ def review_break_glass(
         note=note,
     )
     session.add(review)
-    child = session.get_one(Child, exchange.child_id)
-    record(
-        session,
-        Entry(
-            action="break_glass.review",
-            actor=officer.actor,
-            on_behalf_of=officer.organisation_id,
-            outcome="success",
-            child_ref=store.child_reference(session, child.pseudonym),
-            purpose=exchange.purpose,
-            exchange_id=exchange.id,
-            requester_id=exchange.recipient_id,
-            source_id=exchange.source_id,
-            emergency=True,
-        ),
-    )
-    session.commit()
+    _record_about(session, officer, exchange, "break_glass.review", "success", {})
     return review
 
 
@@ -174,6 +158,7 @@ def _record_about(
     outcome: str,
     extra: dict[str, str],
 ) -> None:
+    """An officer's action on one exchange, on the record (committed with what it changed)."""
     child = session.get_one(Child, exchange.child_id)
     record(
         session,
@@ -187,6 +172,7 @@ def _record_about(
             exchange_id=exchange.id,
             requester_id=exchange.recipient_id,
             source_id=exchange.source_id,
+            emergency=exchange.break_glass_justification is not None,
             extra=extra,
         ),
     )

@@ -21,9 +21,7 @@ from gateway.deps import (
     require_scope,
 )
 from gateway.errors import ValidationFailedError
-from gateway.exchanges.api import named_child
-from gateway.exchanges.models import Direction
-from gateway.exchanges.service import NewExchange
+from gateway.exchanges.api import named_child, order_of
 from gateway.organisations.models import Organisation
 from gateway.organisations.service import find_organisation
 from gateway.policy.decision import DecisionInput, Party, Subject
@@ -60,17 +58,7 @@ def preview_decision(
         child = named_child(
             session, exchanges, client.organisation, body.child, key, register=False
         )
-        order = NewExchange(
-            purpose=body.purpose,
-            direction=Direction(body.direction),
-            counterparty_id=body.counterparty_id,
-            child=child,
-            requested_fields=body.requested_fields,
-            requested_level=body.requested_level,
-            reason=body.reason,
-            break_glass_justification=body.break_glass.justification if body.break_glass else None,
-        )
-        ruling = exchanges.preview(session, client.organisation, order)
+        ruling = exchanges.preview(session, client.organisation, order_of(body, child))
         child_ref = store.find_child_reference(session, child.pseudonym)
     else:
         assert body.subject is not None
