@@ -323,7 +323,8 @@ def decisions_replay(
             exchange_id=exchange, since=since.replace(tzinfo=UTC) if since else None
         )
         counts = {"identical": 0, "different": 0}
-        for result in replay.Replayer(session).replay(session.scalars(query)):
+        rows = session.scalars(query.execution_options(yield_per=replay.BATCH))
+        for result in replay.Replayer(session).replay(rows):
             row = result.record
             verdict = "identical" if result.identical else "different"
             counts[verdict] += 1
