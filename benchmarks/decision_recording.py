@@ -3,9 +3,9 @@ create.
 
 Subject and floor are the same request on the same server in the same run: ``POST
 /api/v1/exchanges`` (a verzuimmelding, decided in full and allowed, as in ``exchange_api.py``),
-once as the gateway runs it and once with :mod:`gateway.decisions.recording` switched off for
-the measurement (its two calls replaced by no-ops: the entry is appended without hashes and no
-record is written). The two alternate in short batches, and the figure is the median over the
+once as the gateway runs it and once with :func:`gateway.decisions.recording.record_decision`
+switched off for the measurement (replaced by a plain append of the entry: no hashes, no
+record). The two alternate in short batches, and the figure is the median over the
 pairs of adjacent batches of their ratio, so the slow swings of a noisy machine hit both sides of
 a pair alike. Prints the extra time per create; exits non-zero above TARGET.
 """
@@ -17,10 +17,12 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.exchange_api import creating_client
+from gateway.auditing.service import record
 from gateway.decisions import recording
 from gateway.logs import configure_logging
 
@@ -38,14 +40,16 @@ def batch_seconds(create: Callable[[], None]) -> float:
 
 def main() -> int:
     configure_logging("WARNING")
-    keep, stamp = recording.keep, recording.stamp
+    keeping = recording.record_decision
+
+    def append_only(session: Any, bundle: Any, entry: Any, ruling: Any, **_: Any) -> Any:
+        return record(session, entry)
 
     def without_recording() -> None:
-        recording.keep = lambda *args, **kwargs: None  # type: ignore[assignment]
-        recording.stamp = lambda entry, ruling: entry  # type: ignore[assignment]
+        recording.record_decision = append_only
 
     def with_recording() -> None:
-        recording.keep, recording.stamp = keep, stamp  # type: ignore[assignment]
+        recording.record_decision = keeping
 
     with creating_client() as (create, _):
         times: dict[str, list[float]] = {"with": [], "without": []}

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from audit import store
 from audit.entry import Actor, Entry
-from gateway.auditing.service import record
 from gateway.children.bsn import InvalidBSNError, pseudonym, validate_bsn
 from gateway.children.models import Child, Guardian
 from gateway.decisions import recording
@@ -202,8 +201,7 @@ def _record_permission(
         policy_version=decision.policy_version,
         extra=extra,
     )
-    appended = record(session, recording.stamp(entry, ruling))
-    recording.keep(session, decider.bundle, ruling, appended, action=action, child_id=child.id)
+    recording.record_decision(session, decider.bundle, entry, ruling, child_id=child.id)
     if not decision.allow:
         session.commit()  # the refusal is on the record; nothing changed
         raise ForbiddenError(

@@ -1,8 +1,9 @@
 """Keeping a decision: its bundle (once), its input and answer, linked to its audit entry.
 
-Called in the caller's transaction right after the audit entry is appended, so the action, its
-entry and its record commit together or not at all. The audit entry carries ``input_hash`` and
-``decision_hash`` (:meth:`Ruling.stamp`): the signed log proves the record was not changed later.
+:func:`record_decision` appends the decision's audit entry, carrying ``input_hash`` and
+``decision_hash``, and keeps the record beside it, in the caller's transaction: the action, its
+entry and its record commit together or not at all, and the signed log proves the record was
+not changed later.
 
 A bundle is written the first time a database sees its version. Which versions a database
 already holds is remembered per engine, but only once the transaction that wrote (or found) the
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from audit.entry import Entry
 from audit.store import Appended
+from gateway.auditing.service import record
 from gateway.db import utcnow
 from gateway.decisions.models import DecisionRecord, PolicyBundleRecord
 from gateway.policy.bundle import PolicyBundle
@@ -32,31 +34,29 @@ _KNOWN: weakref.WeakKeyDictionary[Engine, set[str]] = weakref.WeakKeyDictionary(
 _PENDING = "kindkoppeling.bundles_pending"
 
 
-def stamp(entry: Entry, ruling: Ruling[Any]) -> Entry:
-    """The entry, committing to the ruling's input and answer."""
-    return replace(entry, input_hash=ruling.input_hash, decision_hash=ruling.decision_hash)
-
-
-def keep(
+def record_decision(
     session: Session,
     bundle: PolicyBundle,
+    entry: Entry,
     ruling: Ruling[Any],
-    appended: Appended,
     *,
-    action: str,
     exchange_id: str | None = None,
     child_id: str | None = None,
-) -> None:
-    """Add the decision record for the audit entry at ``appended`` (the caller commits)."""
+) -> Appended:
+    """Append ``entry``, committing to the ruling's input and answer, and keep the decision
+    record beside it under the entry's action (the caller commits)."""
     if ruling.policy_version != bundle.version:
         raise ValueError("the ruling was not made with this bundle")
+    appended = record(
+        session, replace(entry, input_hash=ruling.input_hash, decision_hash=ruling.decision_hash)
+    )
     store_bundle(session, bundle)
     session.add(
         DecisionRecord(
             audit_index=appended.index,
             exchange_id=exchange_id,
             child_id=child_id,
-            action=action,
+            action=entry.action,
             package=ruling.package,
             policy_version=bundle.version,
             input=ruling.input,
@@ -64,6 +64,7 @@ def keep(
             recorded_at=utcnow(),
         )
     )
+    return appended
 
 
 def store_bundle(session: Session, bundle: PolicyBundle) -> None:

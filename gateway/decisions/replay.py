@@ -50,7 +50,6 @@ class Replayed:
     faults: list[str] = field(default_factory=list)  # the record no longer proves itself
     # What differs between the recorded answer and the answer now: key -> (recorded, now).
     differences: dict[str, tuple[Any, Any]] = field(default_factory=dict)
-    answer: dict[str, Any] | None = None  # the answer now, when the bundle could evaluate it
 
     @property
     def identical(self) -> bool:
@@ -103,7 +102,7 @@ class Replayer:
                 for key in sorted(set(row.answer) | set(now))
                 if row.answer.get(key) != now.get(key)
             }
-            yield Replayed(row, faults, differences, now)
+            yield Replayed(row, faults, differences)
 
     def _check_entry(self, row: DecisionRecord, leaf: tuple[bytes, bytes] | None) -> list[str]:
         if leaf is None:

@@ -828,12 +828,11 @@ class Exchanges:
             exchange_id=exchange.id,
             child_ref=store.child_reference(session, child.pseudonym),
         )
-        self._keep(session, action, exchange, child, entry, ruling)
+        self._keep(session, exchange, child, entry, ruling)
 
     def _keep(
         self,
         session: Session,
-        action: str,
         exchange: Exchange,
         child: Child,
         entry: Entry,
@@ -843,15 +842,8 @@ class Exchanges:
         if ruling is None:
             record(session, entry)
             return
-        appended = record(session, recording.stamp(entry, ruling))
-        recording.keep(
-            session,
-            self.decider.bundle,
-            ruling,
-            appended,
-            action=action,
-            exchange_id=exchange.id,
-            child_id=child.id,
+        recording.record_decision(
+            session, self.decider.bundle, entry, ruling, exchange_id=exchange.id, child_id=child.id
         )
 
     def _record(
@@ -870,7 +862,6 @@ class Exchanges:
         decision = exchange.decision or {}
         self._keep(
             session,
-            action,
             exchange,
             child,
             Entry(

@@ -48,7 +48,6 @@ from gateway.exchanges.service import Exchanges
 from gateway.organisations.service import organisation_names
 from gateway.oversight import service as oversight
 from gateway.oversight.service import Officer
-from gateway.policy.engines import DECISION_PACKAGE
 from gateway.portal.csrf import check_csrf
 from gateway.portal.decision_text import EXCHANGE_STATUS, describe
 from gateway.portal.login import current_officer
@@ -275,7 +274,6 @@ def _decisions_view(
 ) -> Response:
     bundle = exchanges.decider.bundle
     spec = bundle.purpose(exchange.purpose) or {}
-    shown = [r for r in rows if r.package == DECISION_PACKAGE]
     return render(
         request,
         "officer_decisions.html",
@@ -284,7 +282,7 @@ def _decisions_view(
             "purpose_title": spec.get("title", exchange.purpose),
             "status": EXCHANGE_STATUS.get(exchange.status.value, exchange.status.value),
             "names": organisation_names(session, [exchange.source_id, exchange.recipient_id]),
-            "decisions": describe(session, bundle, shown),
+            "decisions": describe(session, bundle, rows),
             "replayed": replayed,
             "different": sum(not r.identical for r in replayed or ()),
         },
