@@ -1,6 +1,7 @@
 """``python -m audit verify DIR``: check an exported audit log offline, with no database.
+``python -m audit witness keygen|serve``: run a witness that cosigns a log's checkpoints.
 
-Exit status 0 when every entry, signature and checkpoint holds; 1 with the faults (and the
+``verify`` exits 0 when every entry, signature and checkpoint holds; 1 with the faults (and the
 first bad index) otherwise; 2 for a usage error.
 """
 
@@ -11,9 +12,18 @@ import base64
 import sys
 from pathlib import Path
 
-from audit.export import read_checkpoints, read_leaves, read_verifier_keys
+from audit.checkpoint import Checkpoint
+from audit.cosignature import Cosigner, Witness
+from audit.export import (
+    is_partial,
+    read_checkpoints,
+    read_leaves,
+    read_proved_entries,
+    read_verifier_keys,
+)
 from audit.note import NoteError, Verifier
-from audit.verify import verify_log
+from audit.verify import Report, quorum_fault, verify_entries, verify_log
+from audit.witness import TlogWitness, WitnessState, keygen, make_server
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,29 +46,146 @@ def main(argv: list[str] | None = None) -> int:
         help="a signed checkpoint published earlier (a file) that the log must still contain; "
         "repeat for more",
     )
+    witness = commands.add_parser(
+        "witness", help="run a C2SP tlog-witness that cosigns logs' checkpoints"
+    )
+    witness_commands = witness.add_subparsers(dest="witness_command", required=True)
+    keygen = witness_commands.add_parser(
+        "keygen", help="write a new witness key to KEYFILE (mode 0600); print its verifier key"
+    )
+    keygen.add_argument("name", help="the witness's name, e.g. witness.example.org/w1")
+    keygen.add_argument("keyfile", type=Path)
+    serve = witness_commands.add_parser(
+        "serve", help="answer POST /add-checkpoint (C2SP tlog-witness) until interrupted"
+    )
+    serve.add_argument(
+        "--log-vkey",
+        action="append",
+        required=True,
+        help="the note verifier key of a log to witness (its name is the log's origin); "
+        "repeat for more logs or keys",
+    )
+    serve.add_argument(
+        "--state", type=Path, required=True, help="SQLite file of the cosigned checkpoints"
+    )
+    serve.add_argument("--key", type=Path, required=True, help="the KEYFILE keygen wrote")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=7380)
+    verify.add_argument(
+        "--witness",
+        action="append",
+        help="a witness verifier key (C2SP vkey, type 0x04) whose cosignature counts; repeat "
+        "for each witness you trust",
+    )
+    verify.add_argument(
+        "--quorum",
+        type=int,
+        help="how many of the --witness keys must have cosigned (default: all of them)",
+    )
     args = parser.parse_args(argv)
+    if args.command == "witness":
+        return _witness(args)
+    return _verify(args)
 
+
+def _witness(args: argparse.Namespace) -> int:
+    try:
+        if args.witness_command == "keygen":
+            print(keygen(args.name, args.keyfile).witness.encode())
+            return 0
+        cosigner = Cosigner.decode(args.key.read_text(encoding="utf-8"))
+        logs = [Verifier.decode(text) for text in args.log_vkey]
+        state = WitnessState(args.state)
+    except (OSError, NoteError) as exc:
+        print(f"witness: {exc}", file=sys.stderr)
+        return 1
+    server = make_server(TlogWitness(cosigner, logs, state), args.host, args.port)
+    host, port = server.server_address[:2]
+    print(f"witness {cosigner.name} listening on http://{host!s}:{port}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        state.close()
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
     try:
         keys = [
             Verifier.decode(text)
             for text in args.verifier_key or read_verifier_keys(args.directory)
         ]
+        witnesses = [Witness.decode(text) for text in args.witness or ()]
         held = [path.read_text(encoding="utf-8") for path in args.checkpoint]
         notes = [*read_checkpoints(args.directory), *held]
-        report = verify_log(read_leaves(args.directory), notes, keys)
-    except (OSError, NoteError, ValueError) as exc:
+        partial = is_partial(args.directory)
+        if partial:
+            if len(notes) != 1:
+                raise ValueError("a partial export holds exactly one checkpoint")
+            proved = read_proved_entries(args.directory)
+            entries = ((e.index, e.leaf, e.leaf_hash, e.proof) for e in proved)
+            report = verify_entries(entries, notes[0], keys)
+        else:
+            report = verify_log(read_leaves(args.directory), notes, keys)
+    except (OSError, NoteError, ValueError, KeyError) as exc:
         print(f"cannot verify: {exc}", file=sys.stderr)
         return 1
+    if witnesses:
+        _check_quorum(report, notes, keys, witnesses, args.quorum or len(witnesses))
     root = base64.b64encode(report.root_hash).decode()
-    print(f"{report.entries} entries, {report.checkpoints} checkpoints, root {root}")
+    if partial:
+        print(
+            f"partial export: {report.entries} entries with inclusion proofs in the checkpoint "
+            f"with root {root}"
+        )
+    else:
+        print(f"{report.entries} entries, {report.checkpoints} checkpoints, root {root}")
     if report.ok:
-        print("OK: every entry, signature and checkpoint verifies")
+        if partial:
+            print(
+                "OK: each of these entries is in the signed log; this export covers these "
+                "entries only, not the whole log, so it cannot show that none are missing"
+            )
+        else:
+            print("OK: every entry, signature and checkpoint verifies")
         return 0
     for fault in report.faults:
         print(f"FAULT: {fault}", file=sys.stderr)
     if report.first_bad_index is not None:
         print(f"first bad index: {report.first_bad_index}", file=sys.stderr)
     return 1
+
+
+def _check_quorum(
+    report: Report,
+    notes: list[str],
+    keys: list[Verifier],
+    witnesses: list[Witness],
+    quorum: int,
+) -> None:
+    """The largest checkpoint with ``quorum`` valid cosignatures, or a fault when none has."""
+    if not 1 <= quorum <= len(witnesses):
+        report.fault(f"a quorum of {quorum} out of {len(witnesses)} witnesses is impossible")
+        return
+    sizes = []
+    problems = []
+    for note in notes:
+        try:
+            size = Checkpoint.verify(note, keys).tree_size
+        except NoteError:
+            continue  # the signature fault is reported by the verification itself
+        problem = quorum_fault(note, witnesses, quorum)
+        if problem is None:
+            sizes.append(size)
+        else:
+            problems.append(f"size {size}: {problem}")
+    if sizes:
+        print(f"cosigned by at least {quorum} witnesses up to size {max(sizes)}")
+    else:
+        report.fault("no checkpoint has the witness quorum (" + "; ".join(problems) + ")")
 
 
 if __name__ == "__main__":

@@ -40,13 +40,40 @@ def strict_b64decode(text: str) -> bytes:
     return raw
 
 
+def key_id(name: str, kind: bytes, public_key: Ed25519PublicKey) -> bytes:
+    """SHA-256(name ‖ 0x0A ‖ signature type ‖ public key)[:4]."""
+    return hashlib.sha256(name.encode() + b"\n" + kind + _raw_public(public_key)).digest()[:4]
+
+
 def key_hash(name: str, public_key: Ed25519PublicKey) -> bytes:
-    return hashlib.sha256(name.encode() + b"\n" + ED25519 + _raw_public(public_key)).digest()[:4]
+    return key_id(name, ED25519, public_key)
 
 
-def _check_name(name: str) -> None:
+def check_name(name: str) -> None:
     if not name or any(c.isspace() or c == "+" for c in name):
         raise NoteError(f"key name {name!r} must be non-empty, without spaces or '+'")
+
+
+def encode_vkey(name: str, kind: bytes, public_key: Ed25519PublicKey) -> str:
+    """A C2SP verifier key: ``<name>+<hex key id>+<base64(kind ‖ public key)>``."""
+    raw = base64.b64encode(kind + _raw_public(public_key)).decode()
+    return f"{name}+{key_id(name, kind, public_key).hex()}+{raw}"
+
+
+def decode_vkey(text: str, kind: bytes) -> tuple[str, Ed25519PublicKey]:
+    """The name and Ed25519 key of a verifier key of signature type ``kind``."""
+    try:
+        name, hash_hex, key_b64 = text.strip().split("+", 2)
+        raw = strict_b64decode(key_b64)
+        if raw[:1] != kind or len(raw) != 33:
+            raise NoteError(f"not an Ed25519 verifier key of type 0x{kind.hex()}")
+        public_key = Ed25519PublicKey.from_public_bytes(raw[1:])
+    except (ValueError, binascii.Error) as exc:
+        raise NoteError(f"malformed verifier key: {exc}") from exc
+    check_name(name)
+    if key_id(name, kind, public_key).hex() != hash_hex:
+        raise NoteError("the verifier key's hash does not match its name and key")
+    return name, public_key
 
 
 @dataclass(frozen=True)
@@ -59,23 +86,11 @@ class Verifier:
         return key_hash(self.name, self.public_key)
 
     def encode(self) -> str:
-        raw = base64.b64encode(ED25519 + _raw_public(self.public_key)).decode()
-        return f"{self.name}+{self.key_hash.hex()}+{raw}"
+        return encode_vkey(self.name, ED25519, self.public_key)
 
     @classmethod
     def decode(cls, text: str) -> Verifier:
-        try:
-            name, hash_hex, key_b64 = text.strip().split("+", 2)
-            raw = strict_b64decode(key_b64)
-            if raw[:1] != ED25519 or len(raw) != 33:
-                raise NoteError("not an Ed25519 verifier key")
-            verifier = cls(name, Ed25519PublicKey.from_public_bytes(raw[1:]))
-        except (ValueError, binascii.Error) as exc:
-            raise NoteError(f"malformed verifier key: {exc}") from exc
-        _check_name(name)
-        if verifier.key_hash.hex() != hash_hex:
-            raise NoteError("the verifier key's hash does not match its name and key")
-        return verifier
+        return cls(*decode_vkey(text, ED25519))
 
 
 @dataclass(frozen=True)
@@ -88,7 +103,7 @@ class Signer:
     retired: tuple[Verifier, ...] = ()
 
     def __post_init__(self) -> None:
-        _check_name(self.name)
+        check_name(self.name)
 
     @property
     def verifier(self) -> Verifier:
@@ -108,6 +123,24 @@ class Signer:
         return f"{text}\n{SIGNATURE_PREFIX}{self.name} {blob}\n"
 
 
+def split_note(signed: str) -> tuple[str, list[tuple[str, bytes]]]:
+    """A signed note's text (ending in a newline) and its signatures as (key name, key id ‖
+    signature bytes), in order; NoteError when it is not a signed note."""
+    text, separator, signatures = signed.rpartition("\n\n")
+    if not separator or not signatures.endswith("\n"):
+        raise NoteError("not a signed note: no blank line before the signatures")
+    lines = []
+    for line in signatures[:-1].split("\n"):  # lines end in "\n" only; no other breaks
+        if not line.startswith(SIGNATURE_PREFIX):
+            raise NoteError(f"malformed signature line: {line!r}")
+        name, _, blob_b64 = line[len(SIGNATURE_PREFIX) :].partition(" ")
+        try:
+            lines.append((name, strict_b64decode(blob_b64)))
+        except binascii.Error as exc:
+            raise NoteError("signature is not base64") from exc
+    return text + "\n", lines
+
+
 def open_note(signed: str, verifiers: Verifier | Sequence[Verifier]) -> str:
     """Return the note's text if a signature by one of ``verifiers`` verifies; raise NoteError
     otherwise. Signatures by other keys are skipped (a note may carry several), but a
@@ -115,18 +148,8 @@ def open_note(signed: str, verifiers: Verifier | Sequence[Verifier]) -> str:
     trusted = (verifiers,) if isinstance(verifiers, Verifier) else tuple(verifiers)
     if not trusted:
         raise NoteError("no verifier key to check the note with")
-    text, separator, signatures = signed.rpartition("\n\n")
-    if not separator or not signatures.endswith("\n"):
-        raise NoteError("not a signed note: no blank line before the signatures")
-    text += "\n"
-    for line in signatures[:-1].split("\n"):  # lines end in "\n" only; no other breaks
-        if not line.startswith(SIGNATURE_PREFIX):
-            raise NoteError(f"malformed signature line: {line!r}")
-        name, _, blob_b64 = line[len(SIGNATURE_PREFIX) :].partition(" ")
-        try:
-            blob = strict_b64decode(blob_b64)
-        except binascii.Error as exc:
-            raise NoteError("signature is not base64") from exc
+    text, signatures = split_note(signed)
+    for name, blob in signatures:
         for verifier in trusted:
             if name != verifier.name or blob[:4] != verifier.key_hash:
                 continue

@@ -25,7 +25,7 @@ from audit import merkle
 from audit.checkpoint import Checkpoint
 from audit.entry import Entry, canonical
 from audit.note import Signer
-from audit.tables import checkpoints, child_refs, entries, head, nodes
+from audit.tables import checkpoints, child_refs, cosignatures, entries, head, nodes
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,7 @@ def append_batch(
                 "child_ref": entry.child_ref,
                 "purpose": entry.purpose,
                 "emergency": entry.emergency,
+                "trace_id": entry.trace_id,
             }
         )
         # Store every perfect subtree this leaf completes: one per trailing 1-bit of the index.
@@ -215,6 +216,55 @@ def publish_checkpoint(session: Session, signer: Signer, origin: str) -> str:
     return note
 
 
+def checkpoint_note(session: Session, tree_size: int) -> str | None:
+    note = session.execute(
+        select(checkpoints.c.note).where(checkpoints.c.tree_size == tree_size)
+    ).scalar_one_or_none()
+    return None if note is None else str(note)
+
+
+def add_cosignature(
+    session: Session, tree_size: int, witness: str, line: str, at: datetime
+) -> None:
+    """Keep a witness's cosignature line of the checkpoint of ``tree_size`` (once)."""
+    exists = session.execute(
+        select(cosignatures.c.tree_size).where(
+            cosignatures.c.tree_size == tree_size, cosignatures.c.witness == witness
+        )
+    ).first()
+    if exists is None:
+        session.execute(
+            insert(cosignatures).values(
+                tree_size=tree_size, witness=witness, line=line, cosigned_at=at
+            )
+        )
+
+
+def cosignature_lines(session: Session, tree_size: int, witnesses: Sequence[str]) -> list[str]:
+    """The kept cosignature lines of one checkpoint by the given witnesses (vkeys)."""
+    return [
+        str(line)
+        for line in session.execute(
+            select(cosignatures.c.line)
+            .where(cosignatures.c.tree_size == tree_size, cosignatures.c.witness.in_(witnesses))
+            .order_by(cosignatures.c.witness)
+        ).scalars()
+    ]
+
+
+def latest_cosigned_size(session: Session, witnesses: Sequence[str], quorum: int) -> int | None:
+    """The largest checkpoint size at least ``quorum`` of ``witnesses`` have cosigned."""
+    size = session.execute(
+        select(cosignatures.c.tree_size)
+        .where(cosignatures.c.witness.in_(witnesses))
+        .group_by(cosignatures.c.tree_size)
+        .having(func.count() >= quorum)
+        .order_by(cosignatures.c.tree_size.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    return None if size is None else int(size)
+
+
 def latest_checkpoint(session: Session) -> str | None:
     note = session.execute(
         select(checkpoints.c.note).order_by(checkpoints.c.tree_size.desc()).limit(1)
@@ -229,17 +279,17 @@ def latest_checkpoint_time(session: Session) -> tuple[int, datetime] | None:
         .order_by(checkpoints.c.tree_size.desc())
         .limit(1)
     ).one_or_none()
-    return None if row is None else (int(row[0]), _utc(row[1]))
+    return None if row is None else (int(row[0]), as_utc(row[1]))
 
 
 def checkpoint_time(session: Session, tree_size: int) -> datetime | None:
     created: datetime | None = session.execute(
         select(checkpoints.c.created_at).where(checkpoints.c.tree_size == tree_size)
     ).scalar_one_or_none()
-    return None if created is None else _utc(created)
+    return None if created is None else as_utc(created)
 
 
-def _utc(moment: datetime) -> datetime:
+def as_utc(moment: datetime) -> datetime:
     """Stored times are UTC; SQLite returns them without their zone."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
@@ -280,6 +330,7 @@ class EntryFilter:
     purpose: str | None = None
     action: str | None = None
     outcome: str | None = None
+    trace_id: str | None = None
     since: datetime | None = None
     until: datetime | None = None
 
@@ -302,6 +353,7 @@ def find_entries(
         (entries.c.purpose, where.purpose),
         (entries.c.action, where.action),
         (entries.c.outcome, where.outcome),
+        (entries.c.trace_id, where.trace_id),
     ):
         if value is not None:
             conditions.append(column == value)

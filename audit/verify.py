@@ -17,6 +17,7 @@ from itertools import islice
 
 from audit import merkle
 from audit.checkpoint import Checkpoint
+from audit.cosignature import Witness, cosigned_by
 from audit.note import NoteError, Verifier
 
 
@@ -187,3 +188,50 @@ def _check_checkpoints_at(
             last_good[0],
             exact=False,
         )
+
+
+def verify_entries(
+    entries: Iterable[tuple[int, bytes, bytes | None, Sequence[bytes]]],
+    signed_checkpoint: str,
+    verifiers: Verifier | Sequence[Verifier],
+    origin: str | None = None,
+) -> Report:
+    """Verify a partial export: each entry's leaf hash and its inclusion proof in the one signed
+    checkpoint. It proves these entries are in the log that checkpoint commits to; it cannot
+    prove that no other entry exists. ``report.entries`` counts the entries checked."""
+    report = Report()
+    try:
+        checkpoint = Checkpoint.verify(signed_checkpoint, verifiers, origin)
+    except NoteError as exc:
+        report.fault(f"checkpoint rejected: {exc}")
+        return report
+    report.checkpoints = 1
+    report.root_hash = checkpoint.root_hash
+    for index, leaf, recorded, proof in entries:
+        report.entries += 1
+        hashed = merkle.leaf_hash(leaf)
+        if recorded is not None and recorded != hashed:
+            report.fault(f"entry {index}: leaf bytes do not match the stored leaf hash", index)
+        elif b'"index":%d,' % index not in leaf:
+            report.fault(f"entry {index}: its leaf names another index", index)
+        elif not merkle.verify_inclusion(
+            index, checkpoint.tree_size, hashed, proof, checkpoint.root_hash
+        ):
+            report.fault(
+                f"entry {index}: not in the checkpoint of size {checkpoint.tree_size} "
+                "(its inclusion proof fails)",
+                index,
+            )
+    return report
+
+
+def quorum_fault(signed_checkpoint: str, witnesses: Sequence[Witness], quorum: int) -> str | None:
+    """None when at least ``quorum`` of ``witnesses`` validly cosigned the checkpoint; otherwise
+    why not."""
+    try:
+        found = cosigned_by(signed_checkpoint, witnesses)
+    except NoteError as exc:
+        return f"cosignature rejected: {exc}"
+    if len(found) < quorum:
+        return f"{len(found)} of the {quorum} cosignatures required verify"
+    return None

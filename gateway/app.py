@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     app.state.signals,
                     app.state.audit_signer,
                     settings.maintenance_interval,
+                    app.state.audit_witnesses,
                 )
             )
         yield
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.policy = make_decider(settings)
     app.state.audit_signer = keys.checkpoint_signer(settings.checkpoint_origin)
+    app.state.audit_witnesses = settings.witnesses
     app.state.pseudonym_key = keys.pseudonymisation_key
     app.state.rate_limits = RateLimits(settings.rate_limit, settings.token_rate_limit)
     app.state.exchanges = Exchanges(

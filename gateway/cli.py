@@ -25,8 +25,10 @@ from audit import store
 from audit.export import write_export
 from audit.note import Signer
 from audit.verify import verify_log
-from gateway import demo, migrations
+from gateway import demo, migrations, tracing
 from gateway.auditing import service as auditing
+from gateway.auditing.witnessing import standing as witnessing_standing
+from gateway.auditing.witnessing import submit_latest
 from gateway.auth.assertions import sign_client_assertion, token_request_form
 from gateway.db import make_engine, make_sessionmaker
 from gateway.decisions import replay
@@ -58,6 +60,7 @@ app.add_typer(maintenance_app, name="maintenance")
 
 @contextmanager
 def _session(settings: Settings) -> Iterator[Session]:
+    tracing.begin()  # what the command appends to the audit log shares one trace
     if settings.effective_database_url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.effective_database_url)
@@ -384,6 +387,15 @@ def audit_verify(
             "taken before a backup) that the log must still contain; repeat for more.",
         ),
     ] = None,
+    witnesses: Annotated[
+        bool,
+        typer.Option(
+            "--witnesses",
+            help="Also send the latest checkpoint to the configured witnesses "
+            "(GATEWAY_AUDIT_WITNESSES) and fail when one has seen another history or a "
+            "larger log: a fork, or a restore from an older backup.",
+        ),
+    ] = False,
 ) -> None:
     """Recompute every leaf and checkpoint in the database; exit 1 on any fault."""
     settings = Settings()
@@ -404,6 +416,38 @@ def audit_verify(
             typer.echo(f"first bad index: {report.first_bad_index}", err=True)
         raise typer.Exit(1)
     typer.echo("OK: every entry, signature and checkpoint verifies")
+    if witnesses:
+        _ask_witnesses(settings, signer)
+
+
+def _ask_witnesses(settings: Settings, signer: Signer) -> None:
+    if not settings.witnesses.configured:
+        typer.echo("no witnesses configured (GATEWAY_AUDIT_WITNESSES)", err=True)
+        raise typer.Exit(1)
+    with _session(settings) as session:
+        auditing.checkpoint(session, signer)
+        submit_latest(session, settings.witnesses)
+        standing = witnessing_standing(session, settings.witnesses)
+    for status in standing.statuses:
+        typer.echo(
+            f"witness {status.name}: {status.outcome or 'not asked'} at size {status.tree_size}"
+            + (f" ({status.detail})" if status.detail else "")
+        )
+    if standing.alarms:
+        typer.echo(
+            "FAULT: a witness has seen another history of this log or a larger one; see "
+            "README, 'Restoring a backup'",
+            err=True,
+        )
+        raise typer.Exit(1)
+    if standing.waiting:
+        typer.echo(
+            f"FAULT: the checkpoint of size {standing.signed_size} has fewer than "
+            f"{standing.quorum} cosignatures",
+            err=True,
+        )
+        raise typer.Exit(1)
+    typer.echo(f"OK: the checkpoint of size {standing.signed_size} reached the quorum")
 
 
 def _exchanges(settings: Settings) -> Exchanges:
@@ -418,18 +462,18 @@ def _exchanges(settings: Settings) -> Exchanges:
 def maintenance_run() -> None:
     """Expire consents and exchanges that are due, shred their payloads, raise at-home alerts,
     store the statistics of ended school years, erase signals and exemptions past retention,
-    and sign a checkpoint of the audit log, once (idempotent; serve also runs this every
-    GATEWAY_MAINTENANCE_INTERVAL seconds)."""
+    sign a checkpoint of the audit log and send it to the witnesses, once (idempotent; serve
+    also runs this every GATEWAY_MAINTENANCE_INTERVAL seconds)."""
     settings = Settings()
     signals = Signals(_exchanges(settings))
     with _session(settings) as session:
-        report = maintain(session, signals, _audit_signer(settings))
+        report = maintain(session, signals, _audit_signer(settings), settings.witnesses)
     typer.echo(
         f"consents expired: {report.consents_expired}, exchanges expired: "
         f"{report.exchanges_expired}, payloads shredded: {report.payloads_shredded}, "
         f"at-home alerts raised: {report.alerts_raised}, school years closed: "
         f"{report.school_years_closed}, signals and exemptions erased: {report.records_erased}, "
-        f"portal logins ended: {report.logins_ended}"
+        f"portal logins ended: {report.logins_ended}, witnesses asked: {report.witnesses_asked}"
     )
 
 

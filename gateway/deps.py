@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from audit.entry import Actor
 from audit.note import Signer
 from gateway.auditing.service import organisation_actor
+from gateway.auditing.witnessing import Witnesses
 from gateway.auth.access_tokens import AccessTokens
 from gateway.auth.scopes import Scope
 from gateway.errors import (
@@ -66,6 +67,11 @@ async def get_audit_signer(request: Request) -> Signer:
     return signer
 
 
+async def get_audit_witnesses(request: Request) -> Witnesses:
+    witnesses: Witnesses = request.app.state.audit_witnesses
+    return witnesses
+
+
 async def get_decider(request: Request) -> PolicyDecider:
     decider: PolicyDecider = request.app.state.policy
     return decider
@@ -91,6 +97,7 @@ SessionDep = Annotated[Session, Depends(get_session)]
 AccessTokensDep = Annotated[AccessTokens, Depends(get_access_tokens)]
 ExchangesDep = Annotated[Exchanges, Depends(get_exchanges)]
 AuditSignerDep = Annotated[Signer, Depends(get_audit_signer)]
+AuditWitnessesDep = Annotated[Witnesses, Depends(get_audit_witnesses)]
 DeciderDep = Annotated[PolicyDecider, Depends(get_decider)]
 PseudonymKeyDep = Annotated[bytes, Depends(get_pseudonym_key)]
 RateLimitsDep = Annotated[RateLimits, Depends(get_rate_limits)]

@@ -7,6 +7,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway import migrations
+from gateway.auditing import witnessing
 from gateway.errors import ServiceUnavailableError, problem_responses
 
 router = APIRouter(prefix="/health", tags=["health"])
@@ -19,7 +20,8 @@ def live() -> dict[str, str]:
 
 @router.get(
     "/ready",
-    summary="The database answers, its schema is current, and the policy engine answers",
+    summary="The database answers, its schema is current, the policy engine answers, and no "
+    "witness has refused the audit log",
     responses=problem_responses(503),
 )
 def ready(request: Request) -> dict[str, str]:
@@ -36,4 +38,35 @@ def ready(request: Request) -> dict[str, str]:
         )
     if not request.app.state.policy.engine.ready():
         raise ServiceUnavailableError("The policy engine does not answer.", check="policy")
-    return {"status": "ok", "database": "ok", "migrations": "ok", "policy": "ok"}
+    return {
+        "status": "ok",
+        "database": "ok",
+        "migrations": "ok",
+        "policy": "ok",
+        "witnesses": _witnesses(request),
+    }
+
+
+def _witnesses(request: Request) -> str:
+    """ "ok", "none configured", or the latest checkpoint still waiting for the quorum; 503
+    when a witness has seen another history of the log or a larger one (a fork or a rollback):
+    the log's history is in doubt until the operator has resolved it."""
+    witnesses = request.app.state.audit_witnesses
+    if not witnesses.configured:
+        return "none configured"
+    with request.app.state.sessions() as session:
+        found = witnessing.standing(session, witnesses)
+    if found.alarms:
+        raise ServiceUnavailableError(
+            "A witness refused the audit log's checkpoint: "
+            + "; ".join(f"{s.outcome}: {s.detail}" for s in found.alarms),
+            check="witnesses",
+        )
+    if found.waiting:
+        since = found.signed_at.isoformat() if found.signed_at else "?"
+        return (
+            f"waiting: the checkpoint of size {found.signed_size} (signed {since}) has fewer "
+            f"than {found.quorum} cosignatures; the latest cosigned has size "
+            f"{found.cosigned_size if found.cosigned_size is not None else 'none'}"
+        )
+    return "ok"

@@ -1,4 +1,5 @@
-"""ASGI middleware: request ids with one access-log line and one metrics count per request, the
+"""ASGI middleware: request ids and W3C trace context (:mod:`gateway.tracing`) with one
+access-log line and one metrics count per request, the
 body-size limit, the security headers of every response, and HEAD wherever GET is answered.
 
 All are plain ASGI (not ``BaseHTTPMiddleware``) so they see every request, stream bodies
@@ -16,17 +17,21 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway import tracing
 from gateway.errors import PAYLOAD_TOO_LARGE, problem_response
 from gateway.metrics import counters as metrics
 
 REQUEST_ID_HEADER = "x-request-id"
+TRACEPARENT = b"traceparent"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 log = structlog.get_logger("gateway.access")
 
 
 class RequestContextMiddleware:
-    """Give each request an id (the caller's ``X-Request-ID`` if sane) and log its outcome."""
+    """Give each request an id (the caller's ``X-Request-ID`` if sane) and a trace (the
+    caller's ``traceparent`` continued, or a new one, returned in the response), and log its
+    outcome."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -40,6 +45,8 @@ class RequestContextMiddleware:
         scope.setdefault("state", {})["request_id"] = request_id
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
+        trace = tracing.begin(tracing.continued(_header(scope, "traceparent")))
+        traceparent = trace.traceparent().encode()
         status = 500
         started = time.perf_counter()
 
@@ -50,6 +57,7 @@ class RequestContextMiddleware:
                 headers = list(message.get("headers", []))
                 if all(key.lower() != REQUEST_ID_HEADER.encode() for key, _ in headers):
                     headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
+                headers.append((TRACEPARENT, traceparent))
                 message["headers"] = headers
             await send(message)
 

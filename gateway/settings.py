@@ -14,9 +14,10 @@ from urllib.parse import urlsplit
 
 import limits
 from authlib.common.security import is_secure_transport
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gateway.auditing.witnessing import Witnesses
 from gateway.policy.bundle import default_policy_dir
 
 Environment = Literal["dev", "production"]
@@ -69,6 +70,18 @@ class Settings(BaseSettings):
         default=None,
         description="Origin line of audit checkpoints and name of their key; default: "
         "<host of the public URL>/audit.",
+    )
+    audit_witnesses: str | None = Field(
+        default=None,
+        description="Witnesses that cosign the audit log's checkpoints (C2SP tlog-witness), "
+        "separated by spaces: <witness verifier key>=<base URL>. Each new checkpoint is sent "
+        "to them by maintenance.",
+    )
+    audit_witness_quorum: int | None = Field(
+        default=None,
+        ge=1,
+        description="How many of the witnesses must cosign a checkpoint before "
+        "/api/v1/audit/checkpoint serves it; default: all of them.",
     )
     access_token_lifetime: int = Field(default=300, ge=30, le=3600, description="Seconds.")
     client_assertion_max_lifetime: int = Field(
@@ -138,6 +151,15 @@ class Settings(BaseSettings):
         except ValueError as exc:
             raise ValueError(f"not a rate limit like 600/minute: {value!r}") from exc
         return value
+
+    @model_validator(mode="after")
+    def _check_witnesses(self) -> Settings:
+        self.witnesses  # noqa: B018 (parsed here so a wrong value stops the start)
+        return self
+
+    @property
+    def witnesses(self) -> Witnesses:
+        return Witnesses.parse(self.audit_witnesses, self.audit_witness_quorum)
 
     @field_validator("public_url")
     @classmethod

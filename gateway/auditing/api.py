@@ -24,12 +24,13 @@ from audit import store
 from audit.entry import Actor
 from audit.export import verifier_key_lines
 from audit.store import EntryFilter
-from gateway.auditing import service
+from gateway.auditing import service, witnessing
 from gateway.children.service import bsn_pseudonym
 from gateway.deps import (
     MAX_OFFSET,
     AccessTokensDep,
     AuditSignerDep,
+    AuditWitnessesDep,
     BearerDep,
     PseudonymKeyDep,
     RateLimitsDep,
@@ -37,7 +38,9 @@ from gateway.deps import (
     get_principal,
     require_json,
 )
+from gateway.errors import ServiceUnavailableError, problem_responses
 from gateway.portal.login import LoginRequiredError, current_officer
+from gateway.tracing import TRACE_ID
 
 # Tree sizes are stored as 64-bit integers.
 MAX_TREE_SIZE = 2**62
@@ -52,6 +55,10 @@ _ENTRIES = (
     "check it against the inclusion proofs. Every read is itself recorded as `audit.read`."
 )
 _ORGANISATION = "Only entries naming this organisation id as actor, requester or source."
+_TRACE_ID = (
+    "Only entries of this W3C trace (32 lowercase hex digits): the trace id of the "
+    "`traceparent` a call sent or got back."
+)
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -93,9 +100,37 @@ class AuditEntryPage(BaseModel):
     "/checkpoint",
     response_class=PlainTextResponse,
     summary="The latest signed checkpoint (C2SP tlog-checkpoint, signed-note)",
+    description="Without witnesses, the latest checkpoint, signed now if the log has grown. "
+    "With witnesses (GATEWAY_AUDIT_WITNESSES), the latest checkpoint that the quorum has "
+    "cosigned, with their cosignature lines (C2SP tlog-cosignature) after the log's own "
+    "signature; 503 until the first one has. Witness keys: `/audit/witness-keys`.",
+    responses=problem_responses(503),
 )
-def read_checkpoint(session: SessionDep, signer: AuditSignerDep) -> str:
-    return service.checkpoint(session, signer)
+def read_checkpoint(
+    session: SessionDep, signer: AuditSignerDep, witnesses: AuditWitnessesDep
+) -> str:
+    note = service.checkpoint(session, signer)
+    if not witnesses.configured:
+        return note
+    cosigned = witnessing.cosigned_checkpoint(session, witnesses)
+    if cosigned is None:
+        raise ServiceUnavailableError(
+            "No checkpoint has been cosigned by the quorum of witnesses yet.",
+            headers={"Retry-After": "60"},
+            check="witnesses",
+        )
+    return cosigned
+
+
+@router.get(
+    "/witness-keys",
+    response_class=PlainTextResponse,
+    summary="The verifier keys (C2SP vkey, type 0x04) of the witnesses that cosign checkpoints",
+    description="One per line, then nothing else; the quorum is in `/health/ready`. Empty "
+    "when no witnesses are configured.",
+)
+def read_witness_keys(witnesses: AuditWitnessesDep) -> str:
+    return "".join(f"{key}\n" for key in witnesses.keys)
 
 
 @router.get(
@@ -204,6 +239,7 @@ class EntrySearch(BaseModel):
     purpose: str | None = Field(default=None, max_length=64)
     action: str | None = Field(default=None, max_length=64)
     outcome: str | None = Field(default=None, max_length=32)
+    trace_id: str | None = Field(default=None, pattern=TRACE_ID, description=_TRACE_ID)
     since: datetime | None = None
     until: datetime | None = None
     offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
@@ -223,6 +259,7 @@ def entries(
     purpose: Annotated[str | None, Query(max_length=64)] = None,
     action: Annotated[str | None, Query(max_length=64)] = None,
     outcome: Annotated[str | None, Query(max_length=32)] = None,
+    trace_id: Annotated[str | None, Query(pattern=TRACE_ID, description=_TRACE_ID)] = None,
     since: datetime | None = None,
     until: datetime | None = None,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
@@ -234,6 +271,7 @@ def entries(
         purpose=purpose,
         action=action,
         outcome=outcome,
+        trace_id=trace_id,
         since=since,
         until=until,
         offset=offset,
@@ -277,6 +315,7 @@ def _page(
         purpose=search.purpose,
         action=search.action,
         outcome=search.outcome,
+        trace_id=search.trace_id,
         since=search.since,
         until=search.until,
     )

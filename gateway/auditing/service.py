@@ -7,7 +7,7 @@ or not at all, and if the entry cannot be written the action does not happen (50
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import structlog
@@ -18,6 +18,7 @@ from audit import store
 from audit.entry import Actor, Entry
 from audit.note import Signer
 from audit.store import Appended, EntryFilter
+from gateway import tracing
 from gateway.errors import ServiceUnavailableError, ValidationFailedError
 from gateway.policy.decision import Decision, Ruling
 
@@ -40,7 +41,12 @@ def organisation_actor(organisation_id: str, role: str) -> Actor:
 
 
 def record(session: Session, entry: Entry) -> Appended:
-    """Append ``entry`` in the caller's transaction; the caller commits."""
+    """Append ``entry`` in the caller's transaction; the caller commits. An entry without trace
+    context gets the current one (:mod:`gateway.tracing`): the call's, the maintenance run's
+    or the CLI command's."""
+    trace = tracing.current()
+    if entry.trace_id is None and trace is not None:
+        entry = replace(entry, trace_id=trace.trace_id, span_id=trace.span_id)
     try:
         appended = store.append(session, entry)
     except SQLAlchemyError as exc:

@@ -7,7 +7,9 @@ are idempotent, so a timer shorter than a day is harmless: an alert is raised on
 run of the day it is due, and a school year is closed once.
 
 Each run then signs a checkpoint of the audit log if it grew, so the newest checkpoint is never
-older than the interval and its age (a metric) shows a stalled service."""
+older than the interval and its age (a metric) shows a stalled service, and sends it to the
+witnesses, if any are configured (:mod:`gateway.auditing.witnessing`): cosigning happens here,
+never on a request's path."""
 
 from __future__ import annotations
 
@@ -19,7 +21,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from audit.note import Signer
+from gateway import tracing
 from gateway.auditing import service as auditing
+from gateway.auditing.witnessing import Witnesses, submit_latest
 from gateway.errors import GatewayError
 from gateway.exchanges.service import MaintenanceReport
 from gateway.portal import logins
@@ -29,11 +33,15 @@ from gateway.statistics.service import close_ended_years
 
 log = structlog.get_logger(__name__)
 
+NO_WITNESSES = Witnesses()
 
-def maintain(session: Session, signals: Signals, signer: Signer) -> MaintenanceReport:
+
+def maintain(
+    session: Session, signals: Signals, signer: Signer, witnesses: Witnesses = NO_WITNESSES
+) -> MaintenanceReport:
     """One maintenance run: expiry and shredding, the at-home alerts, storing the statistics of
     ended school years and then erasing the records past retention that only they still
-    counted, ending portal logins past their lifetime, then a checkpoint."""
+    counted, ending portal logins past their lifetime, then a checkpoint and its witnesses."""
     report = signals.exchanges.run_maintenance(session)
     report.alerts_raised = signals.raise_at_home_alerts(session)
     report.school_years_closed = len(close_ended_years(session, signals.exchanges))
@@ -42,14 +50,19 @@ def maintain(session: Session, signals: Signals, signer: Signer) -> MaintenanceR
     report.logins_ended = logins.purge(session)
     session.commit()
     auditing.checkpoint(session, signer)
+    report.witnesses_asked = len(submit_latest(session, witnesses))
     return report
 
 
 def run_once(
-    sessions: sessionmaker[Session], signals: Signals, signer: Signer
+    sessions: sessionmaker[Session],
+    signals: Signals,
+    signer: Signer,
+    witnesses: Witnesses = NO_WITNESSES,
 ) -> MaintenanceReport:
+    tracing.begin()  # the entries of one run share a trace
     with sessions() as session:
-        report = maintain(session, signals, signer)
+        report = maintain(session, signals, signer, witnesses)
     log.info(
         "maintenance",
         consents_expired=report.consents_expired,
@@ -59,18 +72,23 @@ def run_once(
         school_years_closed=report.school_years_closed,
         records_erased=report.records_erased,
         logins_ended=report.logins_ended,
+        witnesses_asked=report.witnesses_asked,
     )
     return report
 
 
 async def run_periodically(
-    sessions: sessionmaker[Any], signals: Signals, signer: Signer, interval: int
+    sessions: sessionmaker[Any],
+    signals: Signals,
+    signer: Signer,
+    interval: int,
+    witnesses: Witnesses = NO_WITNESSES,
 ) -> None:
     """Run maintenance now and every ``interval`` seconds until cancelled. A failed run (the
     database or the audit log unavailable) is logged and retried at the next tick."""
     while True:
         try:
-            await run_in_threadpool(run_once, sessions, signals, signer)
+            await run_in_threadpool(run_once, sessions, signals, signer, witnesses)
         except (GatewayError, OSError) as exc:
             log.error("maintenance_failed", error=type(exc).__name__)
         except Exception as exc:

@@ -119,6 +119,7 @@ class MaintenanceReport:
     logins_ended: int = 0  # portal logins past their lifetime (gateway.portal.logins)
     school_years_closed: int = 0  # statistics tables stored (gateway.statistics)
     records_erased: int = 0  # signals and exemptions past retention (gateway.signals.retention)
+    witnesses_asked: int = 0  # witnesses the latest checkpoint went to (gateway.auditing)
 
 
 @dataclass

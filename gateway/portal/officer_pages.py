@@ -22,21 +22,15 @@ from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from audit import store
-from audit.export import (
-    CHECKPOINTS,
-    ENTRIES,
-    SEPARATOR,
-    VERIFIER_KEY,
-    entry_line,
-    verifier_key_lines,
-)
 from audit.store import EntryFilter
+from gateway.auditing import exports, witnessing
 from gateway.auditing.service import NO_SUCH_CHILD, checkpoint, read_entries
 from gateway.children.bsn import InvalidBSNError, pseudonym, validate_bsn
 from gateway.decisions.models import DecisionRecord
 from gateway.decisions.replay import Replayed
 from gateway.deps import (
     AuditSignerDep,
+    AuditWitnessesDep,
     ExchangesDep,
     PseudonymKeyDep,
     RateLimitsDep,
@@ -56,17 +50,23 @@ from gateway.statistics.api import SCHOOL_YEAR
 from gateway.statistics.service import ALL, Statistics, months_of, of_school_year
 
 PAGE_SIZE = 50
-LOG_FILTERS = ("kind", "doel", "actie", "uitkomst", "van", "tot")  # the search form's fields
+LOG_FILTERS = ("kind", "doel", "actie", "uitkomst", "spoor", "van", "tot")  # the search form's fields
 EXPORT_LIMIT = 100_000
 
 
-async def limited_officer(
-    officer: Annotated[Officer, Depends(current_officer)], rate_limits: RateLimitsDep
+def limited_officer(
+    request: Request,
+    officer: Annotated[Officer, Depends(current_officer)],
+    rate_limits: RateLimitsDep,
+    session: SessionDep,
+    witnesses: AuditWitnessesDep,
 ) -> Officer:
     """The logged-in officer, within the API's rate limit on their own key, which their reads
     of the audit API share: these pages read the log too, and an export reads up to
-    EXPORT_LIMIT entries."""
+    EXPORT_LIMIT entries. Every officer page shows a witness's alarm (``base.html``)."""
     rate_limits.officer(officer.actor.id)
+    if witnesses.configured:
+        request.state.witness_alarms = witnessing.alarms(session, witnesses)
     return officer
 
 
@@ -76,7 +76,11 @@ router = APIRouter(prefix="/portaal/fg", include_in_schema=False)
 
 @router.get("")
 def dashboard(
-    request: Request, session: SessionDep, user: CurrentOfficer, signer: AuditSignerDep
+    request: Request,
+    session: SessionDep,
+    user: CurrentOfficer,
+    signer: AuditSignerDep,
+    witnesses: AuditWitnessesDep,
 ) -> Response:
     checkpoint(session, signer)  # sign what has been appended since the last one
     return render(
@@ -84,6 +88,7 @@ def dashboard(
         "officer_home.html",
         {
             "integrity": oversight.integrity(session, signer),
+            "witnessing": witnessing.standing(session, witnesses) if witnesses.configured else None,
             "queue": oversight.pending_reviews(session, user),
             "denied": oversight.denied_count(session, user),
             "sees_all": user.sees_all,
@@ -115,6 +120,7 @@ def search(
     doel: str | None = None,
     actie: str | None = None,
     uitkomst: str | None = None,
+    spoor: str | None = None,
     van: str | None = None,
     tot: str | None = None,
     pagina: int = 1,
@@ -124,6 +130,7 @@ def search(
         "doel": doel,
         "actie": actie,
         "uitkomst": uitkomst,
+        "spoor": spoor,
         "van": van,
         "tot": tot,
     }
@@ -175,6 +182,7 @@ def _log_page(
         purpose=shown["doel"] or None,
         action=shown["actie"] or None,
         outcome=shown["uitkomst"] or None,
+        trace_id=shown["spoor"].strip().lower() or None,
         since=_day(shown["van"]),
         until=_day(shown["tot"], end=True),
     )
@@ -300,24 +308,26 @@ def chart(
 
 @router.get("/export")
 def export(
-    session: SessionDep, user: CurrentOfficer, signer: AuditSignerDep, exchanges: ExchangesDep
+    session: SessionDep,
+    user: CurrentOfficer,
+    signer: AuditSignerDep,
+    witnesses: AuditWitnessesDep,
+    exchanges: ExchangesDep,
 ) -> Response:
-    """A zip in the offline verifier's format: the visible entries with their leaf bytes, every
-    signed checkpoint and the verifier key. For the gateway's officer it is the whole log, which
-    ``python -m audit verify`` checks end to end; an organisation's selection is checked entry
-    by entry against the inclusion proofs of the public API."""
-    checkpoint(session, signer)
+    """A zip in the offline verifier's format (:mod:`gateway.auditing.exports`). For the
+    gateway's officer it is the whole log, which ``python -m audit verify`` rebuilds end to
+    end; an organisation's entries come each with an inclusion proof in one (cosigned)
+    checkpoint, which the same command checks entry by entry."""
+    if user.sees_all:
+        checkpoint(session, signer)
     found = read_entries(
         session, user.actor, EntryFilter(visible_to=user.scope), offset=0, limit=EXPORT_LIMIT
     )
+    make = exports.whole_log if user.sees_all else exports.selection
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(
-            ENTRIES,
-            "".join(entry_line(i["index"], i["leaf"], i["leaf_hash"]) for i in found.items),
-        )
-        archive.writestr(CHECKPOINTS, SEPARATOR.join(store.all_checkpoints(session)))
-        archive.writestr(VERIFIER_KEY, verifier_key_lines(signer.verifiers))
+        for name, text in make(session, signer, witnesses, found.items).items():
+            archive.writestr(name, text)
     stamp = exchanges.clock().date().isoformat()
     return Response(
         buffer.getvalue(),

@@ -17,6 +17,9 @@ down_revision = "0001"
 branch_labels = None
 depends_on = None
 
+# The append-only tables this revision creates (later ones add their own triggers).
+FIRST_APPEND_ONLY = ("audit_entries", "audit_nodes", "audit_checkpoints")
+
 
 def upgrade() -> None:
     head = op.create_table(
@@ -66,12 +69,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("pseudonym", name=op.f("pk_audit_child_refs")),
         sa.UniqueConstraint("ref", name=op.f("uq_audit_child_refs_ref")),
     )
-    for statement in immutability_ddl(op.get_bind().dialect.name):
+    for statement in immutability_ddl(op.get_bind().dialect.name, FIRST_APPEND_ONLY):
         op.execute(statement)
 
 
 def downgrade() -> None:
-    for statement in drop_immutability_ddl(op.get_bind().dialect.name):
+    for statement in drop_immutability_ddl(op.get_bind().dialect.name, FIRST_APPEND_ONLY):
         op.execute(statement)
     op.drop_table("audit_child_refs")
     op.drop_table("audit_checkpoints")
