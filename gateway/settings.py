@@ -7,7 +7,6 @@ into usable key objects by :mod:`gateway.keys`, which in dev generates missing o
 
 from __future__ import annotations
 
-from functools import cached_property
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -174,7 +173,7 @@ class Settings(BaseSettings):
             )
         return value.rstrip("/")
 
-    @cached_property
+    @property
     def effective_database_url(self) -> str:
         if self.database_url:
             return self.database_url

@@ -1,0 +1,257 @@
+"""The gateway and two witnesses, all real HTTP servers, on SQLite and PostgreSQL: checkpoints
+are cosigned off the request path and served with their cosignatures, a witness that was down
+catches up, and a fork or a restore from an older backup is refused and shown."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from audit import store
+from audit.checkpoint import Checkpoint
+from audit.cosignature import Witness, cosigned_by
+from audit.entry import Actor, Entry
+from audit.tables import head
+from audit.tables import metadata as audit_metadata
+from gateway import migrations
+from gateway.app import create_app
+from gateway.auditing.witnessing import Outcome, standing
+from gateway.cli import app as cli
+from gateway.db import make_engine
+from gateway.exchanges.maintenance import run_once
+from gateway.models import metadata
+from gateway.settings import Settings
+from tests.audit.witnesses import RunningWitness, new_cosigner, witness_server
+from tests.conftest import PUBLIC_URL, drop_database, fresh_database_url
+from tests.portal.live import free_port
+
+AUDIT = "/api/v1/audit"
+SOMEONE = Actor(type="system", id="test")
+
+
+def append(app: FastAPI, count: int, action: str = "test.entry") -> int:
+    with app.state.sessions() as session:
+        for _ in range(count):
+            store.append(session, Entry(action=action, actor=SOMEONE, outcome="success"))
+        session.commit()
+        return store.tree_size(session)
+
+
+def maintain(app: FastAPI) -> None:
+    state = app.state
+    run_once(state.sessions, state.signals, state.audit_signer, state.audit_witnesses)
+
+
+class Witnesses:
+    """Two witnesses of the gateway's log, each on a port of its own that outlives a restart."""
+
+    def __init__(self, tmp_path: Path, stack: ExitStack, log_vkey: str) -> None:
+        from audit.note import Verifier
+
+        self.tmp_path, self.stack = tmp_path, stack
+        self.logs = [Verifier.decode(log_vkey)]
+        self.cosigners = [new_cosigner(f"witness.test/w{n}") for n in (1, 2)]
+        self.ports = [free_port(), free_port()]
+        self.running: dict[int, ExitStack] = {}
+
+    def start(self, n: int) -> RunningWitness:
+        inner = ExitStack()
+        running = inner.enter_context(
+            witness_server(
+                self.cosigners[n], self.logs, self.tmp_path / f"w{n}.db", self.ports[n]
+            )
+        )
+        self.running[n] = inner
+        self.stack.callback(inner.close)
+        return running
+
+    def setting(self) -> str:
+        return " ".join(
+            f"{c.witness.encode()}=http://127.0.0.1:{port}"
+            for c, port in zip(self.cosigners, self.ports, strict=True)
+        )
+
+    @property
+    def keys(self) -> list[Witness]:
+        return [c.witness for c in self.cosigners]
+
+
+@pytest.fixture
+def stack() -> Iterator[ExitStack]:
+    with ExitStack() as stack:
+        yield stack
+
+
+@pytest.fixture
+def witnesses(settings: Settings, tmp_path: Path, stack: ExitStack) -> Witnesses:
+    app = create_app(settings)
+    app.state.engine.dispose()
+    signer = app.state.audit_signer  # the dev key in data_dir, which every gateway here uses
+    return Witnesses(tmp_path, stack, signer.verifier.encode())
+
+
+def gateway(settings: Settings, witnesses: Witnesses, **more: object) -> FastAPI:
+    app = create_app(settings.model_copy(update={"audit_witnesses": witnesses.setting(), **more}))
+    witnesses.stack.callback(app.state.engine.dispose)
+    return app
+
+
+def test_checkpoints_are_cosigned_and_served_with_the_cosignatures(
+    settings: Settings, witnesses: Witnesses
+) -> None:
+    witnesses.start(0), witnesses.start(1)
+    app = gateway(settings, witnesses)
+    size = append(app, 5)
+
+    maintain(app)
+
+    with TestClient(app, base_url=PUBLIC_URL) as client:
+        note = client.get(f"{AUDIT}/checkpoint").text
+        listed = client.get(f"{AUDIT}/witness-keys").text.split()
+        ready = client.get("/health/ready").json()
+    checkpoint = Checkpoint.verify(note, app.state.audit_signer.verifiers)
+    assert checkpoint.tree_size == size
+    assert set(cosigned_by(note, witnesses.keys)) == {w.encode() for w in witnesses.keys}
+    assert listed == [w.encode() for w in witnesses.keys]
+    assert ready["witnesses"] == "ok"
+
+
+def test_a_witness_that_was_down_catches_up(settings: Settings, witnesses: Witnesses) -> None:
+    witnesses.start(0)  # the second is down
+    app = gateway(settings, witnesses)
+    append(app, 3)
+    maintain(app)
+    with TestClient(app, base_url=PUBLIC_URL) as client:
+        waiting = client.get(f"{AUDIT}/checkpoint")
+        ready = client.get("/health/ready")
+    with app.state.sessions() as session:
+        down = standing(session, app.state.audit_witnesses).statuses[1]
+
+    witnesses.start(1)
+    size = append(app, 4)
+    maintain(app)
+
+    assert waiting.status_code == 503
+    assert waiting.headers["content-type"] == "application/problem+json"
+    assert ready.status_code == 200 and ready.json()["witnesses"].startswith("waiting")
+    assert down.outcome is Outcome.UNREACHABLE
+    with TestClient(app, base_url=PUBLIC_URL) as client:
+        note = client.get(f"{AUDIT}/checkpoint").text
+        assert client.get("/health/ready").json()["witnesses"] == "ok"
+    assert Checkpoint.verify(note, app.state.audit_signer.verifiers).tree_size == size
+    assert len(cosigned_by(note, witnesses.keys)) == 2
+
+
+def test_with_a_quorum_of_one_the_checkpoint_is_served_while_a_witness_is_down(
+    settings: Settings, witnesses: Witnesses
+) -> None:
+    witnesses.start(0)
+    app = gateway(settings, witnesses, audit_witness_quorum=1)
+    append(app, 2)
+    maintain(app)
+
+    with TestClient(app, base_url=PUBLIC_URL) as client:
+        note = client.get(f"{AUDIT}/checkpoint")
+
+    assert note.status_code == 200
+    assert list(cosigned_by(note.text, witnesses.keys)) == [witnesses.keys[0].encode()]
+
+
+@pytest.fixture
+def second_database(backend: str, tmp_path: Path) -> Iterator[str]:
+    url = fresh_database_url(backend, tmp_path)
+    engine = make_engine(url)
+    migrations.upgrade(engine)
+    engine.dispose()
+    yield url
+    drop_database(url)
+
+
+def test_a_fork_under_one_key_is_refused_and_shown(
+    settings: Settings,
+    witnesses: Witnesses,
+    second_database: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    witnesses.start(0), witnesses.start(1)
+    honest = gateway(settings, witnesses)
+    append(honest, 4, "honest")
+    maintain(honest)
+    forked = gateway(settings, witnesses, database_url=second_database)  # same key and origin
+    append(forked, 9, "forked")
+
+    maintain(forked)
+
+    with TestClient(forked, base_url=PUBLIC_URL) as client:
+        ready = client.get("/health/ready")
+    assert ready.status_code == 503
+    assert ready.json()["check"] == "witnesses"
+    assert "not consistent" in ready.json()["detail"]
+    with forked.state.sessions() as session:
+        assert {s.outcome for s in standing(session, forked.state.audit_witnesses).statuses} == {
+            Outcome.INCONSISTENT
+        }
+    monkeypatch.setenv("GATEWAY_DATABASE_URL", second_database)
+    monkeypatch.setenv("GATEWAY_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("GATEWAY_PUBLIC_URL", settings.public_url)
+    monkeypatch.setenv("GATEWAY_AUDIT_WITNESSES", witnesses.setting())
+    verified = CliRunner().invoke(cli, ["audit", "verify", "--witnesses"])
+    assert verified.exit_code == 1
+    assert "inconsistent" in verified.output
+
+
+def copy_database(source: Engine, target_url: str) -> None:
+    """A restore: every row of every table, as a backup taken now would bring back."""
+    target = make_engine(target_url)
+    tables = [*metadata.sorted_tables, *audit_metadata.sorted_tables]
+    with source.connect() as reading, target.begin() as writing:
+        writing.execute(delete(head))
+        for table in tables:
+            rows = [dict(row._mapping) for row in reading.execute(select(table))]
+            if rows:
+                writing.execute(insert(table), rows)
+    target.dispose()
+
+
+def test_a_restore_from_an_older_backup_is_refused_and_shown(
+    settings: Settings,
+    witnesses: Witnesses,
+    second_database: str,
+    engine: Engine,
+    session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    witnesses.start(0), witnesses.start(1)
+    live = gateway(settings, witnesses)
+    append(live, 3)
+    maintain(live)
+    copy_database(engine, second_database)  # the backup
+    cosigned = append(live, 6)
+    maintain(live)
+    restored = gateway(settings, witnesses, database_url=second_database)
+    append(restored, 2)  # it keeps working after the restore, below what was cosigned
+
+    maintain(restored)
+
+    with TestClient(restored, base_url=PUBLIC_URL) as client:
+        ready = client.get("/health/ready")
+    assert ready.status_code == 503
+    assert f"has cosigned {cosigned} entries" in ready.json()["detail"]
+    with restored.state.sessions() as restored_session:
+        found = standing(restored_session, restored.state.audit_witnesses)
+    assert {s.outcome for s in found.alarms} == {Outcome.ROLLBACK}
+    monkeypatch.setenv("GATEWAY_DATABASE_URL", second_database)
+    monkeypatch.setenv("GATEWAY_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("GATEWAY_PUBLIC_URL", settings.public_url)
+    monkeypatch.setenv("GATEWAY_AUDIT_WITNESSES", witnesses.setting())
+    verified = CliRunner().invoke(cli, ["audit", "verify", "--witnesses"])
+    assert verified.exit_code == 1
+    assert "rolled back" in verified.output
