@@ -50,7 +50,15 @@ from gateway.statistics.api import SCHOOL_YEAR
 from gateway.statistics.service import ALL, Statistics, months_of, of_school_year
 
 PAGE_SIZE = 50
-LOG_FILTERS = ("kind", "doel", "actie", "uitkomst", "spoor", "van", "tot")  # the search form's fields
+LOG_FILTERS = (
+    "kind",
+    "doel",
+    "actie",
+    "uitkomst",
+    "spoor",
+    "van",
+    "tot",
+)  # the search form's fields
 EXPORT_LIMIT = 100_000
 
 

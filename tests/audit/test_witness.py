@@ -85,9 +85,7 @@ def test_a_cosignature_verifies_by_the_spec_alone(
     assert answer.status_code == 200
     name, blob_b64 = answer.text.removeprefix("\u2014 ").rstrip("\n").split(" ")
     blob = base64.b64decode(blob_b64)
-    public = witness.cosigner.private_key.public_key().public_bytes(
-        Encoding.Raw, PublicFormat.Raw
-    )
+    public = witness.cosigner.private_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     assert name == "witness.test/w1"
     assert blob[:4] == hashlib.sha256(name.encode() + b"\n\x04" + public).digest()[:4]
     (timestamp,) = struct.unpack(">Q", blob[4:12])

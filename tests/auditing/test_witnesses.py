@@ -65,9 +65,7 @@ class Witnesses:
     def start(self, n: int) -> RunningWitness:
         inner = ExitStack()
         running = inner.enter_context(
-            witness_server(
-                self.cosigners[n], self.logs, self.tmp_path / f"w{n}.db", self.ports[n]
-            )
+            witness_server(self.cosigners[n], self.logs, self.tmp_path / f"w{n}.db", self.ports[n])
         )
         self.running[n] = inner
         self.stack.callback(inner.close)
