@@ -51,7 +51,7 @@ def main() -> int:
     def with_recording() -> None:
         recording.record_decision = keeping
 
-    with creating_client() as (create, _):
+    with creating_client() as (create, _, _):
         times: dict[str, list[float]] = {"with": [], "without": []}
         batch_seconds(create)  # warm up (and store the bundle once)
         for _ in range(ROUNDS):

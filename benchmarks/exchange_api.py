@@ -94,9 +94,12 @@ def register(session: Any, role: OrganisationRole, identifier: str) -> tuple[str
 
 
 @contextmanager
-def creating_client() -> Iterator[tuple[Callable[[], None], Callable[[], None]]]:
+def creating_client(
+    **settings_overrides: Any,
+) -> Iterator[tuple[Callable[[], None], Callable[[], None], FastAPI]]:
     """A gateway on SQLite served on loopback, a school with a token, and two calls: a create
-    (a verzuimmelding to leerplicht, decided in full and allowed) and an authenticated no-op."""
+    (a verzuimmelding to leerplicht, decided in full and allowed) and an authenticated no-op;
+    and the app, for what a benchmark does beside the requests."""
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
         settings = Settings(
@@ -105,6 +108,7 @@ def creating_client() -> Iterator[tuple[Callable[[], None], Callable[[], None]]]
             public_url=f"http://127.0.0.1:{port}",
             maintenance_interval=0,
             rate_limit="1000000/second",  # measure the work, not the brake
+            **settings_overrides,
         )
         app = create_app(settings)
         with serving(app, port) as url, httpx.Client(base_url=url) as client:
@@ -130,12 +134,12 @@ def creating_client() -> Iterator[tuple[Callable[[], None], Callable[[], None]]]
             def who_am_i() -> None:
                 client.get("/api/v1/organisations/me", headers=headers).raise_for_status()
 
-            yield create, who_am_i
+            yield create, who_am_i, app
 
 
 def exchange_rate() -> tuple[float, float]:
     """Creates per second, and authenticated no-op reads per second on the same server."""
-    with creating_client() as (create, who_am_i):
+    with creating_client() as (create, who_am_i, _):
         return rate(create), rate(who_am_i)
 
 
