@@ -150,19 +150,11 @@ def _submit(
     http: httpx.Client,
 ) -> WitnessStatus:
     size = checkpoint.tree_size
-    known = _known_size(session, endpoint.key)
-    if known == size and store.cosignature_lines(session, size, [endpoint.key]):
+    stored = _known_size(session, endpoint.key)
+    if stored == size and store.cosignature_lines(session, size, [endpoint.key]):
         return _status(session, endpoint)
+    known = stored if stored <= size else 0  # the witness will say what it holds
     for _ in range(3):  # the size we knew, the size the witness says it knows, one more
-        if known > size:
-            return _keep(
-                session,
-                endpoint,
-                known,
-                Outcome.ROLLBACK,
-                f"{endpoint.witness.name} has cosigned {known} entries of this log, which now "
-                f"has {size}: the log was rolled back, for instance restored from an older backup",
-            )
         proof = store.consistency_proof(session, known, size) if 0 < known < size else []
         try:
             response = http.post(
@@ -177,6 +169,18 @@ def _submit(
             SIZE_MEDIA_TYPE
         ):
             theirs = int(answer) if answer.isdigit() else -1
+            if theirs > size:
+                # Kept at the size we knew, so the witness is asked again next time: only its
+                # operator can decide to accept this log as the continuation (README, restore).
+                return _keep(
+                    session,
+                    endpoint,
+                    stored,
+                    Outcome.ROLLBACK,
+                    f"{endpoint.witness.name} has cosigned {theirs} entries of this log, which "
+                    f"now has {size}: the log was rolled back, for instance restored from an "
+                    "older backup",
+                )
             if theirs == known or theirs < 0:
                 detail = f"{endpoint.witness.name} cosigned another tree of size {known}"
                 return _keep(session, endpoint, known, Outcome.INCONSISTENT, detail)

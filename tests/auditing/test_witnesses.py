@@ -4,6 +4,7 @@ catches up, and a fork or a restore from an older backup is refused and shown.""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -253,3 +254,13 @@ def test_a_restore_from_an_older_backup_is_refused_and_shown(
     verified = CliRunner().invoke(cli, ["audit", "verify", "--witnesses"])
     assert verified.exit_code == 1
     assert "rolled back" in verified.output
+
+    # Each witness's operator accepts the restored log as the continuation (README, restore).
+    for n in (0, 1):
+        with sqlite3.connect(witnesses.tmp_path / f"w{n}.db") as state:
+            state.execute("DELETE FROM cosigned")
+        state.close()
+    maintain(restored)
+    with restored.state.sessions() as restored_session:
+        after = standing(restored_session, restored.state.audit_witnesses)
+    assert not after.alarms and not after.waiting
