@@ -4,17 +4,22 @@ catches up, and a fork or a restore from an older backup is refused and shown.""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import sqlite3
+import struct
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.orm import Session
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from audit import store
 from audit.checkpoint import Checkpoint
@@ -103,6 +108,28 @@ def gateway(settings: Settings, witnesses: Witnesses, **more: object) -> FastAPI
     return app
 
 
+def independently_cosigned(note: str, vkey: str) -> bool:
+    """tlog-cosignature v1 checked from the spec with ``cryptography`` alone: the key id from
+    the name and key (type 0x04), then Ed25519 over ``cosignature/v1``, ``time`` and the body."""
+    name, _, key_b64 = vkey.split("+", 2)
+    public = base64.b64decode(key_b64)[1:]
+    key_id = hashlib.sha256(name.encode() + b"\n\x04" + public).digest()[:4]
+    body, _, lines = note.partition("\n\n")
+    for line in lines.splitlines():
+        line_name, _, blob_b64 = line.removeprefix("\u2014 ").partition(" ")
+        blob = base64.b64decode(blob_b64)
+        if line_name != name or blob[:4] != key_id:
+            continue
+        (timestamp,) = struct.unpack(">Q", blob[4:12])
+        message = f"cosignature/v1\ntime {timestamp}\n{body}\n".encode()
+        try:
+            Ed25519PublicKey.from_public_bytes(public).verify(blob[12:], message)
+        except InvalidSignature:
+            return False
+        return True
+    return False
+
+
 def test_checkpoints_are_cosigned_and_served_with_the_cosignatures(
     settings: Settings, witnesses: Witnesses
 ) -> None:
@@ -119,6 +146,8 @@ def test_checkpoints_are_cosigned_and_served_with_the_cosignatures(
     checkpoint = Checkpoint.verify(note, app.state.audit_signer.verifiers)
     assert checkpoint.tree_size == size
     assert set(cosigned_by(note, witnesses.keys)) == {w.encode() for w in witnesses.keys}
+    for cosigner in witnesses.cosigners:
+        assert independently_cosigned(note, cosigner.witness.encode())
     assert listed == [w.encode() for w in witnesses.keys]
     assert ready["witnesses"] == "ok"
 
@@ -198,13 +227,20 @@ def test_a_fork_under_one_key_is_refused_and_shown(
         assert {s.outcome for s in standing(session, forked.state.audit_witnesses).statuses} == {
             Outcome.INCONSISTENT
         }
-    monkeypatch.setenv("GATEWAY_DATABASE_URL", second_database)
+    verified = verify_with_witnesses(monkeypatch, settings, second_database, witnesses)
+    assert verified.exit_code == 1
+    assert "inconsistent" in verified.output
+
+
+def verify_with_witnesses(
+    monkeypatch: pytest.MonkeyPatch, settings: Settings, database_url: str, witnesses: Witnesses
+) -> Result:
+    """``gateway audit verify --witnesses`` as an operator runs it against ``database_url``."""
+    monkeypatch.setenv("GATEWAY_DATABASE_URL", database_url)
     monkeypatch.setenv("GATEWAY_DATA_DIR", str(settings.data_dir))
     monkeypatch.setenv("GATEWAY_PUBLIC_URL", settings.public_url)
     monkeypatch.setenv("GATEWAY_AUDIT_WITNESSES", witnesses.setting())
-    verified = CliRunner().invoke(cli, ["audit", "verify", "--witnesses"])
-    assert verified.exit_code == 1
-    assert "inconsistent" in verified.output
+    return CliRunner().invoke(cli, ["audit", "verify", "--witnesses"])
 
 
 def copy_database(source: Engine, target_url: str) -> None:
@@ -247,11 +283,7 @@ def test_a_restore_from_an_older_backup_is_refused_and_shown(
     with restored.state.sessions() as restored_session:
         found = standing(restored_session, restored.state.audit_witnesses)
     assert {s.outcome for s in found.alarms} == {Outcome.ROLLBACK}
-    monkeypatch.setenv("GATEWAY_DATABASE_URL", second_database)
-    monkeypatch.setenv("GATEWAY_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("GATEWAY_PUBLIC_URL", settings.public_url)
-    monkeypatch.setenv("GATEWAY_AUDIT_WITNESSES", witnesses.setting())
-    verified = CliRunner().invoke(cli, ["audit", "verify", "--witnesses"])
+    verified = verify_with_witnesses(monkeypatch, settings, second_database, witnesses)
     assert verified.exit_code == 1
     assert "rolled back" in verified.output
 
