@@ -259,3 +259,22 @@ def test_an_officers_pages_share_the_rate_limit_of_their_audit_api_reads(
     assert refused.headers["content-type"].startswith("text/html")
     assert "Even rustig aan" in refused.text
     assert gateway_officer.get("/api/v1/audit/entries").status_code == 429
+
+
+def test_an_officer_finds_the_entries_of_one_trace(
+    live: LiveGateway, world: World, gateway_officer: httpx.Client
+) -> None:
+    trace = "0af7651916cd43dd8448eb211c80319c"
+    traced = world.create(
+        world.other_school,
+        world.swv,
+        "tlv-aanvraag",
+        ["onderwijsbehoeften"],
+        headers={"traceparent": f"00-{trace}-b7ad6b7169203331-01"},
+    )
+    world.create(world.school, world.kinderopvang, "verzuimmelding", ["signal_type"])
+
+    found = gateway_officer.get("/portaal/fg/logboek", params={"spoor": trace.upper()})
+
+    assert "1 vermelding gevonden" in found.text
+    assert traced["id"] in found.text
