@@ -40,6 +40,9 @@ from gateway.settings import Settings
 from gateway.signals.api import router as signals_router
 from gateway.signals.service import Signals
 from gateway.statistics.api import router as statistics_router
+from gateway.webhooks.api import router as webhooks_router
+from gateway.webhooks.delivery import Deliverer
+from gateway.webhooks.delivery import run_periodically as deliver_periodically
 
 API_PREFIX = "/api/v1"
 
@@ -67,7 +70,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     app.state.audit_witnesses,
                 )
             )
+        webhooks = None
+        if settings.webhook_interval:
+            deliverer = Deliverer(app.state.sessions, app.state.exchanges.keyring)
+            webhooks = asyncio.create_task(
+                deliver_periodically(deliverer, settings.webhook_interval)
+            )
         yield
+        if webhooks is not None:
+            webhooks.cancel()
+            with suppress(asyncio.CancelledError):
+                await webhooks
         if maintenance is not None:
             maintenance.cancel()
             with suppress(asyncio.CancelledError):
@@ -110,6 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         consents_router,
         signals_router,
         statistics_router,
+        webhooks_router,
     ):
         app.include_router(domain, prefix=API_PREFIX, responses=problem_responses(*API_ERRORS))
     app.include_router(oauth_router)

@@ -46,6 +46,7 @@ from gateway.organisations.models import Organisation, OrganisationStatus
 from gateway.policy.service import make_decider
 from gateway.settings import Settings
 from gateway.signals.service import Signals
+from gateway.webhooks.delivery import Deliverer
 
 app = typer.Typer(help="kindkoppeling gateway.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
@@ -56,6 +57,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(org_app, name="org")
 app.add_typer(keys_app, name="keys")
 app.add_typer(maintenance_app, name="maintenance")
+webhooks_app = typer.Typer(help="Organisations' webhooks: the outbox.", no_args_is_help=True)
+app.add_typer(webhooks_app, name="webhooks")
 
 
 @contextmanager
@@ -475,6 +478,20 @@ def maintenance_run() -> None:
         f"{report.school_years_closed}, signals and exemptions erased: {report.records_erased}, "
         f"portal logins ended: {report.logins_ended}, witnesses asked: {report.witnesses_asked}"
     )
+
+
+@webhooks_app.command("deliver")
+def webhooks_deliver() -> None:
+    """Send every webhook message that is due now, once (serve does this every
+    GATEWAY_WEBHOOK_INTERVAL seconds)."""
+    settings = Settings()
+    tracing.begin()
+    engine = make_engine(settings.effective_database_url)
+    try:
+        deliverer = Deliverer(make_sessionmaker(engine), load_keys(settings).payload_master_keys)
+        typer.echo(f"messages attempted: {deliverer.run_once()}")
+    finally:
+        engine.dispose()
 
 
 @keys_app.command("generate")

@@ -12,6 +12,7 @@ from gateway.oversight.models import BreakGlassReview
 from gateway.portal.logins import PortalLogin
 from gateway.signals.models import AbsenceSignal, AtHomeAlert, Exemption
 from gateway.statistics.models import StatisticsSnapshot
+from gateway.webhooks.models import WebhookAttempt, WebhookMessage, WebhookSubscription
 
 metadata = Base.metadata
 # Everything migrations manage: the gateway's models and the audit package's tables.
@@ -36,6 +37,9 @@ __all__ = [
     "RegionGemeente",
     "StatisticsSnapshot",
     "UsedClientAssertion",
+    "WebhookAttempt",
+    "WebhookMessage",
+    "WebhookSubscription",
     "all_metadata",
     "metadata",
 ]

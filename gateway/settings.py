@@ -120,6 +120,13 @@ class Settings(BaseSettings):
         ge=0,
         description="Seconds between maintenance runs (expiry, shredding) inside serve; 0: off.",
     )
+    webhook_interval: float = Field(
+        default=2.0,
+        ge=0,
+        le=3600,
+        description="Seconds between the webhook worker's looks at the outbox inside serve; 0: "
+        "off (run `gateway webhooks deliver` instead).",
+    )
 
     metrics_token: SecretStr | None = Field(
         default=None,

@@ -44,6 +44,11 @@ def objects(live: LiveGateway, world: World) -> Objects:
     assert delivered.status_code == 200, delivered.text
     consent = world.consents(exchange_id)[0]
     assert consent.status == ConsentStatus.ACTIVE
+    webhook = world.client.post(
+        "/api/v1/webhooks",
+        json={"url": "https://lvs.example/hooks", "event_types": ["exchange.delivered"]},
+        headers=world.kinderopvang.headers,
+    ).json()
     return Objects(
         ids={
             "exchange_id": exchange_id,
@@ -51,8 +56,9 @@ def objects(live: LiveGateway, world: World) -> Objects:
             "organisation_id": world.kinderopvang.id,
             "child_id": consent.child_id,
             "break_glass_id": break_glass(world),
+            "webhook_id": webhook["id"],
         },
-        secrets=[*WARM_PAYLOAD.values(), NOOR["bsn"], consent.child_id],
+        secrets=[*WARM_PAYLOAD.values(), NOOR["bsn"], consent.child_id, webhook["secret"]],
     )
 
 

@@ -1,0 +1,1 @@
+"""Webhooks (Standard Webhooks): organisations are told of new work instead of polling."""

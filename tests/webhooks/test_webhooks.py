@@ -1,0 +1,204 @@
+"""Webhooks end to end: a real receiver gets each event once, signed so that the Standard
+Webhooks reference library verifies it, again after it failed, and never for an action that
+was rolled back; several workers never send one message twice at once."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+from sqlalchemy import func, select
+from standardwebhooks import Webhook
+
+from gateway.exchanges.models import Exchange, ExchangeStatus
+from gateway.webhooks.delivery import RETRY_SCHEDULE, Deliverer
+from gateway.webhooks.models import WebhookMessage
+from tests.exchanges.test_api import SIGNAL_FIELDS
+from tests.exchanges.world import WARM_FIELDS, WARM_PAYLOAD, YOUNG, World
+from tests.webhooks.conftest import Clock, Receiver, subscribe
+
+FORBIDDEN = [YOUNG["bsn"], *(str(v) for v in WARM_PAYLOAD.values())]
+
+
+def signal(world: World) -> None:
+    """A verzuimmelding from the school to leerplicht: a legal duty, awaiting delivery at once."""
+    world.create(world.school, world.leerplicht, "verzuimmelding", SIGNAL_FIELDS)
+
+
+def warm_transfer(world: World) -> str:
+    """A warme overdracht the school asks for, granted, delivered and fetched."""
+    world.guardians(world.school, YOUNG, {"relation": "moeder", "gezag": True})
+    asked = world.create(
+        world.school, world.kinderopvang, "warme-overdracht", WARM_FIELDS, direction="request"
+    )
+    world.grant_all(asked["id"])
+    assert world.deliver(world.kinderopvang, asked["id"], WARM_PAYLOAD).status_code == 200
+    assert world.fetch(world.school, asked["id"]).status_code == 200
+    return str(asked["id"])
+
+
+def test_each_event_arrives_once_signed_and_thin(
+    world: World, receiver: Receiver, deliverer: Deliverer
+) -> None:
+    school = subscribe(world, world.school, receiver.url)
+    source = subscribe(world, world.kinderopvang, receiver.url, "exchange.awaiting_delivery")
+
+    exchange_id = warm_transfer(world)
+    while deliverer.run_once():
+        pass
+
+    school_hook, source_hook = Webhook(str(school["secret"])), Webhook(str(source["secret"]))
+    types = []
+    for message in receiver.received:
+        hook = school_hook if message.event["type"] != "exchange.awaiting_delivery" else source_hook
+        event = hook.verify(message.body, message.headers)  # raises unless signed right
+        assert event["data"]["exchange_id"] == exchange_id
+        assert not any(value in message.body for value in FORBIDDEN)
+        types.append(event["type"])
+    assert sorted(types) == ["consent.granted", "exchange.awaiting_delivery", "exchange.delivered"]
+    ids = [m.headers["webhook-id"] for m in receiver.received]
+    assert len(set(ids)) == len(ids)
+    assert deliverer.run_once() == 0  # nothing is sent twice
+
+
+def test_a_failed_message_is_sent_again_with_backoff_and_then_delivered(
+    world: World, receiver: Receiver, deliverer: Deliverer, clock: Clock
+) -> None:
+    hook = subscribe(world, world.school, receiver.url, "exchange.awaiting_delivery")
+    receiver.answers = [500, 500]
+    signal(world)
+
+    assert deliverer.run_once() == 1  # 500
+    assert deliverer.run_once() == 0  # not due yet
+    clock.advance(RETRY_SCHEDULE[0])
+    assert deliverer.run_once() == 1  # 500 again
+    clock.advance(RETRY_SCHEDULE[1])
+    assert deliverer.run_once() == 1  # 204
+
+    assert len({m.headers["webhook-id"] for m in receiver.received}) == 1
+    assert len(receiver.received) == 3
+    for message in receiver.received:
+        Webhook(str(hook["secret"])).verify(message.body, message.headers)
+    deliveries = world.client.get(
+        f"/api/v1/webhooks/{hook['id']}/deliveries", headers=world.school.headers
+    ).json()
+    [only] = deliveries["items"]
+    assert only["status"] == "delivered"
+    assert [a["status_code"] for a in only["attempts"]] == [500, 500, 204]
+
+
+def test_a_message_that_never_gets_through_is_marked_failed_and_shown(
+    world: World, receiver: Receiver, deliverer: Deliverer, clock: Clock
+) -> None:
+    hook = subscribe(world, world.school, receiver.url, "exchange.awaiting_delivery")
+    receiver.answers = [503] * (len(RETRY_SCHEDULE) + 1)
+    signal(world)
+
+    for wait in (0, *RETRY_SCHEDULE):
+        clock.advance(wait)
+        assert deliverer.run_once() == 1
+    clock.advance(10**6)
+
+    assert deliverer.run_once() == 0
+    shown = world.client.get(f"/api/v1/webhooks/{hook['id']}", headers=world.school.headers)
+    assert shown.json()["failed_messages"] == 1
+    deliveries = world.client.get(
+        f"/api/v1/webhooks/{hook['id']}/deliveries", headers=world.school.headers
+    ).json()
+    assert deliveries["items"][0]["status"] == "failed"
+    assert len(deliveries["items"][0]["attempts"]) == len(RETRY_SCHEDULE) + 1
+
+
+def test_a_rolled_back_action_sends_nothing(
+    world: World, receiver: Receiver, deliverer: Deliverer
+) -> None:
+    subscribe(world, world.kinderopvang, receiver.url)
+    subscribe(world, world.school, receiver.url)
+    world.guardians(world.school, YOUNG, {"relation": "moeder", "gezag": True})
+    asked = world.create(
+        world.school, world.kinderopvang, "warme-overdracht", WARM_FIELDS, direction="request"
+    )
+    with world.app.state.sessions() as session:
+        before = session.scalar(select(func.count()).select_from(WebhookMessage))
+        exchange = session.get_one(Exchange, asked["id"])
+        exchange.status = ExchangeStatus.AWAITING_DELIVERY  # an action under way ...
+        session.flush()
+        session.rollback()  # ... that fails
+        session.commit()  # the next transaction of the same session has nothing to announce
+        after = session.scalar(select(func.count()).select_from(WebhookMessage))
+
+    assert after == before
+
+    assert deliverer.run_once() == 0
+    assert receiver.received == []
+    assert world.status(world.school, asked["id"]) == ExchangeStatus.AWAITING_CONSENT.value
+
+
+def test_two_workers_never_send_one_message_twice(
+    world: World, receiver: Receiver, clock: Clock
+) -> None:
+    subscribe(world, world.school, receiver.url, "exchange.awaiting_delivery")
+    for _ in range(12):  # each verzuimmelding is an exchange of its own
+        signal(world)
+    receiver.delay = 0.05
+    state = world.app.state
+    workers = [Deliverer(state.sessions, state.exchanges.keyring, clock=clock) for _ in range(2)]
+
+    threads = [threading.Thread(target=w.run_once) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    ids = [m.headers["webhook-id"] for m in receiver.received]
+    assert len(ids) == 12 and len(set(ids)) == 12
+
+
+def test_subscriptions_are_the_organisations_own_and_the_secret_is_shown_once(
+    world: World, receiver: Receiver, deliverer: Deliverer
+) -> None:
+    created = subscribe(world, world.school, receiver.url)
+    path = f"/api/v1/webhooks/{created['id']}"
+
+    mine = world.client.get(path, headers=world.school.headers)
+    theirs = world.client.get(path, headers=world.kinderopvang.headers)
+    plain = world.client.post(
+        "/api/v1/webhooks",
+        json={"url": "http://lvs.example/hooks", "event_types": ["exchange.delivered"]},
+        headers=world.kinderopvang.headers,
+    )
+    paused = world.client.patch(path, json={"paused": True}, headers=world.school.headers)
+    signal(world)
+    sent_while_paused = deliverer.run_once()
+    deleted = world.client.delete(path, headers=world.school.headers)
+
+    assert str(created["secret"]).startswith("whsec_")
+    assert mine.status_code == 200 and "secret" not in mine.json()
+    assert theirs.status_code == 404
+    assert plain.status_code == 422 and "#/url" in json.dumps(plain.json()["errors"])
+    assert paused.json()["paused"] is True and sent_while_paused == 0
+    assert deleted.status_code == 204
+    assert world.client.get(path, headers=world.school.headers).status_code == 404
+    actions = [e["action"] for e in world.audit_entries() if e["subject"] == created["id"]]
+    assert actions == ["webhook.create", "webhook.update", "webhook.delete"]
+
+
+def test_outside_dev_a_webhook_cannot_point_at_the_gateways_own_networks() -> None:
+    from gateway.errors import ValidationFailedError
+    from gateway.webhooks.service import check_url
+
+    for url in (
+        "http://lvs.example/hooks",
+        "https://127.0.0.1/hooks",
+        "https://10.1.2.3/hooks",
+        "https://[::1]/hooks",
+        "https://169.254.169.254/latest",
+        "https://db.internal/x",
+        "http://127.0.0.1:9000/hooks",
+    ):
+        with pytest.raises(ValidationFailedError):
+            check_url(url, dev=False)
+    check_url("https://lvs.school.example/hooks", dev=False)
+    check_url("https://145.100.1.1/hooks", dev=False)
+    check_url("http://127.0.0.1:9000/hooks", dev=True)
