@@ -1,9 +1,7 @@
 """Sending the outbox: claim due messages, sign and POST them, retry with backoff, give up.
 
-A worker claims a message by setting its lease (``claimed_until``) with a conditional UPDATE
-that only succeeds while no other lease is running; on PostgreSQL the row lock makes a second
-worker's UPDATE wait and then find the lease taken, on SQLite the write lock does. So several
-workers (processes, replicas) never send one message at the same time. Each attempt is kept;
+Messages are claimed by lease (:mod:`gateway.outbox`), so several workers (processes,
+replicas) never send one message at the same time. Each attempt is kept;
 a 2xx answer delivers the message, anything else (or no answer) schedules the next attempt after
 the Standard Webhooks schedule, and after the last one the message is ``failed``, which the
 organisation sees at ``GET /api/v1/webhooks/{id}/deliveries``.
@@ -20,11 +18,11 @@ from typing import Any
 
 import httpx
 import structlog
-from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from gateway.exchanges.sealing import MasterKeyring, Sealed, WrappedKey, unseal
+from gateway.outbox import claim_due
 from gateway.webhooks import signing
 from gateway.webhooks.models import (
     MessageStatus,
@@ -38,9 +36,7 @@ log = structlog.get_logger(__name__)
 # Seconds after each failed attempt before the next (the schedule Standard Webhooks suggests,
 # after the first immediate try): 8 attempts over a day and a half.
 RETRY_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 36000)
-LEASE = timedelta(seconds=60)
 TIMEOUT = 10.0
-BATCH = 50
 
 
 def secret_context(subscription_id: str) -> bytes:
@@ -78,35 +74,15 @@ class Deliverer:
         return len(claimed)
 
     def _claim(self) -> list[str]:
-        now = self.clock()
         with self.sessions() as session:
-            due = session.scalars(
-                select(WebhookMessage.id)
-                .join(WebhookSubscription)
-                .where(
-                    WebhookMessage.status == MessageStatus.PENDING,
-                    WebhookMessage.next_attempt_at <= now,
-                    _unclaimed(now),
-                    WebhookSubscription.paused.is_(False),
-                )
-                .order_by(WebhookMessage.next_attempt_at)
-                .limit(BATCH)
-            ).all()
-            claimed = []
-            for message_id in due:
-                taken = session.execute(
-                    update(WebhookMessage)
-                    .where(
-                        WebhookMessage.id == message_id,
-                        WebhookMessage.status == MessageStatus.PENDING,
-                        _unclaimed(now),
-                    )
-                    .values(claimed_until=now + LEASE)
-                )
-                if getattr(taken, "rowcount", 0) == 1:
-                    claimed.append(message_id)
-            session.commit()
-        return claimed
+            return claim_due(
+                session,
+                WebhookMessage,
+                MessageStatus.PENDING,
+                self.clock(),
+                WebhookSubscription.paused.is_(False),
+                join=WebhookSubscription,
+            )
 
     def _send(self, http: httpx.Client, message_id: str) -> None:
         with self.sessions() as session:
@@ -149,10 +125,6 @@ async def run_periodically(deliverer: Deliverer, interval: float) -> None:
         except Exception as exc:
             log.error("webhook_round_failed", error=type(exc).__name__, exc_info=exc)
         await asyncio.sleep(interval)
-
-
-def _unclaimed(now: datetime) -> Any:
-    return or_(WebhookMessage.claimed_until.is_(None), WebhookMessage.claimed_until < now)
 
 
 def _post(http: httpx.Client, url: str, body: str, headers: dict[str, str]) -> dict[str, Any]:
