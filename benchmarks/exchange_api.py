@@ -107,7 +107,7 @@ def creating_client(
             log_level="WARNING",
             public_url=f"http://127.0.0.1:{port}",
             maintenance_interval=0,
-            webhook_interval=0,
+            outbox_interval=0,
             rate_limit="1000000/second",  # measure the work, not the brake
             **settings_overrides,
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
@@ -31,7 +31,9 @@ from gateway.middleware import (
     RequestContextMiddleware,
     SecurityHeadersMiddleware,
 )
+from gateway.notifications.sending import Mailer, SmtpServer
 from gateway.organisations.api import router as organisations_router
+from gateway.outbox import run_periodically as run_outbox_periodically
 from gateway.policy.api import router as policy_router
 from gateway.policy.service import make_decider
 from gateway.portal.setup import HTML_PREFIXES, STATIC_PATH, install_portal
@@ -42,9 +44,26 @@ from gateway.signals.service import Signals
 from gateway.statistics.api import router as statistics_router
 from gateway.webhooks.api import router as webhooks_router
 from gateway.webhooks.delivery import Deliverer
-from gateway.webhooks.delivery import run_periodically as deliver_periodically
 
 API_PREFIX = "/api/v1"
+
+
+def outbox_workers(app: FastAPI, settings: Settings) -> list[Callable[[], int]]:
+    """The outbox rounds serve runs: webhooks always, e-mail notices with an SMTP server."""
+    if not settings.outbox_interval:
+        return []
+    keyring = app.state.exchanges.keyring
+    workers = [Deliverer(app.state.sessions, keyring).run_once]
+    if settings.smtp_url is not None:
+        mailer = Mailer(
+            app.state.sessions,
+            keyring,
+            SmtpServer(settings.smtp_url.get_secret_value()),
+            settings.mail_from,
+            f"{settings.public_url}/portaal",
+        )
+        workers.append(mailer.run_once)
+    return workers
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -70,17 +89,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     app.state.audit_witnesses,
                 )
             )
-        webhooks = None
-        if settings.webhook_interval:
-            deliverer = Deliverer(app.state.sessions, app.state.exchanges.keyring)
-            webhooks = asyncio.create_task(
-                deliver_periodically(deliverer, settings.webhook_interval)
-            )
+        workers = [
+            asyncio.create_task(run_outbox_periodically(work, settings.outbox_interval))
+            for work in outbox_workers(app, settings)
+        ]
         yield
-        if webhooks is not None:
-            webhooks.cancel()
+        for worker in workers:
+            worker.cancel()
             with suppress(asyncio.CancelledError):
-                await webhooks
+                await worker
         if maintenance is not None:
             maintenance.cancel()
             with suppress(asyncio.CancelledError):

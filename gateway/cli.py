@@ -40,6 +40,7 @@ from gateway.exchanges.service import Exchanges
 from gateway.keys import SECRET_SETTINGS, add_dev_master_key, generate_secrets, load_keys
 from gateway.logs import configure_logging
 from gateway.metrics.counters import MULTIPROCESS_DIR_VARIABLE
+from gateway.notifications.sending import Mailer, SmtpServer
 from gateway.organisations import service
 from gateway.organisations.identifiers import OrganisationRole
 from gateway.organisations.models import Organisation, OrganisationStatus
@@ -59,6 +60,8 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(maintenance_app, name="maintenance")
 webhooks_app = typer.Typer(help="Organisations' webhooks: the outbox.", no_args_is_help=True)
 app.add_typer(webhooks_app, name="webhooks")
+notices_app = typer.Typer(help="E-mail notices to parents: the outbox.", no_args_is_help=True)
+app.add_typer(notices_app, name="notices")
 
 
 @contextmanager
@@ -483,13 +486,35 @@ def maintenance_run() -> None:
 @webhooks_app.command("deliver")
 def webhooks_deliver() -> None:
     """Send every webhook message that is due now, once (serve does this every
-    GATEWAY_WEBHOOK_INTERVAL seconds)."""
+    GATEWAY_OUTBOX_INTERVAL seconds)."""
     settings = Settings()
     tracing.begin()
     engine = make_engine(settings.effective_database_url)
     try:
         deliverer = Deliverer(make_sessionmaker(engine), load_keys(settings).payload_master_keys)
         typer.echo(f"messages attempted: {deliverer.run_once()}")
+    finally:
+        engine.dispose()
+
+
+@notices_app.command("send")
+def notices_send() -> None:
+    """Send every e-mail notice that is due now, once (serve does this every
+    GATEWAY_OUTBOX_INTERVAL seconds when GATEWAY_SMTP_URL is set)."""
+    settings = Settings()
+    if settings.smtp_url is None:
+        typer.echo("GATEWAY_SMTP_URL is not set: there is no server to send to", err=True)
+        raise typer.Exit(1)
+    engine = make_engine(settings.effective_database_url)
+    try:
+        mailer = Mailer(
+            make_sessionmaker(engine),
+            load_keys(settings).payload_master_keys,
+            SmtpServer(settings.smtp_url.get_secret_value()),
+            settings.mail_from,
+            f"{settings.public_url}/portaal",
+        )
+        typer.echo(f"notices attempted: {mailer.run_once()}")
     finally:
         engine.dispose()
 

@@ -92,6 +92,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def make_sessionmaker(engine: Engine) -> sessionmaker[Any]:
     # Every session writes the webhook outbox with the actions it flushes: the listener is
     # registered (once) before the first session exists, whichever entry point made it.
+    import gateway.notifications.service
     import gateway.webhooks.events  # noqa: F401
 
     return sessionmaker(bind=engine, expire_on_commit=False)

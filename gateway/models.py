@@ -7,6 +7,7 @@ from gateway.consent.models import Consent, Notice
 from gateway.db import Base
 from gateway.decisions.models import DecisionRecord, PolicyBundleRecord
 from gateway.exchanges.models import Exchange, Payload
+from gateway.notifications.models import ContactAddress, MailMessage
 from gateway.organisations.models import Organisation, OrganisationKey, RegionGemeente
 from gateway.oversight.models import BreakGlassReview
 from gateway.portal.logins import PortalLogin
@@ -24,10 +25,12 @@ __all__ = [
     "BreakGlassReview",
     "Child",
     "Consent",
+    "ContactAddress",
     "DecisionRecord",
     "Exchange",
     "Exemption",
     "Guardian",
+    "MailMessage",
     "Notice",
     "Organisation",
     "OrganisationKey",

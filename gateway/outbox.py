@@ -9,11 +9,17 @@ at the same time; a worker that dies lets its lease run out and the row comes du
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+import structlog
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+log = structlog.get_logger(__name__)
 
 LEASE = timedelta(seconds=60)
 BATCH = 50
@@ -48,3 +54,14 @@ def claim_due(
             claimed.append(str(row_id))
     session.commit()
     return claimed
+
+
+async def run_periodically(work: Callable[[], int], interval: float) -> None:
+    """Run an outbox worker's round every ``interval`` seconds until cancelled; a failed round
+    (the database away) is logged and tried again."""
+    while True:
+        try:
+            await run_in_threadpool(work)
+        except Exception as exc:
+            log.error("outbox_round_failed", error=type(exc).__name__, exc_info=exc)
+        await asyncio.sleep(interval)

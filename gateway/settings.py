@@ -120,12 +120,23 @@ class Settings(BaseSettings):
         ge=0,
         description="Seconds between maintenance runs (expiry, shredding) inside serve; 0: off.",
     )
-    webhook_interval: float = Field(
+    outbox_interval: float = Field(
         default=2.0,
         ge=0,
         le=3600,
-        description="Seconds between the webhook worker's looks at the outbox inside serve; 0: "
-        "off (run `gateway webhooks deliver` instead).",
+        description="Seconds between the outbox workers' looks (webhooks, e-mail notices) "
+        "inside serve; 0: off (run `gateway webhooks deliver` and `gateway notices send` "
+        "instead).",
+    )
+    smtp_url: SecretStr | None = Field(
+        default=None,
+        description="Where e-mail notices to parents go: smtp://[user:password@]host[:port] "
+        "(STARTTLS when offered, required with a password) or smtps://…; unset: no e-mail.",
+    )
+    mail_from: str = Field(
+        default="Kindkoppeling <noreply@kindkoppeling.invalid>",
+        max_length=200,
+        description="The From of e-mail notices.",
     )
 
     metrics_token: SecretStr | None = Field(

@@ -136,7 +136,7 @@ def settings(tmp_path: Path, database_url: str, engine: Engine) -> Settings:
         database_url=database_url,
         public_url=PUBLIC_URL,
         maintenance_interval=0,  # tests run maintenance themselves, with a clock they control
-        webhook_interval=0,  # and send webhooks themselves
+        outbox_interval=0,  # and send webhooks themselves
     )
 
 

@@ -9,7 +9,6 @@ organisation sees at ``GET /api/v1/webhooks/{id}/deliveries``.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,7 +18,6 @@ from typing import Any
 import httpx
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.concurrency import run_in_threadpool
 
 from gateway.exchanges.sealing import MasterKeyring, Sealed, WrappedKey, unseal
 from gateway.outbox import claim_due
@@ -114,17 +112,6 @@ class Deliverer:
                     seconds=self.schedule[message.attempts - 1]
                 )
             session.commit()
-
-
-async def run_periodically(deliverer: Deliverer, interval: float) -> None:
-    """Send what is due every ``interval`` seconds until cancelled; a failed round (the
-    database away) is logged and tried again."""
-    while True:
-        try:
-            await run_in_threadpool(deliverer.run_once)
-        except Exception as exc:
-            log.error("webhook_round_failed", error=type(exc).__name__, exc_info=exc)
-        await asyncio.sleep(interval)
 
 
 def _post(http: httpx.Client, url: str, body: str, headers: dict[str, str]) -> dict[str, Any]:

@@ -43,7 +43,7 @@ def live_settings(database_url: str, data_dir: Path, port: int, **overrides: Any
         database_url=database_url,
         public_url=f"http://127.0.0.1:{port}",
         maintenance_interval=0,
-        webhook_interval=0,
+        outbox_interval=0,
         **overrides,
     )
 

@@ -166,3 +166,24 @@ def test_an_officer_reviews_a_break_glass_exchange_in_the_browser(
     anna.page.get_by_text("opnieuw precies zo uit").first.wait_for()
     anna.check("beslissingen-opnieuw")
     anna.close()
+
+
+def test_a_parent_leaves_and_deletes_an_email_address_in_the_browser(
+    browser: Browser, live: LiveGateway, world: World, backend: str
+) -> None:
+    offer_warm(world, NOOR, parent("moeder", "fatma"))
+    fatma = Visitor(browser, live, "fatma", backend)
+
+    fatma.log_in("Fatma Yilmaz")
+    fatma.page.get_by_role("link", name=re.compile("E-mailberichten")).click()
+    fatma.page.get_by_role("heading", name="E-mailberichten").wait_for()
+    fatma.check("e-mail")
+    fatma.page.get_by_label("E-mailadres").fill("fatma@mail.example")
+    fatma.page.get_by_role("button", name="Opslaan").click()
+    fatma.page.get_by_text("Uw e-mailadres is opgeslagen").wait_for()
+    fatma.check("e-mail-opgeslagen")
+    assert "fa…@mail.example" in fatma.page.locator("main").inner_text()
+    fatma.page.get_by_role("button", name="Verwijder mijn e-mailadres").click()
+    fatma.page.get_by_text("Uw e-mailadres is verwijderd").wait_for()
+    assert "U krijgt geen e-mail" in fatma.page.locator("main").inner_text()
+    fatma.close()

@@ -1,0 +1,1 @@
+"""E-mail notices for parents and children: "something waits for you", never what."""

@@ -1,0 +1,128 @@
+"""Sending the notices by SMTP (``GATEWAY_SMTP_URL``): a short Dutch message with a link and
+nothing about the child, retried with backoff, then given up.
+
+The text names no child, no organisation, no purpose and no field: only that something waits in
+Kindkoppeling. Mail travels in the clear between servers more often than not; what it says
+must be harmless to anyone who reads it.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from urllib.parse import unquote, urlsplit
+
+import structlog
+from sqlalchemy.orm import Session, sessionmaker
+
+from gateway.exchanges.sealing import MasterKeyring
+from gateway.notifications.models import MailMessage, MailStatus
+from gateway.notifications.service import address_of
+from gateway.outbox import claim_due
+
+log = structlog.get_logger(__name__)
+
+SUBJECT = "Er staat iets voor u klaar in Kindkoppeling"
+TEXTS = {
+    "consent_requested": "een vraag waarop we graag uw antwoord krijgen",
+    "informed": "een bericht over gegevens die zijn gedeeld",
+}
+RETRY_SCHEDULE = (60, 600, 3600, 21600)
+TIMEOUT = 10.0
+
+
+def body(kind: str, portal_url: str) -> str:
+    return (
+        "Goedendag,\n\n"
+        f"Er staat iets voor u klaar in Kindkoppeling: {TEXTS[kind]}.\n"
+        f"Log in om het te bekijken: {portal_url}\n\n"
+        "In deze e-mail staan met opzet geen gegevens over uw kind. Wilt u deze berichten niet "
+        "meer ontvangen? Verwijder uw e-mailadres in Kindkoppeling onder 'E-mailberichten'.\n\n"
+        "Kindkoppeling\n"
+    )
+
+
+@dataclass
+class SmtpServer:
+    """``smtp://[user:password@]host[:port]`` (STARTTLS when the server offers it, required when
+    a password is sent) or ``smtps://…`` (TLS from the start)."""
+
+    url: str
+
+    def send(self, message: EmailMessage) -> None:
+        parts = urlsplit(self.url)
+        host = parts.hostname or "localhost"
+        if parts.scheme == "smtps":
+            with smtplib.SMTP_SSL(host, parts.port or 465, timeout=TIMEOUT) as smtp:
+                self._log_in(smtp, parts.username, parts.password)
+                smtp.send_message(message)
+            return
+        with smtplib.SMTP(host, parts.port or 25, timeout=TIMEOUT) as smtp:
+            smtp.ehlo()
+            if smtp.has_extn("starttls"):
+                smtp.starttls(context=ssl.create_default_context())
+                smtp.ehlo()
+            elif parts.password:
+                raise smtplib.SMTPException("the server offers no STARTTLS for the password")
+            self._log_in(smtp, parts.username, parts.password)
+            smtp.send_message(message)
+
+    @staticmethod
+    def _log_in(smtp: smtplib.SMTP, user: str | None, password: str | None) -> None:
+        if user and password:
+            smtp.login(unquote(user), unquote(password))
+
+
+@dataclass
+class Mailer:
+    sessions: sessionmaker[Session]
+    keyring: MasterKeyring
+    server: SmtpServer
+    sender: str
+    portal_url: str
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    schedule: tuple[int, ...] = RETRY_SCHEDULE
+
+    def run_once(self) -> int:
+        """Send every notice that is due; return how many were attempted."""
+        with self.sessions() as session:
+            claimed = claim_due(session, MailMessage, MailStatus.PENDING, self.clock())
+        for message_id in claimed:
+            self._send(message_id)
+        return len(claimed)
+
+    def _send(self, message_id: str) -> None:
+        with self.sessions() as session:
+            message = session.get(MailMessage, message_id)
+            if message is None:
+                return
+            address = address_of(session, self.keyring, message.person_pseudonym)
+            if address is None:  # deleted meanwhile: nobody to tell
+                session.delete(message)
+                session.commit()
+                return
+            mail = EmailMessage()
+            mail["From"] = self.sender
+            mail["To"] = address
+            mail["Subject"] = SUBJECT
+            mail.set_content(body(message.kind, self.portal_url))
+            message.attempts += 1
+            message.claimed_until = None
+            now = self.clock()
+            try:
+                self.server.send(mail)
+            except (OSError, smtplib.SMTPException) as exc:
+                log.warning("notice_not_sent", attempts=message.attempts, error=type(exc).__name__)
+                if message.attempts > len(self.schedule):
+                    message.status = MailStatus.FAILED
+                else:
+                    delay = self.schedule[message.attempts - 1]
+                    message.next_attempt_at = now + timedelta(seconds=delay)
+            else:
+                message.status = MailStatus.SENT
+                message.sent_at = now
+            session.commit()

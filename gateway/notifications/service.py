@@ -1,0 +1,130 @@
+"""Keeping, reading and deleting a person's address; queueing a notice when one is due.
+
+A notice (``gateway.consent.models.Notice``) is queued as mail in the transaction that creates it:
+a session event notes each new notice at flush and, just before the commit, queues one message
+per person and kind for those who left an address. Rolled back, nothing is queued.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, SessionTransaction
+
+from audit.entry import Actor, Entry
+from gateway.auditing.service import record
+from gateway.children.models import Child, Guardian
+from gateway.consent.models import CHILD_HOLDER, Notice
+from gateway.errors import ValidationFailedError
+from gateway.exchanges.sealing import MasterKeyring, Sealed, WrappedKey, seal, unseal
+from gateway.notifications.models import ContactAddress, MailMessage
+
+# Deliberately plain: one @, a dot in the domain, no spaces; the mail server has the last word.
+ADDRESS = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s.]{2,63}$")
+NOTED = "notifications.new"
+
+
+def _context(person_pseudonym: str) -> bytes:
+    return f"contact:{person_pseudonym}".encode()
+
+
+def set_address(
+    session: Session, keyring: MasterKeyring, person_pseudonym: str, address: str, actor: Actor
+) -> None:
+    address = address.strip()
+    if len(address) > 254 or not ADDRESS.match(address):
+        raise ValidationFailedError(
+            "Dit is geen e-mailadres.",
+            errors=[{"pointer": "#/email", "detail": "not an e-mail address"}],
+        )
+    sealed = seal(keyring, address.encode(), _context(person_pseudonym))
+    held = session.get(ContactAddress, person_pseudonym)
+    if held is None:
+        held = ContactAddress(person_pseudonym=person_pseudonym)
+        session.add(held)
+    held.key_id = sealed.wrapped_key.key_id
+    held.wrapped = sealed.wrapped_key.blob
+    held.sealed = sealed.ciphertext
+    held.created_at = datetime.now(UTC)
+    record(session, Entry(action="contact.set", actor=actor, outcome="success"))
+    session.commit()
+
+
+def address_of(session: Session, keyring: MasterKeyring, person_pseudonym: str) -> str | None:
+    held = session.get(ContactAddress, person_pseudonym)
+    if held is None:
+        return None
+    sealed = Sealed(WrappedKey(held.key_id, held.wrapped), held.sealed)
+    return unseal(keyring, sealed, _context(person_pseudonym)).decode()
+
+
+def delete_address(session: Session, person_pseudonym: str, actor: Actor) -> bool:
+    held = session.get(ContactAddress, person_pseudonym)
+    if held is None:
+        return False
+    session.delete(held)
+    for waiting in session.scalars(
+        select(MailMessage).where(MailMessage.person_pseudonym == person_pseudonym)
+    ):
+        session.delete(waiting)
+    record(session, Entry(action="contact.delete", actor=actor, outcome="success"))
+    session.commit()
+    return True
+
+
+def masked(address: str) -> str:
+    """What the portal shows of a kept address: enough to recognise it."""
+    local, _, domain = address.partition("@")
+    return f"{local[:2]}…@{domain}"
+
+
+@event.listens_for(Session, "before_flush")
+def _note(session: Session, _context: Any, _instances: Any) -> None:
+    new = [obj for obj in session.new if isinstance(obj, Notice)]
+    if new:
+        session.info.setdefault(NOTED, []).extend(new)
+
+
+@event.listens_for(Session, "before_commit")
+def _queue(session: Session) -> None:
+    notices = [*session.info.pop(NOTED, []), *(o for o in session.new if isinstance(o, Notice))]
+    if not notices:
+        return
+    with session.no_autoflush:
+        wanted: set[tuple[str, str]] = set()
+        for notice in notices:
+            person = _person_of(session, notice)
+            if person is not None:
+                wanted.add((person, str(notice.kind)))
+        if not wanted:
+            return
+        with_address = set(
+            session.scalars(
+                select(ContactAddress.person_pseudonym).where(
+                    ContactAddress.person_pseudonym.in_({p for p, _ in wanted})
+                )
+            )
+        )
+        now = datetime.now(UTC)
+        for person, kind in sorted(wanted):
+            if person in with_address:
+                session.add(MailMessage(person_pseudonym=person, kind=kind, next_attempt_at=now))
+
+
+def _person_of(session: Session, notice: Notice) -> str | None:
+    if notice.holder == CHILD_HOLDER:
+        child = session.get(Child, notice.child_id)
+        return None if child is None else child.pseudonym
+    guardian = session.get(Guardian, notice.holder)
+    if guardian is None or guardian.restricted:
+        return None
+    return guardian.person_pseudonym
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(NOTED, None)

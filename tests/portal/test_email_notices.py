@@ -1,0 +1,114 @@
+"""E-mail notices: a parent leaves an address in the portal; a request that waits for them, or
+an exchange they are informed of, sends a real SMTP server a short Dutch message with a link
+and nothing about the child; a deleted address sends nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+from typing import Any
+
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+
+from gateway.notifications.models import ContactAddress, MailMessage, MailStatus
+from gateway.notifications.sending import Mailer, SmtpServer
+from tests.exchanges.world import WARM_PAYLOAD, World
+from tests.portal.family import NOOR, offer_warm, parent
+from tests.portal.live import LiveGateway, csrf_of, free_port, log_in
+
+ADDRESS = "fatma.yilmaz@mail.example"
+
+
+@dataclass
+class Inbox:
+    messages: list[Message] = field(default_factory=list)
+    recipients: list[list[str]] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        self.messages.append(message_from_bytes(envelope.content))
+        self.recipients.append(list(envelope.rcpt_tos))
+        return "250 OK"
+
+
+@pytest.fixture
+def inbox() -> Iterator[tuple[Inbox, int]]:
+    box, port = Inbox(), free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield box, port
+    controller.stop()
+
+
+def mailer(live: LiveGateway, port: int) -> Mailer:
+    state = live.app.state
+    return Mailer(
+        state.sessions,
+        state.exchanges.keyring,
+        SmtpServer(f"smtp://127.0.0.1:{port}"),
+        "Kindkoppeling <noreply@kindkoppeling.test>",
+        f"{live.url}/portaal",
+    )
+
+
+def leave_address(client: httpx.Client, address: str) -> httpx.Response:
+    page = client.get("/portaal/e-mail")
+    return client.post(
+        "/portaal/e-mail",
+        data={"csrf_token": csrf_of(page.text), "email": address, "actie": "opslaan"},
+    )
+
+
+def test_a_waiting_request_sends_a_notice_with_nothing_about_the_child(
+    live: LiveGateway, world: World, inbox: tuple[Inbox, int]
+) -> None:
+    box, port = inbox
+    fatma = log_in(live, "fatma")
+    saved = leave_address(fatma, ADDRESS)
+    bad = leave_address(fatma, "not an address")
+
+    exchange_id = offer_warm(world, NOOR, parent("moeder", "fatma"))
+    sent = mailer(live, port).run_once()
+
+    assert saved.status_code == 200 and "fa…@mail.example" in saved.text
+    assert bad.status_code == 422 and "geen e-mailadres" in bad.text
+    assert sent == 1
+    [mail] = box.messages
+    assert box.recipients == [[ADDRESS]]
+    assert mail["Subject"] == "Er staat iets voor u klaar in Kindkoppeling"
+    text = mail.get_payload(decode=True).decode()
+    assert f"{live.url}/portaal" in text
+    for secret in (NOOR["bsn"], NOOR["birth_date"], "Noor", "warme", "Warme", exchange_id,
+                   "Kinderopvang", "school", *WARM_PAYLOAD.values()):  # fmt: skip
+        assert str(secret) not in text, secret
+    with live.app.state.sessions() as session:
+        sealed = session.scalars(select(ContactAddress)).one()
+        assert ADDRESS.encode() not in sealed.sealed
+        statuses = session.scalars(select(MailMessage.status)).all()
+    assert statuses == [MailStatus.SENT]
+    assert mailer(live, port).run_once() == 0  # once
+
+
+def test_a_deleted_address_gets_no_notice(
+    live: LiveGateway, world: World, inbox: tuple[Inbox, int]
+) -> None:
+    box, port = inbox
+    fatma = log_in(live, "fatma")
+    leave_address(fatma, ADDRESS)
+    page = fatma.get("/portaal/e-mail")
+    deleted = fatma.post(
+        "/portaal/e-mail", data={"csrf_token": csrf_of(page.text), "actie": "verwijderen"}
+    )
+
+    offer_warm(world, NOOR, parent("moeder", "fatma"))
+
+    assert "Uw e-mailadres is verwijderd" in deleted.text
+    assert mailer(live, port).run_once() == 0
+    assert box.messages == []
+    actions = [e["action"] for e in world.audit_entries() if e["action"].startswith("contact.")]
+    assert actions == ["contact.set", "contact.delete"]
+    assert all(ADDRESS not in str(e) for e in world.audit_entries())
