@@ -29,8 +29,9 @@ from joserfc.jwk import ECKey
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from gateway.auth.token_endpoint import TokenRequest
+from gateway.children.bsn import InvalidBSNError
 from gateway.portal.csrf import check_csrf
-from gateway.portal.dev_people import DEV_PEOPLE, DevPerson, dev_person
+from gateway.portal.dev_people import DEV_PEOPLE, DevPerson, dev_person, person_with_bsn
 from gateway.portal.pages import render
 
 CODE_LIFETIME = 60
@@ -252,25 +253,37 @@ def build_router(provider: DevProvider) -> APIRouter:
             status_code=400,
         )
 
-    @router.get("/authorize")
-    def authorize_page(request: Request) -> Response:
-        try:
-            provider.get_consent_grant(_authorization_request(request))
-        except OAuth2Error as exc:
-            return _login_error(request, exc.error, exc.get_error_description())
+    def _login_page(request: Request, bsn_error: str | None = None) -> Response:
         return render(
             request,
             "dev_login.html",
             {
                 "people": DEV_PEOPLE,
                 "action": f"{request.url.path}?{urlencode(request.query_params)}",
+                "bsn_error": bsn_error,
             },
+            status_code=422 if bsn_error else 200,
         )
+
+    @router.get("/authorize")
+    def authorize_page(request: Request) -> Response:
+        try:
+            provider.get_consent_grant(_authorization_request(request))
+        except OAuth2Error as exc:
+            return _login_error(request, exc.error, exc.get_error_description())
+        return _login_page(request)
 
     @router.post("/authorize")
     async def authorize(request: Request) -> Response:
         form = await check_csrf(request)
-        person = dev_person(str(form.get("person", "")))
+        person: DevPerson | None
+        if form.get("bsn"):
+            try:
+                person = person_with_bsn(str(form["bsn"]))
+            except InvalidBSNError:
+                return _login_page(request, "Dit BSN haalt de elfproef niet. Probeer een ander.")
+        else:
+            person = dev_person(str(form.get("person", "")))
         if person is None:
             return _login_error(request, "no_person", "Kies een persoon om mee in te loggen.")
         oauth_request = _authorization_request(request)

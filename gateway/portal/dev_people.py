@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from gateway.children.bsn import validate_bsn
+
 
 @dataclass(frozen=True)
 class DevPerson:
@@ -54,6 +56,13 @@ DEV_PEOPLE = (
         organisation="gateway:90000001",
     ),
 )
+
+
+def person_with_bsn(bsn: str) -> DevPerson:
+    """Anyone at all, named only by a BSN that passes the elfproef (dev only): so an integrator
+    can log in as the parent of a child they registered themselves."""
+    valid = validate_bsn(bsn)
+    return DevPerson(f"bsn-{valid}", f"Testpersoon {valid[-4:]}", "verzonnen BSN", bsn=valid)
 
 
 def dev_person(key: str) -> DevPerson | None:

@@ -3,6 +3,7 @@ session cookie, a login's lifetime, no open redirects."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -159,3 +160,34 @@ def test_a_posted_login_with_an_invalid_request_gets_a_page_not_a_500(live: Live
 
     assert response.status_code == 400
     assert "code_challenge" in response.text
+
+
+def test_an_integrator_logs_in_as_the_parent_of_their_own_child_by_bsn(
+    live: LiveGateway, world: World
+) -> None:
+    own_parent = "999999990"  # passes the elfproef; no dev person has it
+    world.guardians(
+        world.kinderopvang,
+        {"bsn": "999999011", "birth_date": "2021-09-01"},
+        {"relation": "vader", "gezag": True, "bsn": own_parent},
+    )
+    world.create(
+        world.kinderopvang,
+        world.school,
+        "warme-overdracht",
+        ["home_language"],
+        child={"bsn": "999999011", "birth_date": "2021-09-01"},
+    )
+    client = browser(live)
+    page = client.get("/portaal/inloggen")
+    action = re.search(r'<form method="post" action="([^"]+)"', page.text)
+    assert action is not None
+    url = action.group(1).replace("&amp;", "&")
+
+    wrong = client.post(url, data={"csrf_token": csrf_of(page.text), "bsn": "123456789"})
+    home = client.post(url, data={"csrf_token": csrf_of(page.text), "bsn": own_parent})
+
+    assert wrong.status_code == 422 and "elfproef" in wrong.text
+    assert home.status_code == 200
+    assert "Testpersoon 9990" in home.text
+    assert "Warme overdracht" in home.text
