@@ -419,6 +419,25 @@ class Exchanges:
         session.commit()
         return exchange, released
 
+    def show_to_holder(
+        self, session: Session, exchange: Exchange, child: Child, actor: Actor
+    ) -> dict[str, Any] | None:
+        """The payload held for ``exchange`` as delivered, for inzage by a parent or the child
+        (the caller has established that ``actor`` may read it), recorded as a ``view``; None
+        when nothing is held any more. The caller commits."""
+        payload = exchange.payload
+        if payload is None or payload.shredded or exchange.expires_at <= self.clock():
+            return None
+        assert payload.key_id and payload.wrapped_key and payload.ciphertext
+        sealed = Sealed(WrappedKey(payload.key_id, payload.wrapped_key), payload.ciphertext)
+        stored: dict[str, Any] = json.loads(
+            unseal(self.keyring, sealed, payload_context(exchange.id))
+        )
+        self._record(
+            session, "view", actor, exchange, child, outcome="success", fields=sorted(stored)
+        )
+        return stored
+
     # --- ending ------------------------------------------------------------------------------
 
     def withdraw(

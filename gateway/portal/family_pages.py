@@ -9,6 +9,7 @@ entries.
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -22,6 +23,7 @@ from gateway.consent.service import Provenance
 from gateway.deps import ExchangesDep, SessionDep
 from gateway.errors import NotFoundError
 from gateway.exchanges.service import Exchanges
+from gateway.inzage import service as inzage
 from gateway.organisations.service import organisation_names
 from gateway.portal.csrf import check_csrf
 from gateway.portal.household import (
@@ -220,3 +222,44 @@ def history(
             }
         )
     return render(request, "history.html", {"member": member, "rows": rows})
+
+
+@router.get("/kinderen/{child_id}/gegevens")
+def held_page(
+    child_id: str, request: Request, session: SessionDep, user: Citizen, exchanges: ExchangesDep
+) -> Response:
+    """What Kindkoppeling holds for the child right now, to read (each read is recorded)."""
+    member = _household(exchanges, session, user).member(child_id)
+    found = inzage.held(session, exchanges, member, _actor(user))
+    bundle = exchanges.decider.bundle
+    names = organisation_names(
+        session, [i for h in found for i in (h.exchange.source_id, h.exchange.recipient_id)]
+    )
+    items = []
+    for h in found:
+        spec = bundle.purpose(h.exchange.purpose) or {}
+        items.append(
+            {
+                "purpose": spec.get("title", h.exchange.purpose),
+                "source": names.get(h.exchange.source_id, ""),
+                "recipient": names.get(h.exchange.recipient_id, ""),
+                "until": h.exchange.expires_at,
+                "fields": [(field_label(spec, k), v) for k, v in sorted(h.fields.items())],
+            }
+        )
+    return render(request, "held.html", {"member": member, "items": items})
+
+
+@router.get("/kinderen/{child_id}/download")
+def held_download(
+    child_id: str, session: SessionDep, user: Citizen, exchanges: ExchangesDep
+) -> Response:
+    """Everything held about the child as one JSON file (gateway/inzage/download.schema.json)."""
+    member = _household(exchanges, session, user).member(child_id)
+    document = inzage.download(session, exchanges, member, _actor(user))
+    stamp = exchanges.clock().date().isoformat()
+    return Response(
+        json.dumps(document, ensure_ascii=False, indent=2, default=str),
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="kindkoppeling-{stamp}.json"'},
+    )

@@ -37,6 +37,7 @@ class Member:
     holder: str
     relation: str  # moeder, vader, voogd, ... or "uzelf"
     age: int
+    gezag: bool = False  # parental authority; for the child itself, whether it is 16 or older
 
     @property
     def is_self(self) -> bool:
@@ -45,6 +46,12 @@ class Member:
     @property
     def decides_alone(self) -> bool:
         return not self.is_self and self.age >= DECIDES_ALONE_AGE
+
+    @property
+    def may_read_content(self) -> bool:
+        """Inzage (AVG art. 15) in what is held: a parent with gezag of a child under 16, or
+        the child itself from 16."""
+        return self.gezag and not self.decides_alone
 
 
 @dataclass(frozen=True)
@@ -75,10 +82,12 @@ def household(session: Session, person_pseudonym: str, today: date) -> Household
         .order_by(Child.birth_date)
     )
     for guardian, child in rows:
-        members.append(Member(child, guardian.id, guardian.relation, child.age_on(today)))
+        age = child.age_on(today)
+        members.append(Member(child, guardian.id, guardian.relation, age, guardian.gezag))
     itself = session.scalar(select(Child).where(Child.pseudonym == person_pseudonym))
     if itself is not None and itself.age_on(today) >= CO_CONSENT_AGE:
-        members.insert(0, Member(itself, CHILD_HOLDER, "uzelf", itself.age_on(today)))
+        age = itself.age_on(today)
+        members.insert(0, Member(itself, CHILD_HOLDER, "uzelf", age, age >= DECIDES_ALONE_AGE))
     return Household(tuple(members))
 
 

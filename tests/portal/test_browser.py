@@ -76,7 +76,7 @@ class Visitor:
         self.page.goto(f"{self.live.url}/portaal")
         self.check("inloggen")
         self.page.get_by_label(person_label).check()
-        self.page.get_by_role("button", name="Inloggen").click()
+        self.page.get_by_role("button", name="Inloggen", exact=True).click()
 
     def close(self) -> None:
         self.context.close()
@@ -186,4 +186,22 @@ def test_a_parent_leaves_and_deletes_an_email_address_in_the_browser(
     fatma.page.get_by_role("button", name="Verwijder mijn e-mailadres").click()
     fatma.page.get_by_text("Uw e-mailadres is verwijderd").wait_for()
     assert "U krijgt geen e-mail" in fatma.page.locator("main").inner_text()
+    fatma.close()
+
+
+def test_a_parent_reads_what_is_held_in_the_browser(
+    browser: Browser, live: LiveGateway, world: World, backend: str
+) -> None:
+    exchange_id = offer_warm(world, NOOR, parent("moeder", "fatma"))
+    world.grant_all(exchange_id)
+    assert world.deliver(world.kinderopvang, exchange_id, WARM_PAYLOAD).status_code == 200
+    fatma = Visitor(browser, live, "fatma", backend)
+
+    fatma.log_in("Fatma Yilmaz")
+    fatma.page.get_by_role("link", name=re.compile("Lees de inhoud")).click()
+    fatma.page.get_by_role("heading", name="Wat er nu klaarligt").wait_for()
+    fatma.check("inzage")
+
+    shown = fatma.page.locator("main").inner_text()
+    assert all(str(value) in shown for value in WARM_PAYLOAD.values())
     fatma.close()
