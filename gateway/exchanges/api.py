@@ -34,6 +34,7 @@ from gateway.exchanges.schemas import (
     ExchangeList,
     ExchangeOut,
     ListRole,
+    ParentReaction,
     PayloadOut,
     Withdrawal,
 )
@@ -190,6 +191,9 @@ def fetch_payload(
         purpose=exchange.purpose,
         level=exchange.decision.get("level"),
         fields=fields,
+        parent_reactions=[
+            ParentReaction.model_validate(r) for r in exchanges.reactions_of(exchange)
+        ],
     )
 
 

@@ -100,6 +100,9 @@ class Payload(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     shredded_at: Mapped[datetime | None] = mapped_column(default=None)
     shred_reason: Mapped[str | None] = mapped_column(String(64), default=None)
+    # The parents' reactions (zienswijze) where the register allows them: JSON sealed under the
+    # payload's own data key, so shredding the payload shreds them too.
+    reactions: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
 
     @property
     def shredded(self) -> bool:

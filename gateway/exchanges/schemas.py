@@ -134,11 +134,24 @@ class DeliveryOut(BaseModel):
     stripped: dict[str, str] = Field(description="Fields removed before storage, and why.")
 
 
+class ParentReaction(BaseModel):
+    from_: str = Field(alias="from", description="Who reacted: moeder, vader, voogd, or kind.")
+    text: str
+    added_at: datetime
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+
 class PayloadOut(BaseModel):
     exchange_id: str
     purpose: str
     level: str | None
     fields: dict[str, Any] = Field(description="Only the fields the policy grants right now.")
+    parent_reactions: list[ParentReaction] = Field(
+        default_factory=list,
+        description="Where the purpose register allows it (onderwijskundig rapport): the "
+        "parents' reactions (zienswijze), which travel with the payload.",
+    )
 
 
 ListRole = Literal["source", "recipient"]

@@ -87,6 +87,20 @@ def unseal(keyring: MasterKeyring, sealed: Sealed, context: bytes) -> bytes:
     return _decrypt(data_key, sealed.ciphertext, context)
 
 
+def seal_beside(
+    keyring: MasterKeyring, wrapped: WrappedKey, plaintext: bytes, context: bytes, part: bytes
+) -> bytes:
+    """More bytes under the data key of an existing envelope (``part`` names them in the
+    associated data): destroying that envelope's wrapped key shreds them with it."""
+    return _encrypt(keyring.unwrap(wrapped, context), plaintext, context + b"\0" + part)
+
+
+def unseal_beside(
+    keyring: MasterKeyring, wrapped: WrappedKey, blob: bytes, context: bytes, part: bytes
+) -> bytes:
+    return _decrypt(keyring.unwrap(wrapped, context), blob, context + b"\0" + part)
+
+
 def _wrap_aad(context: bytes, key_id: str) -> bytes:
     return b"data-key\0" + context + b"\0" + key_id.encode()
 

@@ -47,7 +47,15 @@ from gateway.errors import (
 from gateway.exchanges.lifecycle import OPEN, check_transition
 from gateway.exchanges.models import Direction, Exchange, ExchangeStatus, Payload
 from gateway.exchanges.payload_schemas import PayloadSchemas
-from gateway.exchanges.sealing import MasterKeyring, Sealed, WrappedKey, seal, unseal
+from gateway.exchanges.sealing import (
+    MasterKeyring,
+    Sealed,
+    WrappedKey,
+    seal,
+    seal_beside,
+    unseal,
+    unseal_beside,
+)
 from gateway.organisations.identifiers import OrganisationRole
 from gateway.organisations.models import Organisation
 from gateway.organisations.service import find_organisation
@@ -65,6 +73,8 @@ from gateway.policy.service import PolicyDecider
 
 MAINTENANCE_ACTOR = Actor(type="system", id="gateway-maintenance")
 S = ExchangeStatus
+REACTIONS = b"reactions"  # what a payload's reactions are sealed as, beside the payload
+REACTION_MAX = 2000
 
 
 @dataclass(frozen=True)
@@ -438,6 +448,67 @@ class Exchanges:
         )
         return stored
 
+    def reactions_of(self, exchange: Exchange) -> list[dict[str, str]]:
+        """The parents' reactions (zienswijze) kept with a held payload, oldest first."""
+        payload = exchange.payload
+        if payload is None or payload.shredded or payload.reactions is None:
+            return []
+        assert payload.key_id and payload.wrapped_key
+        wrapped = WrappedKey(payload.key_id, payload.wrapped_key)
+        opened = unseal_beside(
+            self.keyring, wrapped, payload.reactions, payload_context(exchange.id), REACTIONS
+        )
+        kept: list[dict[str, str]] = json.loads(opened)
+        return kept
+
+    def add_reaction(
+        self,
+        session: Session,
+        exchange: Exchange,
+        child: Child,
+        actor: Actor,
+        *,
+        relation: str,
+        text: str,
+    ) -> None:
+        """A parent's reaction to a held payload, where the purpose allows one; it travels with
+        the payload to the recipient (:meth:`reactions_of`). The caller has established that
+        ``actor`` may read the payload; this commits."""
+        purpose = self.decider.bundle.purpose(exchange.purpose) or {}
+        payload = exchange.payload
+        if not purpose.get("parent_reactions"):
+            raise ForbiddenError("Bij dit soort gegevens hoort geen reactie van ouders.")
+        text = text.strip()
+        if not 1 <= len(text) <= REACTION_MAX:
+            raise ValidationFailedError(
+                f"Schrijf een reactie van 1 tot {REACTION_MAX} tekens.",
+                errors=[{"pointer": "#/text", "detail": f"1 to {REACTION_MAX} characters"}],
+            )
+        if payload is None or payload.shredded or exchange.expires_at <= self.clock():
+            raise GoneError("These data are no longer kept; a reaction cannot be added.")
+        assert payload.key_id and payload.wrapped_key
+        kept = [
+            *self.reactions_of(exchange),
+            {"from": relation, "text": text, "added_at": self.clock().isoformat()},
+        ]
+        payload.reactions = seal_beside(
+            self.keyring,
+            WrappedKey(payload.key_id, payload.wrapped_key),
+            json.dumps(kept).encode(),
+            payload_context(exchange.id),
+            REACTIONS,
+        )
+        self._record(
+            session,
+            "reaction.add",
+            actor,
+            exchange,
+            child,
+            outcome="success",
+            extra={"characters": str(len(text))},
+        )
+        session.commit()
+
     # --- ending ------------------------------------------------------------------------------
 
     def withdraw(
@@ -806,6 +877,7 @@ class Exchanges:
             return
         payload.wrapped_key = None
         payload.ciphertext = None
+        payload.reactions = None
         payload.key_id = None
         payload.shredded_at = self.clock()
         payload.shred_reason = why[:64]

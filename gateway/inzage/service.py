@@ -22,7 +22,7 @@ from audit.entry import Actor, Entry
 from gateway.auditing.service import record
 from gateway.consent.models import Consent, Notice
 from gateway.decisions.models import DecisionRecord
-from gateway.errors import ForbiddenError
+from gateway.errors import ForbiddenError, NotFoundError
 from gateway.exchanges.models import Exchange, ExchangeStatus
 from gateway.exchanges.service import Exchanges
 from gateway.organisations.service import organisation_names
@@ -72,6 +72,16 @@ def held(session: Session, exchanges: Exchanges, member: Member, actor: Actor) -
     return found
 
 
+def held_exchange(session: Session, member: Member, exchange_id: str) -> Exchange:
+    """One of the child's exchanges with a payload held, for someone who may read it; any
+    other id is not found."""
+    _require(member)
+    exchange = session.get(Exchange, exchange_id)
+    if exchange is None or exchange.child_id != member.child.id or exchange.status not in HELD:
+        raise NotFoundError("Hier ligt niets klaar met dit nummer.")
+    return exchange
+
+
 def _time(moment: datetime | None) -> str | None:
     return None if moment is None else moment.astimezone(UTC).isoformat()
 
@@ -85,7 +95,8 @@ def download(
     child = member.child
     rows = _exchanges(session, child.id)
     names = organisation_names(session, [i for e in rows for i in (e.source_id, e.recipient_id)])
-    payloads = {h.exchange.id: h.fields for h in held(session, exchanges, member, actor)}
+    kept = held(session, exchanges, member, actor)
+    payloads = {h.exchange.id: h.fields for h in kept}
     decisions = session.scalars(
         select(DecisionRecord)
         .where(
@@ -151,7 +162,14 @@ def download(
             {"kind": n.kind.value, "exchange_id": n.exchange_id, "created_at": _time(n.created_at)}
             for n in notices
         ],
-        "payloads": [{"exchange_id": k, "fields": v} for k, v in payloads.items()],
+        "payloads": [
+            {
+                "exchange_id": h.exchange.id,
+                "fields": h.fields,
+                "parent_reactions": exchanges.reactions_of(h.exchange),
+            }
+            for h in kept
+        ],
     }
     record(
         session,

@@ -110,6 +110,7 @@ def _purpose(purpose_id: str, spec: dict[str, Any]) -> dict[str, Any]:
         "directions": spec["directions"],
         "default_level": spec["default_level"],
         "full_requires_placement": spec["full_requires_placement"],
+        "parent_reactions": spec["parent_reactions"],
         "consent_holders": spec["consent_holders"],
         "retention_days": spec["retention_days"],
         "fields": [{"name": name, **field} for name, field in spec["fields"].items()],

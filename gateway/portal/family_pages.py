@@ -240,6 +240,9 @@ def held_page(
         spec = bundle.purpose(h.exchange.purpose) or {}
         items.append(
             {
+                "exchange_id": h.exchange.id,
+                "may_react": bool(spec.get("parent_reactions")),
+                "reactions": exchanges.reactions_of(h.exchange),
                 "purpose": spec.get("title", h.exchange.purpose),
                 "source": names.get(h.exchange.source_id, ""),
                 "recipient": names.get(h.exchange.recipient_id, ""),
@@ -248,6 +251,31 @@ def held_page(
             }
         )
     return render(request, "held.html", {"member": member, "items": items})
+
+
+@router.post("/kinderen/{child_id}/gegevens/{exchange_id}/reactie")
+async def react(
+    child_id: str,
+    exchange_id: str,
+    request: Request,
+    session: SessionDep,
+    user: Citizen,
+    exchanges: ExchangesDep,
+) -> Response:
+    """A parent's reaction (zienswijze) to what is held, where the purpose allows one; it goes
+    to the recipient with the payload."""
+    form = await check_csrf(request)
+    member = _household(exchanges, session, user).member(child_id)
+    found = inzage.held_exchange(session, member, exchange_id)
+    exchanges.add_reaction(
+        session,
+        found,
+        member.child,
+        _actor(user),
+        relation=member.relation if not member.is_self else "kind",
+        text=str(form.get("reactie", "")),
+    )
+    return RedirectResponse(f"/portaal/kinderen/{child_id}/gegevens#reactie-klaar", status_code=303)
 
 
 @router.get("/kinderen/{child_id}/download")

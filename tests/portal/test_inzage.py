@@ -4,13 +4,14 @@ read recorded; a parent without gezag or a restricted parent sees nothing of it.
 from __future__ import annotations
 
 import json
+import re
 
 import jsonschema
 
 from gateway.inzage.service import download_schema
 from tests.exchanges.world import WARM_PAYLOAD, World
 from tests.portal.family import NOOR, offer_warm, parent
-from tests.portal.live import LiveGateway, log_in
+from tests.portal.live import LiveGateway, csrf_of, log_in
 
 
 def delivered(world: World) -> tuple[str, str]:
@@ -59,7 +60,9 @@ def test_the_download_holds_everything_and_validates(live: LiveGateway, world: W
         download_schema(), format_checker=jsonschema.FormatChecker()
     ).validate(document)
     assert [e["id"] for e in document["exchanges"]] == [exchange_id]
-    assert document["payloads"] == [{"exchange_id": exchange_id, "fields": WARM_PAYLOAD}]
+    assert document["payloads"] == [
+        {"exchange_id": exchange_id, "fields": WARM_PAYLOAD, "parent_reactions": []}
+    ]
     assert document["decisions"] and all("reasons" in d for d in document["decisions"])
     assert {c["status"] for c in document["consents"]} == {"active"}
     assert document["notices"]
@@ -84,3 +87,59 @@ def test_without_gezag_or_restricted_nothing_is_shown(live: LiveGateway, world: 
         assert str(value) not in no_gezag.text + no_gezag_download.text + restricted.text
     assert "Lees de inhoud" not in pieter.get("/portaal").text
     assert not [e for e in world.audit_entries() if e["action"] == "view"]
+
+
+RAPPORT = {"onderwijsbehoeften": "Extra tijd bij rekenen.", "support_given": "Remedial teaching."}
+CHILD = {"bsn": "100000150", "birth_date": "2016-02-11"}
+
+
+def test_parents_react_to_the_onderwijskundig_rapport_and_the_reaction_travels_with_it(
+    live: LiveGateway, world: World
+) -> None:
+    world.guardians(world.school, CHILD, parent("moeder", "fatma"))
+    created = world.create(
+        world.school, world.other_school, "onderwijskundig-rapport", sorted(RAPPORT), child=CHILD
+    )
+    assert world.deliver(world.school, created["id"], RAPPORT).status_code == 200
+    child_id = _child_id(world, created["id"])
+    fatma = log_in(live, "fatma")
+    page = fatma.get(f"/portaal/kinderen/{child_id}/gegevens")
+    form = re.search(r'action="([^"]+/reactie)"', page.text)  # the form shows for a rapport
+    assert form is not None
+
+    reacted = fatma.post(
+        form.group(1),
+        data={"csrf_token": csrf_of(page.text), "reactie": "Wij zien thuis veel vooruitgang."},
+    )
+    fetched = world.fetch(world.other_school, created["id"]).json()
+
+    assert reacted.status_code == 200 and "Wij zien thuis veel vooruitgang." in reacted.text
+    assert "Extra tijd bij rekenen." in page.text
+    [reaction] = fetched["parent_reactions"]
+    assert reaction["from"] == "moeder"
+    assert reaction["text"] == "Wij zien thuis veel vooruitgang."
+    assert fetched["fields"] == RAPPORT
+    entries = [e for e in world.audit_entries() if e["action"] == "reaction.add"]
+    assert len(entries) == 1 and "vooruitgang" not in json.dumps(entries)
+
+
+def test_no_reaction_where_the_register_allows_none(live: LiveGateway, world: World) -> None:
+    exchange_id, child_id = delivered(world)  # a warme overdracht
+    fatma = log_in(live, "fatma")
+    page = fatma.get(f"/portaal/kinderen/{child_id}/gegevens")
+
+    refused = fatma.post(
+        f"/portaal/kinderen/{child_id}/gegevens/{exchange_id}/reactie",
+        data={"csrf_token": csrf_of(page.text), "reactie": "Toch iets."},
+    )
+
+    assert "Reactie toevoegen" not in page.text
+    assert refused.status_code == 403
+    assert world.fetch(world.school, exchange_id).json()["parent_reactions"] == []
+
+
+def _child_id(world: World, exchange_id: str) -> str:
+    from gateway.exchanges.models import Exchange
+
+    world.session.expire_all()
+    return world.session.get_one(Exchange, exchange_id).child_id
