@@ -47,6 +47,9 @@ class _Strict(BaseModel):
 class Party(_Strict):
     organisation_id: str
     role: OrganisationRole
+    gemeente: str | None = Field(
+        default=None, description="CBS gemeentecode where the organisation is located."
+    )
 
 
 class Guardian(_Strict):
@@ -69,10 +72,22 @@ class Subject(_Strict):
     guardians: list[Guardian] = Field(default_factory=list, max_length=10)
 
 
+class ConsentScope(_Strict):
+    """Every organisation of a role located in one of these gemeenten (a consent given ahead of
+    time, e.g. "every primary school in our region")."""
+
+    role: OrganisationRole
+    gemeenten: list[str] = Field(min_length=1, max_length=400)
+
+
 class ConsentFact(_Strict):
     id: str
     purpose: str
-    grantee: str = Field(description="Organisation id the consent is given to.")
+    grantee: str | None = Field(
+        default=None, description="Organisation id the consent is given to (or a scope)."
+    )
+    scope: ConsentScope | None = None
+    standing: bool = Field(default=False, description="Given ahead of time, not to a request.")
     grantors: list[str] = Field(description="Guardian ids, or 'child'.")
     fields: list[str]
     level: Level
@@ -129,6 +144,9 @@ class Decision(_Strict):
     reasons: list[str]
     obligations: list[Obligation]
     retention_days: int | None
+    consents_relied: list[str] = Field(
+        default_factory=list, description="The ids of the consents this decision counted."
+    )
     policy_version: str
 
     @property

@@ -114,6 +114,7 @@ decision := {
 	),
 	"obligations": sort([o | some o in obligations]),
 	"retention_days": purpose.retention_days,
+	"consents_relied": sort([id | some id in {c.id | basis == "consent"; some _, cs in consent.active; some c in cs}]),
 } if route else := {
 	"allow": false,
 	"purpose": input.purpose,
@@ -124,6 +125,7 @@ decision := {
 	"reasons": sort([r | some r in deny_reasons]),
 	"obligations": [],
 	"retention_days": null,
+	"consents_relied": [],
 }
 
 # --- Rule 3 (subsidiarity) and the level side of rule 4 --------------------------------------
@@ -280,11 +282,12 @@ consent := {
 	"fields": {h: {f | some c in cs; some f in c.fields} | some h, cs in active},
 	"levels": [max({rank[c.level] | some c in cs}) | some _, cs in active],
 } if {
-	# Consents this exchange can rely on: same purpose, same recipient organisation.
+	# Consents this exchange can rely on: same purpose, and given to the recipient itself or,
+	# ahead of time, to every organisation of the recipient's role in the recipient's gemeente.
 	relevant := [c |
 		some c in input.consents
 		c.purpose == input.purpose
-		c.grantee == input.recipient.organisation_id
+		covers(c)
 	]
 	active := {h: cs |
 		some h in holders
@@ -303,6 +306,13 @@ consent := {
 		statuses := {effective_status(c) | some c in relevant; h in c.grantors}
 		why := [s | some s in ["declined", "revoked", "expired"]; s in statuses][0]
 	}
+}
+
+covers(c) if c.grantee == input.recipient.organisation_id
+
+covers(c) if {
+	c.scope.role == input.recipient.role
+	input.recipient.gemeente in c.scope.gemeenten
 }
 
 effective_status(c) := "expired" if {
@@ -327,11 +337,27 @@ deny_reasons contains "Nobody can give consent for this child: no parent with ge
 }
 
 consent_reasons contains msg if {
+	basis == "consent"
+	some _, cs in consent.active
+	some c in cs
+	c.standing == true
+	msg := sprintf("Relies on consent %v, given ahead of time.", [c.id])
+}
+
+consent_reasons contains msg if {
 	route
 	basis == "consent"
 	count(consent.missing) > 0
 	count(consent.refusals) == 0
 	msg := sprintf("Waiting for consent of: %v.", [concat(", ", sort([h | some h in consent.missing]))])
+}
+
+consent_reasons contains msg if {
+	basis == "consent"
+	some _, cs in consent.active
+	some c in cs
+	c.standing == true
+	msg := sprintf("Relies on consent %v, given ahead of time.", [c.id])
 }
 
 consent_reasons contains msg if {

@@ -395,6 +395,57 @@ test_restricted_parent_consent_is_not_needed if {
 
 # --- Rule 5: consent -----------------------------------------------------------------------
 
+test_the_decision_names_the_consents_it_counted if {
+	dn := decision.decision with input as base
+	d := dn
+	d.allow
+	d.consents_relied == ["father", "mother"]
+}
+
+# A consent given ahead of time (like Mitz) to every school in some gemeenten.
+ahead(grantors, role, gemeenten) := object.union(object.remove(consent(grantors, summary_fields), ["grantee"]), {
+	"id": concat("-", array.concat(["ahead"], grantors)),
+	"scope": {"role": role, "gemeenten": gemeenten},
+	"standing": true,
+})
+
+school_in(gemeente) := object.union(base, {"recipient": {"organisation_id": "school-9", "role": "school", "gemeente": gemeente}})
+
+test_a_consent_ahead_of_time_counts_for_a_school_in_its_region if {
+	inp := object.union(school_in("GM0344"), {"consents": [ahead(["mother"], "school", ["GM0344", "GM0307"]), ahead(["father"], "school", ["GM0344"])]})
+	da := decision.decision with input as inp
+	d := da
+	d.allow
+	d.consents_relied == ["ahead-father", "ahead-mother"]
+	"Relies on consent ahead-mother, given ahead of time." in d.reasons
+}
+
+test_a_consent_ahead_of_time_does_not_reach_a_school_elsewhere if {
+	inp := object.union(school_in("GM0363"), {"consents": [ahead(["mother"], "school", ["GM0344"]), ahead(["father"], "school", ["GM0344"])]})
+	db := decision.decision with input as inp
+	d := db
+	not d.allow
+	{"type": "await_consent", "holders": ["father", "mother"]} in d.obligations
+	d.consents_relied == []
+}
+
+test_a_consent_ahead_of_time_is_for_one_role if {
+	inp := object.union(school_in("GM0344"), {"consents": [ahead(["mother"], "swv", ["GM0344"]), ahead(["father"], "school", ["GM0344"])]})
+	dc := decision.decision with input as inp
+	d := dc
+	not d.allow
+	{"type": "await_consent", "holders": ["mother"]} in d.obligations
+}
+
+test_a_revoked_consent_ahead_of_time_denies if {
+	revoked := object.union(ahead(["mother"], "school", ["GM0344"]), {"status": "revoked"})
+	inp := object.union(school_in("GM0344"), {"consents": [revoked, ahead(["father"], "school", ["GM0344"])]})
+	dd := decision.decision with input as inp
+	d := dd
+	not d.allow
+	"The consent of mother is revoked." in d.reasons
+}
+
 test_under_12_both_gezag_parents_must_consent if {
 	inp20 := object.union(base, {"consents": [consent(["mother"], summary_fields)]})
 	d20 := decision.decision with input as inp20

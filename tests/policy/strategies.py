@@ -15,6 +15,7 @@ from gateway.policy.bundle import PolicyBundle, default_policy_dir
 from gateway.policy.decision import (
     BreakGlass,
     ConsentFact,
+    ConsentScope,
     DecisionInput,
     Guardian,
     Level,
@@ -29,6 +30,7 @@ PURPOSES = [*sorted(REGISTER), "marketing"]
 EXTRA_FIELDS = ["bsn", "diagnosis", "doctor_statement", "exemption_reason", "name"]
 ORGANISATIONS = ["org-1", "org-2"]
 GUARDIAN_IDS = ["mother", "father", "carer"]
+GEMEENTEN = ["GM0344", "GM0307", "GM0363"]
 
 parties = st.builds(
     Party,
@@ -61,13 +63,23 @@ def field_names(purpose: str) -> st.SearchStrategy[list[str]]:
 
 
 @st.composite
-def consents(draw: st.DrawFn, purpose: str) -> ConsentFact:
+def consents(draw: st.DrawFn, purpose: str, recipient: OrganisationRole) -> ConsentFact:
     start = draw(st.sampled_from([-30, -1, 1]))  # days from now: begun, or not yet
     end = draw(st.sampled_from([-1, 1, 30]))  # ended, or still running
+    # Mostly given to the recipient; sometimes ahead of time to a role in some gemeenten.
+    standing = draw(st.integers(0, 2)) == 0
+    scope = None
+    if standing:
+        scope = ConsentScope(
+            role=draw(st.sampled_from([recipient, recipient, *OrganisationRole])),
+            gemeenten=draw(st.lists(st.sampled_from(GEMEENTEN), min_size=1, max_size=2)),
+        )
     return ConsentFact(
         id=draw(st.sampled_from(["c1", "c2", "c3"])),
         purpose=draw(st.sampled_from([purpose, purpose, "warme-overdracht"])),
-        grantee=draw(st.sampled_from(["org-2", "org-2", "org-1"])),  # mostly the recipient
+        grantee=None if standing else draw(st.sampled_from(["org-2", "org-2", "org-1"])),
+        scope=scope,
+        standing=standing,
         grantors=draw(
             st.lists(st.sampled_from([*GUARDIAN_IDS, "child"]), min_size=1, max_size=3, unique=True)
         ),
@@ -91,7 +103,11 @@ def decision_inputs(draw: st.DrawFn) -> DecisionInput:
     if routes and draw(st.integers(0, 4)) > 0:
         route = draw(st.sampled_from(routes))
         source = Party(organisation_id="org-1", role=OrganisationRole(route["from"]))
-        recipient = Party(organisation_id="org-2", role=OrganisationRole(route["to"]))
+        recipient = Party(
+            organisation_id="org-2",
+            role=OrganisationRole(route["to"]),
+            gemeente=draw(st.none() | st.sampled_from(GEMEENTEN)),
+        )
     justification = st.sampled_from(
         ["urgent", "   ", "Veilig Thuis is involved and the child is at acute risk"]
     )
@@ -107,6 +123,6 @@ def decision_inputs(draw: st.DrawFn) -> DecisionInput:
             st.none() | st.none() | st.builds(BreakGlass, justification=justification)
         ),
         subject=draw(subjects),
-        consents=draw(st.lists(consents(purpose), max_size=4)),
+        consents=draw(st.lists(consents(purpose, recipient.role), max_size=4)),
         now=NOW,
     )
