@@ -52,6 +52,13 @@ def as_record(
         "subject": {"child_ref": child_ref},
         "grantor": _grantor(consent),
         "grantee_id": consent.grantee_id,
+        "scope": None
+        if consent.scope_role is None
+        else {
+            "role": consent.scope_role,
+            "gemeenten": list(consent.scope_gemeenten or []),
+            "label": consent.scope_label,
+        },
         "source_id": source_id,
         "exchange_id": consent.exchange_id,
         "purpose": consent.purpose,
@@ -92,6 +99,8 @@ def as_fhir(record: dict[str, Any]) -> dict[str, Any]:
         ],
         "grantee": [
             {"identifier": {"system": f"{SYSTEM}:organisation", "value": record["grantee_id"]}}
+            if record["grantee_id"]
+            else {"display": (record["scope"] or {}).get("label") or "a group of organisations"}
         ],
         "decision": "deny" if status == ConsentStatus.DECLINED else "permit",
         "provision": [

@@ -45,6 +45,9 @@ class Consent(Base):
             "status IN ('proposed', 'active', 'declined', 'revoked', 'expired')", name="status"
         ),
         CheckConstraint("level IN ('signal', 'summary', 'full')", name="level"),
+        CheckConstraint(
+            "grantee_id IS NOT NULL OR scope_role IS NOT NULL", name="grantee_or_scope"
+        ),
         Index("ix_consents_lookup", "child_id", "purpose", "grantee_id"),
     )
 
@@ -52,7 +55,14 @@ class Consent(Base):
     child_id: Mapped[str] = mapped_column(ForeignKey("children.id", ondelete="CASCADE"))
     holder: Mapped[str] = mapped_column(String(36))  # a guardian id, or "child"
     purpose: Mapped[str] = mapped_column(String(64))
-    grantee_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"))
+    # One organisation, or (a consent given ahead of time) every organisation of ``scope_role``
+    # located in one of ``scope_gemeenten``.
+    grantee_id: Mapped[str | None] = mapped_column(ForeignKey("organisations.id"), default=None)
+    scope_role: Mapped[str | None] = mapped_column(String(16), default=None)
+    scope_gemeenten: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    scope_label: Mapped[str | None] = mapped_column(String(200), default=None)  # as shown
+    # Given ahead of time, not in answer to one exchange's request (like Mitz).
+    standing: Mapped[bool] = mapped_column(default=False)
     exchange_id: Mapped[str | None] = mapped_column(String(36), default=None, index=True)
     fields: Mapped[list[str]] = mapped_column(JSON)
     level: Mapped[str] = mapped_column(String(16))
@@ -69,6 +79,12 @@ class Consent(Base):
     explanation_version: Mapped[str | None] = mapped_column(String(64), default=None)
     revoked_via: Mapped[str | None] = mapped_column(String(128), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def grantee_text(self, names: dict[str, str]) -> str:
+        """Who it is given to, in the words the holder saw."""
+        if self.grantee_id is not None:
+            return names.get(self.grantee_id, "een organisatie")
+        return self.scope_label or "een groep organisaties"
 
 
 class Notice(Base):

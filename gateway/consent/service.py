@@ -11,16 +11,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from gateway.consent.models import Consent, ConsentStatus, Notice, NoticeKind
 from gateway.errors import ConflictError, NotFoundError, ValidationFailedError
-from gateway.policy.decision import ConsentFact, Level
+from gateway.organisations.identifiers import OrganisationRole
+from gateway.policy.decision import ConsentFact, ConsentScope, Level
 
 
-def relevant(session: Session, *, exchange_id: str, relied: Iterable[str]) -> list[Consent]:
-    """The consent rows an exchange is decided with: those asked for it and those it relied on.
+def relevant(
+    session: Session, *, exchange_id: str, relied: Iterable[str], child_id: str, purpose: str
+) -> list[Consent]:
+    """The consent rows an exchange is decided with: those asked for it, those it relied on,
+    and the child's consents for the purpose given ahead of time (the policy decides whether a
+    standing consent's scope covers the recipient).
 
     Each exchange asks its own consent, so an answer covers exactly the fields, level and
     recipient that were shown to the holder when they gave it."""
@@ -28,7 +33,17 @@ def relevant(session: Session, *, exchange_id: str, relied: Iterable[str]) -> li
     return list(
         session.scalars(
             select(Consent)
-            .where(or_(Consent.exchange_id == exchange_id, Consent.id.in_(relied)))
+            .where(
+                or_(
+                    Consent.exchange_id == exchange_id,
+                    Consent.id.in_(relied),
+                    and_(
+                        Consent.standing.is_(True),
+                        Consent.child_id == child_id,
+                        Consent.purpose == purpose,
+                    ),
+                )
+            )
             .order_by(Consent.created_at, Consent.id)
         )
     )
@@ -41,6 +56,12 @@ def as_facts(consents: Iterable[Consent]) -> list[ConsentFact]:
             id=c.id,
             purpose=c.purpose,
             grantee=c.grantee_id,
+            scope=(
+                ConsentScope(role=OrganisationRole(c.scope_role), gemeenten=c.scope_gemeenten)
+                if c.scope_role and c.scope_gemeenten
+                else None
+            ),
+            standing=c.standing,
             grantors=[c.holder],
             fields=list(c.fields),
             level=Level(c.level),

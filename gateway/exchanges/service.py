@@ -245,6 +245,7 @@ class Exchanges:
         self._record_decision(session, action, actor, exchange, order.child, ruling)
         if decision.allow:
             exchange.status = S.AWAITING_DELIVERY
+            exchange.relied_consent_ids = list(decision.consents_relied)
         elif decision.awaiting_consent:
             exchange.status = S.AWAITING_CONSENT
         else:
@@ -616,7 +617,7 @@ class Exchanges:
             self._record_decision(session, "decision", actor, exchange, child, ruling)
             if decision.allow:
                 self._move(exchange, S.AWAITING_DELIVERY)
-                exchange.relied_consent_ids = self._active_ids(session, exchange)
+                exchange.relied_consent_ids = list(decision.consents_relied)
             elif not decision.awaiting_consent:
                 self._move(exchange, S.DENIED)
                 exchange.status_reason = " ".join(decision.reasons)
@@ -708,20 +709,27 @@ class Exchanges:
         self, session: Session, exchange: Exchange, child: Child, now: datetime
     ) -> Ruling[Decision]:
         rows = consents.relevant(
-            session, exchange_id=exchange.id, relied=exchange.relied_consent_ids
+            session,
+            exchange_id=exchange.id,
+            relied=exchange.relied_consent_ids,
+            child_id=child.id,
+            purpose=exchange.purpose,
         )
         # By primary key: the caller's organisation, and on creation the counterparty too, are
         # already in the session, so this usually reads nothing.
-        roles = {
-            party: session.get_one(Organisation, party).role
+        parties = {
+            party: session.get_one(Organisation, party)
             for party in (exchange.source_id, exchange.recipient_id)
         }
+        roles = {party: organisation.role for party, organisation in parties.items()}
         request = DecisionInput(
             purpose=exchange.purpose,
             initiator="source" if exchange.direction == Direction.OFFER else "recipient",
             source=Party(organisation_id=exchange.source_id, role=roles[exchange.source_id]),
             recipient=Party(
-                organisation_id=exchange.recipient_id, role=roles[exchange.recipient_id]
+                organisation_id=exchange.recipient_id,
+                role=roles[exchange.recipient_id],
+                gemeente=parties[exchange.recipient_id].gemeente_code,
             ),
             requested_fields=list(exchange.requested_fields),
             requested_level=Level(exchange.requested_level) if exchange.requested_level else None,
@@ -806,20 +814,15 @@ class Exchanges:
                     holders=obligation.parties,
                 )
 
-    @staticmethod
-    def _active_ids(session: Session, exchange: Exchange) -> list[str]:
-        rows = consents.relevant(session, exchange_id=exchange.id, relied=())
-        return sorted(c.id for c in rows if c.status == ConsentStatus.ACTIVE)
-
     def _relying_on(self, session: Session, consent: Consent) -> list[Exchange]:
-        candidates = session.scalars(
-            select(Exchange).where(
-                Exchange.child_id == consent.child_id,
-                Exchange.purpose == consent.purpose,
-                Exchange.recipient_id == consent.grantee_id,
-                Exchange.status.in_(OPEN),
-            )
+        query = select(Exchange).where(
+            Exchange.child_id == consent.child_id,
+            Exchange.purpose == consent.purpose,
+            Exchange.status.in_(OPEN),
         )
+        if consent.grantee_id is not None:  # a consent ahead of time may cover several
+            query = query.where(Exchange.recipient_id == consent.grantee_id)
+        candidates = session.scalars(query)
         return [
             e
             for e in candidates

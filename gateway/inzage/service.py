@@ -148,7 +148,7 @@ def download(
             {
                 "id": c.id,
                 "purpose": c.purpose,
-                "grantee": names.get(c.grantee_id, c.grantee_id),
+                "grantee": c.grantee_text(names),
                 "holder": "kind" if c.holder == "child" else "ouder",
                 "fields": list(c.fields),
                 "level": c.level,

@@ -76,7 +76,8 @@ def home(request: Request, session: SessionDep, user: Citizen, exchanges: Exchan
     bundle = exchanges.decider.bundle
     waiting = consents_of(session, family, ConsentStatus.PROPOSED)
     active = consents_of(session, family, ConsentStatus.ACTIVE)
-    names = organisation_names(session, [c.grantee_id for c in waiting + active])
+    names = organisation_names(session, [c.grantee_id for c in waiting + active if c.grantee_id])
+    grantees = {c.id: c.grantee_text(names) for c in waiting + active}
     return render(
         request,
         "home.html",
@@ -84,7 +85,7 @@ def home(request: Request, session: SessionDep, user: Citizen, exchanges: Exchan
             "family": family,
             "waiting": waiting,
             "active": active,
-            "names": names,
+            "grantees": grantees,
             "titles": {
                 c.purpose: (bundle.purpose(c.purpose) or {}).get("title", c.purpose)
                 for c in waiting + active

@@ -161,12 +161,14 @@ def explain(session: Session, bundle: PolicyBundle, consent: Consent) -> Explana
     spec = bundle.purpose(consent.purpose) or {}
     exchange = session.get(Exchange, consent.exchange_id) if consent.exchange_id else None
     source_id = exchange.source_id if exchange else None
-    names = organisation_names(session, [consent.grantee_id, *([source_id] if source_id else [])])
+    names = organisation_names(
+        session, [i for i in (consent.grantee_id, source_id) if i is not None]
+    )
     basis = (exchange.decision or {}).get("basis") if exchange else None
     return Explanation(
         purpose_title=str(spec.get("title", consent.purpose)),
         purpose_text=str(spec.get("description", "")),
-        requester=names.get(consent.grantee_id, "een organisatie"),
+        requester=consent.grantee_text(names),
         source=names.get(source_id or "", "een organisatie"),
         fields=tuple((name, field_label(spec, name)) for name in consent.fields),
         basis=BASIS_TEXT.get(str(basis or "consent"), BASIS_TEXT["consent"]),

@@ -105,7 +105,7 @@ def _consent_events(session: Session, consent: Consent) -> Iterator[Event]:
     kind = {ConsentStatus.ACTIVE: "consent.granted", ConsentStatus.REVOKED: "consent.revoked"}
     if consent.status not in kind:
         return
-    parties: tuple[str, ...] = (consent.grantee_id,)
+    parties: tuple[str, ...] = () if consent.grantee_id is None else (consent.grantee_id,)
     data: dict[str, Any] = {"consent_id": consent.id, "purpose": consent.purpose}
     if consent.exchange_id is not None:
         exchange = session.get(Exchange, consent.exchange_id)
