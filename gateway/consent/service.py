@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
@@ -17,7 +18,10 @@ from sqlalchemy.orm import Session
 from gateway.consent.models import Consent, ConsentStatus, Notice, NoticeKind
 from gateway.errors import ConflictError, NotFoundError, ValidationFailedError
 from gateway.organisations.identifiers import OrganisationRole
+from gateway.organisations.models import Organisation
 from gateway.policy.decision import ConsentFact, ConsentScope, Level
+
+LEVEL_RANK = {"signal": 0, "summary": 1, "full": 2}
 
 
 def relevant(
@@ -179,6 +183,101 @@ def answer(
     consent.answered_at = now
     consent.answered_via = provenance.login_ref
     consent.explanation_version = provenance.explanation_version
+
+
+@dataclass(frozen=True)
+class StandingConsent:
+    """What a holder agrees to ahead of time."""
+
+    purpose: str
+    fields: list[str]
+    valid_until: datetime
+    grantee_id: str | None = None  # one organisation, or:
+    scope_role: str | None = None  # every organisation of this role ...
+    scope_gemeenten: list[str] | None = None  # ... located in one of these gemeenten
+    scope_label: str | None = None  # the words the holder chose it by
+
+
+def standing_level(spec: dict[str, Any], role: str) -> str | None:
+    """The level a consent ahead of time gives: the most the purpose's consent route to
+    ``role`` allows; None when there is no such route."""
+    for route in spec.get("routes", []):
+        if route.get("to") == role and route.get("basis") == "consent":
+            return str(route["max_level"])
+    return None
+
+
+def give_standing(
+    session: Session,
+    child_id: str,
+    holder: str,
+    standing: StandingConsent,
+    spec: dict[str, Any],
+    *,
+    now: datetime,
+    provenance: Provenance,
+) -> Consent:
+    """Keep a consent given ahead of time, after checking it against the purpose register.
+    Its errors are in Dutch: the parents' portal is where such a consent is given."""
+    maximum = int(spec.get("standing_consent_max_days", 0))
+    if maximum <= 0:
+        raise ValidationFailedError(
+            "Voor dit doel kunt u geen toestemming vooraf geven.",
+            errors=[{"pointer": "#/purpose", "detail": "no consent ahead of time"}],
+        )
+    role = standing.scope_role
+    if standing.grantee_id is not None:
+        grantee = session.get(Organisation, standing.grantee_id)
+        role = None if grantee is None else grantee.role.value
+    level = None if role is None else standing_level(spec, role)
+    if level is None or (standing.grantee_id is None) == (not standing.scope_gemeenten):
+        raise ValidationFailedError(
+            "Kies één organisatie, of een soort organisatie in een regio, die voor dit doel "
+            "gegevens mag ontvangen.",
+            errors=[{"pointer": "#/grantee", "detail": "not a recipient of this purpose"}],
+        )
+    allowed = {
+        name
+        for name, field in spec.get("fields", {}).items()
+        if LEVEL_RANK[field.get("level", "full")] <= LEVEL_RANK[level]
+    }
+    chosen = sorted(set(standing.fields))
+    if not chosen or not set(chosen) <= allowed:
+        raise ValidationFailedError(
+            "Kies een of meer van de gegevens die voor dit doel gedeeld mogen worden.",
+            errors=[
+                {"pointer": "#/fields", "detail": f"not allowed: {sorted(set(chosen) - allowed)}"}
+            ],
+        )
+    last_day = (now + timedelta(days=maximum)).date()  # through the end of that day
+    if not (now < standing.valid_until and standing.valid_until.date() <= last_day):
+        raise ValidationFailedError(
+            f"Een toestemming vooraf geldt ten hoogste {maximum} dagen.",
+            errors=[{"pointer": "#/valid_until", "detail": f"within {maximum} days from now"}],
+        )
+    consent = Consent(
+        child_id=child_id,
+        holder=holder,
+        purpose=standing.purpose,
+        grantee_id=standing.grantee_id,
+        scope_role=None if standing.grantee_id else standing.scope_role,
+        scope_gemeenten=None
+        if standing.grantee_id
+        else sorted(set(standing.scope_gemeenten or [])),
+        scope_label=standing.scope_label,
+        standing=True,
+        fields=chosen,
+        level=level,
+        status=ConsentStatus.ACTIVE,
+        valid_from=now,
+        valid_until=standing.valid_until,
+        answered_at=now,
+        answered_via=provenance.login_ref,
+        explanation_version=provenance.explanation_version,
+    )
+    session.add(consent)
+    session.flush()
+    return consent
 
 
 def revoke(consent: Consent, *, now: datetime, via: str | None = None) -> None:

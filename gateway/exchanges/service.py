@@ -625,6 +625,27 @@ class Exchanges:
         session.commit()
         return consent
 
+    def give_standing_consent(
+        self,
+        session: Session,
+        child: Child,
+        holder: str,
+        standing: consents.StandingConsent,
+        *,
+        provenance: consents.Provenance = consents.Provenance(),  # noqa: B008 - frozen
+    ) -> Consent:
+        """A consent given ahead of time (like Mitz): for one purpose, to a named organisation
+        or every organisation of a role in some gemeenten, for chosen fields, until a date
+        within the purpose's maximum. The policy counts it for each later exchange it covers.
+        The caller has established that ``holder`` may consent for ``child``; this commits."""
+        spec = self.decider.bundle.purpose(standing.purpose) or {}
+        consent = consents.give_standing(
+            session, child.id, holder, standing, spec, now=self.clock(), provenance=provenance
+        )
+        self._record_consent(session, "consent.grant", _holder_actor(holder), consent, child, None)
+        session.commit()
+        return consent
+
     def revoke_consent(
         self, session: Session, consent_id: str, holder: str, *, via: str | None = None
     ) -> Consent:

@@ -111,6 +111,7 @@ def _purpose(purpose_id: str, spec: dict[str, Any]) -> dict[str, Any]:
         "default_level": spec["default_level"],
         "full_requires_placement": spec["full_requires_placement"],
         "parent_reactions": spec["parent_reactions"],
+        "standing_consent_max_days": spec["standing_consent_max_days"],
         "consent_holders": spec["consent_holders"],
         "retention_days": spec["retention_days"],
         "fields": [{"name": name, **field} for name, field in spec["fields"].items()],

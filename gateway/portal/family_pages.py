@@ -13,6 +13,7 @@ import json
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
@@ -22,6 +23,7 @@ from gateway.consent.models import Consent, ConsentStatus
 from gateway.consent.service import Provenance
 from gateway.deps import ExchangesDep, SessionDep
 from gateway.errors import NotFoundError
+from gateway.exchanges.models import Exchange
 from gateway.exchanges.service import Exchanges
 from gateway.inzage import service as inzage
 from gateway.organisations.service import organisation_names
@@ -29,6 +31,7 @@ from gateway.portal.csrf import check_csrf
 from gateway.portal.household import (
     Explanation,
     Household,
+    Member,
     consent_of,
     consents_of,
     explain,
@@ -58,7 +61,7 @@ def citizen(request: Request, session: SessionDep) -> PortalUser:
 Citizen = Annotated[PortalUser, Depends(citizen)]
 
 
-def _household(exchanges: Exchanges, session: Session, user: PortalUser) -> Household:
+def household_of(exchanges: Exchanges, session: Session, user: PortalUser) -> Household:
     assert user.person_pseudonym
     return household(session, user.person_pseudonym, exchanges.clock().date())
 
@@ -72,7 +75,7 @@ router = APIRouter(prefix="/portaal", include_in_schema=False)
 
 @router.get("")
 def home(request: Request, session: SessionDep, user: Citizen, exchanges: ExchangesDep) -> Response:
-    family = _household(exchanges, session, user)
+    family = household_of(exchanges, session, user)
     bundle = exchanges.decider.bundle
     waiting = consents_of(session, family, ConsentStatus.PROPOSED)
     active = consents_of(session, family, ConsentStatus.ACTIVE)
@@ -123,7 +126,7 @@ def _request_page(
 def request_page(
     consent_id: str, request: Request, session: SessionDep, user: Citizen, exchanges: ExchangesDep
 ) -> Response:
-    family = _household(exchanges, session, user)
+    family = household_of(exchanges, session, user)
     consent = consent_of(session, family, consent_id)
     explanation = explain(session, exchanges.decider.bundle, consent)
     return _request_page(request, family, consent, explanation)
@@ -134,7 +137,7 @@ async def answer(
     consent_id: str, request: Request, session: SessionDep, user: Citizen, exchanges: ExchangesDep
 ) -> Response:
     form = await check_csrf(request)
-    family = _household(exchanges, session, user)
+    family = household_of(exchanges, session, user)
     consent = consent_of(session, family, consent_id)
     explanation = explain(session, exchanges.decider.bundle, consent)
     if form.get("explanation_version") != explanation.version:
@@ -166,7 +169,7 @@ async def answer(
 def answered(
     consent_id: str, request: Request, session: SessionDep, user: Citizen, exchanges: ExchangesDep
 ) -> Response:
-    family = _household(exchanges, session, user)
+    family = household_of(exchanges, session, user)
     consent = consent_of(session, family, consent_id)
     return render(request, "answered.html", {"consent": consent})
 
@@ -175,7 +178,7 @@ def answered(
 def revoke_page(
     consent_id: str, request: Request, session: SessionDep, user: Citizen, exchanges: ExchangesDep
 ) -> Response:
-    family = _household(exchanges, session, user)
+    family = household_of(exchanges, session, user)
     consent = consent_of(session, family, consent_id)
     if consent.status != ConsentStatus.ACTIVE:
         raise NotFoundError("Deze toestemming geldt niet (meer).")
@@ -188,7 +191,7 @@ async def revoke(
     consent_id: str, request: Request, session: SessionDep, user: Citizen, exchanges: ExchangesDep
 ) -> Response:
     await check_csrf(request)
-    family = _household(exchanges, session, user)
+    family = household_of(exchanges, session, user)
     consent = consent_of(session, family, consent_id)
     exchanges.revoke_consent(session, consent.id, consent.holder, via=user.login_ref)
     return RedirectResponse(f"/portaal/verzoeken/{consent.id}/beantwoord", status_code=303)
@@ -198,13 +201,14 @@ async def revoke(
 def history(
     child_id: str, request: Request, session: SessionDep, user: Citizen, exchanges: ExchangesDep
 ) -> Response:
-    family = _household(exchanges, session, user)
+    family = household_of(exchanges, session, user)
     member = family.member(child_id)
     entries = access_history(session, member.child.pseudonym, _actor(user))
     bundle = exchanges.decider.bundle
     names = organisation_names(
         session, [i for e in entries for i in (e["requester_id"], e["source_id"]) if i]
     )
+    ahead = ahead_of_time(session, member, [e["exchange_id"] for e in entries])
     rows = []
     for entry in entries:
         spec = bundle.purpose(entry["purpose"] or "") or {}
@@ -220,9 +224,35 @@ def history(
                 "informed": entry["legal_basis"] in {"legal_duty", "public_task"},
                 "basis": entry["legal_basis"],
                 "emergency": entry["emergency"],
+                "ahead": ahead.get(entry["exchange_id"] or ""),
             }
         )
     return render(request, "history.html", {"member": member, "rows": rows})
+
+
+def ahead_of_time(
+    session: Session, member: Member, exchange_ids: list[str | None]
+) -> dict[str, Consent]:
+    """Which of these exchanges relied on a consent this person gave ahead of time, and which."""
+    standing = {
+        c.id: c
+        for c in session.scalars(
+            select(Consent).where(
+                Consent.child_id == member.child.id,
+                Consent.holder == member.holder,
+                Consent.standing.is_(True),
+            )
+        )
+    }
+    wanted = {i for i in exchange_ids if i}
+    if not standing or not wanted:
+        return {}
+    found = {}
+    for exchange in session.scalars(select(Exchange).where(Exchange.id.in_(wanted))):
+        relied = [standing[i] for i in exchange.relied_consent_ids if i in standing]
+        if relied:
+            found[exchange.id] = relied[0]
+    return found
 
 
 @router.get("/kinderen/{child_id}/gegevens")
@@ -230,7 +260,7 @@ def held_page(
     child_id: str, request: Request, session: SessionDep, user: Citizen, exchanges: ExchangesDep
 ) -> Response:
     """What Kindkoppeling holds for the child right now, to read (each read is recorded)."""
-    member = _household(exchanges, session, user).member(child_id)
+    member = household_of(exchanges, session, user).member(child_id)
     found = inzage.held(session, exchanges, member, _actor(user))
     bundle = exchanges.decider.bundle
     names = organisation_names(
@@ -266,7 +296,7 @@ async def react(
     """A parent's reaction (zienswijze) to what is held, where the purpose allows one; it goes
     to the recipient with the payload."""
     form = await check_csrf(request)
-    member = _household(exchanges, session, user).member(child_id)
+    member = household_of(exchanges, session, user).member(child_id)
     found = inzage.held_exchange(session, member, exchange_id)
     exchanges.add_reaction(
         session,
@@ -284,7 +314,7 @@ def held_download(
     child_id: str, session: SessionDep, user: Citizen, exchanges: ExchangesDep
 ) -> Response:
     """Everything held about the child as one JSON file (gateway/inzage/download.schema.json)."""
-    member = _household(exchanges, session, user).member(child_id)
+    member = household_of(exchanges, session, user).member(child_id)
     document = inzage.download(session, exchanges, member, _actor(user))
     stamp = exchanges.clock().date().isoformat()
     return Response(

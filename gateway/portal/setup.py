@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.responses import RedirectResponse, Response
 
-from gateway.portal import dev_oidc, family_pages, login, notice_pages, officer_pages
+from gateway.portal import consent_pages, dev_oidc, family_pages, login, notice_pages, officer_pages
 from gateway.portal.login import LoginRequiredError
 from gateway.portal.logins import LOGIN_LIFETIME
 from gateway.portal.pages import STATIC, render
@@ -36,6 +36,7 @@ def install_portal(app: FastAPI, settings: Settings, session_secret: bytes) -> N
     app.include_router(login.build_router(login.make_client(settings, client_secret), settings))
     app.include_router(family_pages.router)
     app.include_router(notice_pages.router)
+    app.include_router(consent_pages.router)
     app.include_router(officer_pages.router)
     app.mount(STATIC_PATH, StaticFiles(directory=STATIC), name="portal-static")
     app.add_middleware(

@@ -205,3 +205,26 @@ def test_a_parent_reads_what_is_held_in_the_browser(
     shown = fatma.page.locator("main").inner_text()
     assert all(str(value) in shown for value in WARM_PAYLOAD.values())
     fatma.close()
+
+
+def test_a_parent_gives_consent_ahead_of_time_in_the_browser(
+    browser: Browser, live: LiveGateway, world: World, backend: str
+) -> None:
+    from tests.signals.conftest import UTRECHT
+
+    world.add("region", OrganisationRole.SWV, identifier="PO2797", region=[UTRECHT])
+    world.guardians(world.kinderopvang, NOOR, parent("moeder", "fatma"))
+    fatma = Visitor(browser, live, "fatma", backend)
+
+    fatma.log_in("Fatma Yilmaz")
+    fatma.page.get_by_role("link", name=re.compile("Toestemming vooraf geven")).click()
+    fatma.check("vooraf-doel")
+    fatma.page.get_by_role("link", name="Warme overdracht").click()
+    fatma.page.get_by_role("heading", name="Warme overdracht").wait_for()
+    fatma.check("vooraf-formulier")
+    fatma.page.get_by_label(re.compile("Elke school in de regio van")).check()
+    fatma.page.get_by_role("button", name="Toestemming geven").click()
+    fatma.page.get_by_text("Uw toestemming vooraf is vastgelegd").wait_for()
+    fatma.check("vooraf-gegeven")
+    assert "(vooraf gegeven)" in fatma.page.locator("main").inner_text()
+    fatma.close()
