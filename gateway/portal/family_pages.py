@@ -81,6 +81,8 @@ def home(request: Request, session: SessionDep, user: Citizen, exchanges: Exchan
     active = consents_of(session, family, ConsentStatus.ACTIVE)
     names = organisation_names(session, [c.grantee_id for c in waiting + active if c.grantee_id])
     grantees = {c.id: c.grantee_text(names) for c in waiting + active}
+    used = relying_exchanges(session, [c for c in active if c.standing])
+    names.update(organisation_names(session, [e.recipient_id for es in used.values() for e in es]))
     return render(
         request,
         "home.html",
@@ -89,6 +91,8 @@ def home(request: Request, session: SessionDep, user: Citizen, exchanges: Exchan
             "waiting": waiting,
             "active": active,
             "grantees": grantees,
+            "used": used,
+            "names": names,
             "titles": {
                 c.purpose: (bundle.purpose(c.purpose) or {}).get("title", c.purpose)
                 for c in waiting + active
@@ -228,6 +232,23 @@ def history(
             }
         )
     return render(request, "history.html", {"member": member, "rows": rows})
+
+
+def relying_exchanges(session: Session, standing: list[Consent]) -> dict[str, list[Exchange]]:
+    """For each consent given ahead of time, the exchanges that relied on it, oldest first."""
+    found: dict[str, list[Exchange]] = {c.id: [] for c in standing}
+    if not standing:
+        return found
+    candidates = session.scalars(
+        select(Exchange)
+        .where(Exchange.child_id.in_({c.child_id for c in standing}))
+        .order_by(Exchange.created_at)
+    )
+    for exchange in candidates:
+        for consent_id in exchange.relied_consent_ids:
+            if consent_id in found:
+                found[consent_id].append(exchange)
+    return found
 
 
 def ahead_of_time(

@@ -84,6 +84,7 @@ def test_revoking_it_shreds_what_it_covered_and_the_history_and_receipt_name_it(
     [standing] = world.session.query(Consent).filter(Consent.standing.is_(True)).all()
 
     history = fatma.get(f"/portaal/kinderen/{child_id}/geschiedenis")
+    home = fatma.get("/portaal")
     receipt = fatma.get(f"/portaal/toestemmingen/{standing.id}/bewijs").json()
     page = fatma.get(f"/portaal/toestemmingen/{standing.id}/intrekken")
     fatma.post(
@@ -93,6 +94,7 @@ def test_revoking_it_shreds_what_it_covered_and_the_history_and_receipt_name_it(
     after = fatma.get(f"/portaal/toestemmingen/{standing.id}/bewijs").json()
 
     assert "Uw toestemming vooraf (elke school in de regio van" in history.text
+    assert "Gebruikt voor Test school 11AA" in home.text
     assert receipt["schema_version"] == "ISO/IEC TS 27560:2023"
     assert receipt["record_id"] == standing.id
     assert receipt["purposes"][0]["consent_ahead_of_time"] is True

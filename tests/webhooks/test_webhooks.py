@@ -202,3 +202,31 @@ def test_outside_dev_a_webhook_cannot_point_at_the_gateways_own_networks() -> No
     check_url("https://lvs.school.example/hooks", dev=False)
     check_url("https://145.100.1.1/hooks", dev=False)
     check_url("http://127.0.0.1:9000/hooks", dev=True)
+
+
+def test_leerplicht_is_told_of_a_signal_and_both_parties_of_a_break_glass(
+    world: World, receiver: Receiver, deliverer: Deliverer
+) -> None:
+    from datetime import date, timedelta
+
+    from gateway.organisations.identifiers import OrganisationRole
+    from tests.portal.family import break_glass
+    from tests.signals.conftest import UTRECHT, children, report
+
+    office = world.add("utrecht", OrganisationRole.LEERPLICHT, identifier=UTRECHT)
+    subscribe(world, office, receiver.url, "signal.received")
+    subscribe(world, world.shelter, receiver.url, "break_glass.review_due")
+    subscribe(world, world.school, receiver.url, "break_glass.review_due")
+    since = str(date.today() - timedelta(days=35))
+
+    reported = report(world, world.school, children(1)[0], absent_since=since, enrolled=True)
+    exchange_id = break_glass(world)
+    while deliverer.run_once():
+        pass
+
+    assert reported.status_code == 201, reported.text
+    [signal] = receiver.of_type("signal.received")
+    assert signal.event["data"] == {"exchange_id": reported.json()["exchange"]["id"]}
+    reviews = receiver.of_type("break_glass.review_due")
+    assert len(reviews) == 2
+    assert {r.event["data"]["exchange_id"] for r in reviews} == {exchange_id}
