@@ -27,7 +27,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, get_args
 
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import InstanceState, Session, SessionTransaction
@@ -37,16 +37,9 @@ from gateway.exchanges.lifecycle import FINAL
 from gateway.exchanges.models import Exchange, ExchangeStatus
 from gateway.signals.models import AbsenceSignal
 from gateway.webhooks.models import WebhookMessage, WebhookSubscription, message_id
+from gateway.webhooks.schemas import EventType
 
-EVENT_TYPES = (
-    "exchange.awaiting_delivery",
-    "exchange.delivered",
-    "exchange.ended",
-    "break_glass.review_due",
-    "consent.granted",
-    "consent.revoked",
-    "signal.received",
-)
+EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 
 Event = tuple[tuple[str, ...], str, dict[str, Any]]  # (organisation ids, type, data)
 SEEN = "webhooks.seen"  # session.info: {(class, id): (object, status before the transaction)}
