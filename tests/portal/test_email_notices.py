@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from gateway.notifications.models import ContactAddress, MailMessage, MailStatus
 from gateway.notifications.sending import Mailer, SmtpServer
+from tests.exchanges.test_api import SIGNAL_FIELDS
 from tests.exchanges.world import WARM_PAYLOAD, World
 from tests.portal.family import NOOR, offer_warm, parent
 from tests.portal.live import LiveGateway, csrf_of, free_port, log_in
@@ -112,3 +113,20 @@ def test_a_deleted_address_gets_no_notice(
     actions = [e["action"] for e in world.audit_entries() if e["action"].startswith("contact.")]
     assert actions == ["contact.set", "contact.delete"]
     assert all(ADDRESS not in str(e) for e in world.audit_entries())
+
+
+def test_being_informed_of_a_legal_duty_exchange_sends_a_notice_too(
+    live: LiveGateway, world: World, inbox: tuple[Inbox, int]
+) -> None:
+    box, port = inbox
+    pupil = {"bsn": "100000150", "birth_date": "2016-02-11"}
+    world.guardians(world.school, pupil, parent("moeder", "fatma"))
+    leave_address(log_in(live, "fatma"), ADDRESS)
+
+    world.create(world.school, world.leerplicht, "verzuimmelding", SIGNAL_FIELDS, child=pupil)
+
+    assert mailer(live, port).run_once() == 1
+    [mail] = box.messages
+    text = mail.get_payload(decode=True).decode()
+    assert "een bericht over gegevens die zijn gedeeld" in text
+    assert "verzuim" not in text.lower() and pupil["bsn"] not in text
