@@ -25,7 +25,7 @@ from audit import store
 from audit.export import write_export
 from audit.note import Signer
 from audit.verify import verify_log
-from gateway import demo, migrations, tracing
+from gateway import demo, leases, migrations, tracing
 from gateway.auditing import service as auditing
 from gateway.auditing.witnessing import standing as witnessing_standing
 from gateway.auditing.witnessing import submit_latest
@@ -34,7 +34,7 @@ from gateway.db import make_engine, make_sessionmaker
 from gateway.decisions import replay
 from gateway.demo_scenario import run_scenario
 from gateway.errors import GatewayError
-from gateway.exchanges.maintenance import maintain
+from gateway.exchanges.maintenance import MAINTENANCE_LEASE, RUN_LEASE, maintain
 from gateway.exchanges.payload_schemas import PayloadSchemas, default_schema_dir
 from gateway.exchanges.service import Exchanges
 from gateway.keys import SECRET_SETTINGS, add_dev_master_key, generate_secrets, load_keys
@@ -473,7 +473,15 @@ def maintenance_run() -> None:
     settings = Settings()
     signals = Signals(_exchanges(settings))
     with _session(settings) as session:
-        report = maintain(session, signals, _audit_signer(settings), settings.witnesses)
+        now = datetime.now(UTC)
+        if not leases.acquire(session, MAINTENANCE_LEASE, now, RUN_LEASE):
+            holder = leases.holder_of(session, MAINTENANCE_LEASE, now)
+            typer.echo(f"maintenance is running elsewhere ({holder}); nothing done", err=True)
+            raise typer.Exit(1)
+        try:
+            report = maintain(session, signals, _audit_signer(settings), settings.witnesses)
+        finally:
+            leases.release(session, MAINTENANCE_LEASE, datetime.now(UTC))
     typer.echo(
         f"consents expired: {report.consents_expired}, exchanges expired: "
         f"{report.exchanges_expired}, payloads shredded: {report.payloads_shredded}, "

@@ -7,6 +7,7 @@ from gateway.consent.models import Consent, Notice
 from gateway.db import Base
 from gateway.decisions.models import DecisionRecord, PolicyBundleRecord
 from gateway.exchanges.models import Exchange, Payload
+from gateway.leases import JobLease
 from gateway.notifications.models import ContactAddress, MailMessage
 from gateway.organisations.models import Organisation, OrganisationKey, RegionGemeente
 from gateway.oversight.models import BreakGlassReview
@@ -30,6 +31,7 @@ __all__ = [
     "Exchange",
     "Exemption",
     "Guardian",
+    "JobLease",
     "MailMessage",
     "Notice",
     "Organisation",

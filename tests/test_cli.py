@@ -213,6 +213,26 @@ def test_maintenance_run_reports_what_it_did(env: dict[str, str]) -> None:
     assert "consents expired: 0, exchanges expired: 0, payloads shredded: 0" in result.output
 
 
+def test_maintenance_run_waits_for_nobody_but_a_run_under_way(
+    env: dict[str, str], session: Session
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from gateway import leases
+    from gateway.exchanges.maintenance import MAINTENANCE_LEASE
+
+    now = datetime.now(UTC)
+    leases.acquire(session, MAINTENANCE_LEASE, now, timedelta(minutes=5), holder="replica-2")
+
+    busy = runner.invoke(app, ["maintenance", "run"], env=env)
+    leases.release(session, MAINTENANCE_LEASE, datetime.now(UTC), holder="replica-2")
+    free = runner.invoke(app, ["maintenance", "run"], env=env)
+
+    assert busy.exit_code == 1 and "running elsewhere (replica-2)" in busy.output
+    assert "consents expired" not in busy.output
+    assert free.exit_code == 0, free.output
+
+
 def test_maintenance_after_the_demo_raises_no_alert_twice(
     env: dict[str, str], session: Session
 ) -> None:

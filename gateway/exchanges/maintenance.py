@@ -6,14 +6,17 @@ retention, and ending old portal logins, on a timer inside ``serve`` and once on
 are idempotent, so a timer shorter than a day is harmless: an alert is raised once, on the first
 run of the day it is due, and a school year is closed once.
 
-Each run then signs a checkpoint of the audit log if it grew, so the newest checkpoint is never
-older than the interval and its age (a metric) shows a stalled service, and sends it to the
-witnesses, if any are configured (:mod:`gateway.auditing.witnessing`): cosigning happens here,
-never on a request's path."""
+Of several replicas (or worker processes) on one database, one runs each interval: the timer
+of each may tick, but a run needs the maintenance lease (:mod:`gateway.leases`), so closing a
+school year never races. Each run then signs a checkpoint of the audit log if it grew, so the
+newest checkpoint is never older than the interval and its age (a metric) shows a stalled
+service, and sends it to the witnesses, if any are configured
+(:mod:`gateway.auditing.witnessing`): cosigning happens here, never on a request's path."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -21,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from audit.note import Signer
-from gateway import tracing
+from gateway import leases, tracing
 from gateway.auditing import service as auditing
 from gateway.auditing.witnessing import Witnesses, submit_latest
 from gateway.errors import GatewayError
@@ -34,6 +37,8 @@ from gateway.statistics.service import close_ended_years
 log = structlog.get_logger(__name__)
 
 NO_WITNESSES = Witnesses()
+MAINTENANCE_LEASE = "maintenance"
+RUN_LEASE = timedelta(minutes=15)  # longer than any run; a process that dies frees it after this
 
 
 def maintain(
@@ -59,10 +64,23 @@ def run_once(
     signals: Signals,
     signer: Signer,
     witnesses: Witnesses = NO_WITNESSES,
-) -> MaintenanceReport:
+    interval: timedelta | None = None,
+) -> MaintenanceReport | None:
+    """One run, holding the maintenance lease (:mod:`gateway.leases`); with ``interval``, only
+    if no run started within (most of) it, so of several replicas one runs per interval. None
+    when another process runs it, or ran it within the interval."""
     tracing.begin()  # the entries of one run share a trace
     with sessions() as session:
-        report = maintain(session, signals, signer, witnesses)
+        now = datetime.now(UTC)
+        not_since = None if interval is None else interval * 0.9
+        if not leases.acquire(session, MAINTENANCE_LEASE, now, RUN_LEASE, not_since=not_since):
+            running = leases.holder_of(session, MAINTENANCE_LEASE, now)
+            log.info("maintenance_skipped", running=running)
+            return None
+        try:
+            report = maintain(session, signals, signer, witnesses)
+        finally:
+            leases.release(session, MAINTENANCE_LEASE, datetime.now(UTC))
     log.info(
         "maintenance",
         consents_expired=report.consents_expired,
@@ -88,7 +106,9 @@ async def run_periodically(
     database or the audit log unavailable) is logged and retried at the next tick."""
     while True:
         try:
-            await run_in_threadpool(run_once, sessions, signals, signer, witnesses)
+            await run_in_threadpool(
+                run_once, sessions, signals, signer, witnesses, timedelta(seconds=interval)
+            )
         except (GatewayError, OSError) as exc:
             log.error("maintenance_failed", error=type(exc).__name__)
         except Exception as exc:
