@@ -122,7 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.audit_signer = keys.checkpoint_signer(settings.checkpoint_origin)
     app.state.audit_witnesses = settings.witnesses
     app.state.pseudonym_key = keys.pseudonymisation_key
-    app.state.rate_limits = RateLimits(settings.rate_limit, settings.token_rate_limit)
+    app.state.rate_limits = RateLimits(settings.rate_limit, settings.token_rate_limit, engine)
     app.state.exchanges = Exchanges(
         app.state.policy, keys.payload_master_keys, PayloadSchemas.load(default_schema_dir())
     )

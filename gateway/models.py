@@ -12,6 +12,7 @@ from gateway.notifications.models import ContactAddress, MailMessage
 from gateway.organisations.models import Organisation, OrganisationKey, RegionGemeente
 from gateway.oversight.models import BreakGlassReview
 from gateway.portal.logins import PortalLogin
+from gateway.rate_limits import RateCounter
 from gateway.signals.models import AbsenceSignal, AtHomeAlert, Exemption
 from gateway.statistics.models import StatisticsSnapshot
 from gateway.webhooks.models import WebhookAttempt, WebhookMessage, WebhookSubscription
@@ -39,6 +40,7 @@ __all__ = [
     "Payload",
     "PolicyBundleRecord",
     "PortalLogin",
+    "RateCounter",
     "RegionGemeente",
     "StatisticsSnapshot",
     "UsedClientAssertion",

@@ -1,24 +1,41 @@
-"""Per-client rate limits: a moving window from the ``limits`` library, kept in memory.
+"""Rate limits shared by every process and replica on one database: a sliding window counted in
+the database the deployment already has (PostgreSQL; SQLite for the embedded default).
 
-API calls are counted per authenticated organisation. The token endpoint is counted per remote
-address instead: its caller is not authenticated yet, and counting a *claimed* client id would let
-anyone exhaust another organisation's budget. An exhausted window is a 429 problem+json with
-``Retry-After``.
+API calls are counted per authenticated organisation (and per privacy officer); the token
+endpoint per remote address instead: its caller is not authenticated yet, and counting a
+*claimed* client id would let anyone exhaust another organisation's budget. An exhausted window
+is a 429 problem+json with ``Retry-After``.
 
-Counters live in each worker's memory, so with N workers a client may reach N times the limit;
-the limit is a brake on runaway integrations and scrapers, not an accounting of use.
+Each hit adds one to the counter of the current fixed window with an upsert that returns the new
+count (``INSERT … ON CONFLICT DO UPDATE … RETURNING``, one short transaction of its own, so a
+request that fails later still counted and no row lock outlives the statement), and reads the
+previous window's count; the estimate ``previous * (share of the window still to come) +
+current`` is the sliding window of Cloudflare's counters, within a few per cent of an exact log
+at the cost of two rows per key. The ``limits`` library parses the limits; its storages are
+memory, Redis and the like, not SQL, hence this small counter.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from datetime import UTC, datetime
 
 from limits import RateLimitItem, parse
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
+from sqlalchemy import BigInteger, Engine, Integer, String, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from gateway.db import Base
 from gateway.errors import TOO_MANY_REQUESTS, GatewayError
+
+
+class RateCounter(Base):
+    __tablename__ = "rate_counters"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # Unix seconds
+    hits: Mapped[int] = mapped_column(Integer)
 
 
 class RateLimitedError(GatewayError):
@@ -26,16 +43,40 @@ class RateLimitedError(GatewayError):
 
 
 class RateLimiter:
-    def __init__(self, limit: str) -> None:
+    def __init__(self, limit: str, engine: Engine, name: str) -> None:
         self.limit: RateLimitItem = parse(limit)
-        self._window = MovingWindowRateLimiter(MemoryStorage())
+        self.engine = engine
+        self.name = name
+        self.seconds = self.limit.get_expiry()
+        insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        self._upsert = (
+            insert(RateCounter)
+            .values(hits=1)
+            .on_conflict_do_update(
+                index_elements=[RateCounter.key, RateCounter.window_start],
+                set_={"hits": RateCounter.hits + 1},
+            )
+            .returning(RateCounter.hits)
+        )
 
     def hit(self, *key: str) -> None:
         """Count one request for ``key``; raise 429 when its window is full."""
-        if self._window.hit(self.limit, *key):
+        now = time.time()
+        window = int(now // self.seconds) * self.seconds
+        name = "/".join((self.name, *key))[:200]
+        with self.engine.begin() as connection:
+            current = connection.execute(
+                self._upsert.values(key=name, window_start=window)
+            ).scalar_one()
+            previous = connection.execute(
+                select(RateCounter.hits).where(
+                    RateCounter.key == name, RateCounter.window_start == window - self.seconds
+                )
+            ).scalar_one_or_none()
+        to_come = 1 - (now - window) / self.seconds
+        if (previous or 0) * to_come + current <= self.limit.amount:
             return
-        reset = self._window.get_window_stats(self.limit, *key).reset_time
-        retry_after = max(1, math.ceil(reset - time.time()))
+        retry_after = max(1, math.ceil(window + self.seconds - now))
         raise RateLimitedError(
             f"Too many requests: the limit is {self.limit}. Try again in {retry_after} s.",
             headers={"Retry-After": str(retry_after)},
@@ -46,12 +87,19 @@ class RateLimiter:
 class RateLimits:
     """The gateway's two limits, built from settings once per application."""
 
-    def __init__(self, api: str, token: str) -> None:
-        self.api = RateLimiter(api)
-        self.token = RateLimiter(token)
+    def __init__(self, api: str, token: str, engine: Engine) -> None:
+        self.api = RateLimiter(api, engine, "api")
+        self.token = RateLimiter(token, engine, "token")
 
     def officer(self, officer_id: str) -> None:
         """Count one read by a privacy officer against the API limit, on a key of their own
         (apart from their organisation's clients), which their portal pages and their reads of
         the audit API share."""
         self.api.hit("officer", officer_id)
+
+
+def purge(session: Session, older_than: datetime) -> int:
+    """Drop the counters of windows that ended before ``older_than`` (maintenance)."""
+    cutoff = int(older_than.astimezone(UTC).timestamp())
+    result = session.execute(delete(RateCounter).where(RateCounter.window_start < cutoff))
+    return int(getattr(result, "rowcount", 0) or 0)

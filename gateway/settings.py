@@ -146,12 +146,12 @@ class Settings(BaseSettings):
     )
     rate_limit: str = Field(
         default="600/minute",
-        description="API requests per organisation per window, per worker "
+        description="API requests per organisation per window, across every process and replica "
         "(e.g. 600/minute, 20/second).",
     )
     token_rate_limit: str = Field(
         default="60/minute",
-        description="Token requests per remote address per window, per worker.",
+        description="Token requests per remote address per window, across every process.",
     )
     hsts_max_age: int = Field(
         default=31_536_000,

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from audit.note import Signer
-from gateway import leases, tracing
+from gateway import leases, rate_limits, tracing
 from gateway.auditing import service as auditing
 from gateway.auditing.witnessing import Witnesses, submit_latest
 from gateway.errors import GatewayError
@@ -53,6 +53,7 @@ def maintain(
     session.commit()
     report.records_erased = erase_lapsed(session, signals)
     report.logins_ended = logins.purge(session)
+    rate_limits.purge(session, datetime.now(UTC) - timedelta(hours=2))
     session.commit()
     auditing.checkpoint(session, signer)
     report.witnesses_asked = len(submit_latest(session, witnesses))

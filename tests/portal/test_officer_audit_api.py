@@ -11,10 +11,10 @@ import pytest
 
 from audit import store
 from gateway.organisations.identifiers import OrganisationRole
-from gateway.rate_limits import RateLimits
 from tests.exchanges.world import TEEN, YOUNG, World
 from tests.portal.family import as_officer, break_glass
 from tests.portal.live import LiveGateway, log_in
+from tests.security.test_rate_limits import strict_limits
 
 ENTRIES = "/api/v1/audit/entries"
 SEARCH = f"{ENTRIES}/_search"
@@ -136,7 +136,7 @@ def test_without_a_token_or_an_officer_login_the_entries_are_closed(
 
 def test_an_officers_reads_are_rate_limited_like_a_clients(live: LiveGateway, story: World) -> None:
     officer = as_officer(live, story, "fg-regenboog", story.other_school.id)
-    live.app.state.rate_limits = RateLimits(api="3/minute", token="100/minute")
+    strict_limits(live.app, api="3/minute")
 
     answers = [officer.get(ENTRIES) for _ in range(5)]
 

@@ -246,9 +246,9 @@ def test_the_officer_sees_that_a_closed_school_years_figures_are_final(
 def test_an_officers_pages_share_the_rate_limit_of_their_audit_api_reads(
     live: LiveGateway, gateway_officer: httpx.Client
 ) -> None:
-    from gateway.rate_limits import RateLimits
+    from tests.security.test_rate_limits import strict_limits
 
-    live.app.state.rate_limits = RateLimits(api="3/minute", token="100/minute")
+    strict_limits(live.app, api="3/minute")
 
     pages = [gateway_officer.get(path) for path in ("/portaal/fg/logboek", "/portaal/fg/export")]
     api = gateway_officer.get("/api/v1/audit/entries")

@@ -6,18 +6,30 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from audit import store
 from gateway.app import create_app
 from gateway.organisations.identifiers import OrganisationRole
+from gateway.rate_limits import RateCounter, RateLimits
 from gateway.settings import Settings
 from tests.conftest import PUBLIC_URL
 from tests.factories import access_token, bearer, register, request_token
 from tests.tally import TALLY
 
 LIMIT = 5
+
+
+def strict_limits(app: FastAPI, api: str, token: str = "100/minute") -> None:  # noqa: S107
+    """Give a running app other limits, counting from nothing (the counters are shared by every
+    process, so what came before this point would count too)."""
+    with app.state.sessions() as session:
+        session.execute(delete(RateCounter))
+        session.commit()
+    app.state.rate_limits = RateLimits(api=api, token=token, engine=app.state.engine)
 
 
 @pytest.fixture
@@ -74,3 +86,22 @@ def test_a_request_refused_by_the_limit_changes_nothing(
     assert refused.status_code == 429
     session.expire_all()
     assert store.tree_size(session) == size  # no guardians set, no entry written
+
+
+def test_the_limit_holds_across_processes_sharing_the_database(
+    settings: Settings, session: Session
+) -> None:
+    """Two gateways (as two replicas or worker processes are) on one database: one budget."""
+    strict = settings.model_copy(update={"rate_limit": f"{LIMIT}/minute"})
+    with (
+        TestClient(create_app(strict), base_url=PUBLIC_URL) as one,
+        TestClient(create_app(strict), base_url=PUBLIC_URL) as two,
+    ):
+        token = bearer(access_token(one, register(session, OrganisationRole.SCHOOL)))
+        answers = [
+            (one if n % 2 else two).get("/api/v1/organisations/me", headers=token)
+            for n in range(LIMIT + 3)
+        ]
+    TALLY["abuse_requests"] += len(answers)
+
+    assert [a.status_code for a in answers] == [200] * LIMIT + [429] * 3
