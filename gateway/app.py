@@ -102,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             maintenance.cancel()
             with suppress(asyncio.CancelledError):
                 await maintenance
+        app.state.rate_limits.close()
         engine.dispose()
 
     app = FastAPI(

@@ -29,6 +29,7 @@ def strict_limits(app: FastAPI, api: str, token: str = "100/minute") -> None:  #
     with app.state.sessions() as session:
         session.execute(delete(RateCounter))
         session.commit()
+    app.state.rate_limits.close()
     app.state.rate_limits = RateLimits(api=api, token=token, engine=app.state.engine)
 
 
