@@ -103,7 +103,23 @@ def test_the_database_is_the_postgres_service_and_migrations_run_first(
     serve = gateway["command"]
     assert serve[:2] == ["gateway", "serve"]
     assert int(serve[serve.index("--workers") + 1]) >= 2
-    assert all(p.startswith("127.0.0.1:") for p in gateway["ports"])  # behind a proxy
+
+
+def test_two_replicas_behind_one_entry_point(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    gateway, entry = services["gateway"], services["entry"]
+    assert gateway["deploy"]["replicas"] >= 2
+    assert "ports" not in gateway  # replicas are reached through the entry point only
+    assert entry["image"].startswith("nginx:")
+    assert "./nginx.conf:/etc/nginx/nginx.conf:ro" in entry["volumes"]
+    assert all(p.startswith("127.0.0.1:") for p in entry["ports"])  # behind your TLS proxy
+    listen = entry["ports"][0].rsplit(":", 1)[1]
+    config = (DEPLOY / "nginx.conf").read_text()
+    assert f"listen {listen};" in config
+    serve = gateway["command"]
+    assert re.search(rf"server gateway:{serve[serve.index('--port') + 1]};", config)
+    assert "X-Forwarded-For" in config
+    assert environment_of(compose, "gateway")["FORWARDED_ALLOW_IPS"] == "*"
     assert "POSTGRES_PASSWORD" in example_variables()
 
 
