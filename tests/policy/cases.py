@@ -8,6 +8,7 @@ from gateway.organisations.identifiers import OrganisationRole as R
 from gateway.policy.decision import (
     BreakGlass,
     ConsentFact,
+    ConsentScope,
     DecisionInput,
     Guardian,
     Level,
@@ -72,8 +73,31 @@ PLACEMENT_FIELDS = [
     "safe_place_notice",
 ]
 
+
+def ahead_of_time(grantors: list[str], gemeenten: list[str]) -> ConsentFact:
+    """A consent given ahead of time to every school in some gemeenten."""
+    return consent(grantors, WO_FIELDS).model_copy(
+        update={
+            "id": "ahead-" + "-".join(grantors),
+            "grantee": None,
+            "scope": ConsentScope(role=R.SCHOOL, gemeenten=gemeenten),
+            "standing": True,
+        }
+    )
+
+
+SCHOOL_IN_UTRECHT = SCHOOL.model_copy(update={"gemeente": "GM0344"})
+
 CASES: dict[str, DecisionInput] = {
     "consented warme overdracht": warme_overdracht(),
+    "consent ahead of time covers a school in its region": warme_overdracht(
+        recipient=SCHOOL_IN_UTRECHT,
+        consents=[ahead_of_time(["mother"], ["GM0344"]), ahead_of_time(["father"], ["GM0344"])],
+    ),
+    "consent ahead of time does not reach a school elsewhere": warme_overdracht(
+        recipient=SCHOOL_IN_UTRECHT,
+        consents=[ahead_of_time(["mother"], ["GM0307"]), consent(["father"], WO_FIELDS)],
+    ),
     "extra fields stripped": warme_overdracht(requested_fields=[*WO_FIELDS, "bsn", "diagnosis"]),
     "awaiting the father": warme_overdracht(consents=[consent(["mother"], WO_FIELDS)]),
     "revoked consent": warme_overdracht(

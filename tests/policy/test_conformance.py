@@ -106,7 +106,6 @@ def test_generated_inputs_are_decided_identically(
 ) -> None:
     seen: list[DecisionInput] = []
     outcomes: set[str] = set()
-    ahead_of_time = []  # decisions that counted a consent given ahead of time
 
     @settings(max_examples=GENERATED, deadline=None, database=None)
     @given(request=decision_inputs())
@@ -115,9 +114,7 @@ def test_generated_inputs_are_decided_identically(
         documents = [(DECISION_PACKAGE, request.document())]
         assert disagreements(bundle, regorus_engine, opa_go, documents) == []
         answer = regorus_engine.evaluate(documents[0][1])
-        decision = parse_answer(Decision, answer, bundle.version)
-        outcomes.add(decision.outcome)
-        ahead_of_time.extend(r for r in decision.reasons if "given ahead of time" in r)
+        outcomes.add(parse_answer(Decision, answer, bundle.version).outcome)
 
     decided_identically()
 
@@ -127,7 +124,6 @@ def test_generated_inputs_are_decided_identically(
     assert {r.subject.age for r in seen} == set(range(19))
     assert any(r.break_glass for r in seen) and any(r.consents for r in seen)
     assert outcomes == {"allow", "await_consent", "deny"}
-    assert ahead_of_time  # the scope of a standing consent was reached too
 
 
 def test_one_rule_changed_in_one_copy_is_caught(
