@@ -6,19 +6,25 @@ endpoint per remote address instead: its caller is not authenticated yet, and co
 *claimed* client id would let anyone exhaust another organisation's budget. An exhausted window
 is a 429 problem+json with ``Retry-After``.
 
-Each hit adds one to the counter of the current fixed window with an upsert that returns the new
-count (``INSERT … ON CONFLICT DO UPDATE … RETURNING``, one short transaction of its own, so a
-request that fails later still counted and no row lock outlives the statement), and reads the
-previous window's count; the estimate ``previous * (share of the window still to come) +
-current`` is the sliding window of Cloudflare's counters, within a few per cent of an exact log
-at the cost of two rows per key. The ``limits`` library parses the limits; its storages are
-memory, Redis and the like, not SQL, hence this small counter.
+A process takes hits from the counter of the current fixed window in blocks: an upsert that
+adds a block and returns the new count (``INSERT … ON CONFLICT DO UPDATE … RETURNING``, one short
+transaction of its own, so no row lock outlives the statement), then serves that many hits from
+memory; it reads the previous window's count once per window. The estimate ``previous * (share
+of the window still to come) + current`` is the sliding window of Cloudflare's counters, within a
+few per cent of an exact log at the cost of two rows per key. A block is a fiftieth of the limit
+(at least one hit), so a busy client costs one write per block; the price is that each other
+process may hold part of a block it has not used yet, so in a window a client may get up to that
+many requests more or fewer than the limit (a limit below 100 counts every hit exactly). The
+``limits`` library parses the limits; its storages are memory, Redis and the like, not SQL,
+hence this small counter.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +35,9 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from gateway.db import Base, make_engine
 from gateway.errors import TOO_MANY_REQUESTS, GatewayError
+
+BLOCK_SHARE = 50  # a block of hits is this share of the limit
+MAX_HELD = 10_000  # keys a process keeps blocks for before it forgets past windows
 
 
 class RateCounter(Base):
@@ -49,33 +58,33 @@ class RateLimiter:
         self.engine = engine
         self.name = name
         self.seconds = self.limit.get_expiry()
+        self.block = max(1, self.limit.amount // BLOCK_SHARE)
         insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
-        self._upsert = (
+        self._take_block = (
             insert(RateCounter)
-            .values(hits=1)
+            .values(hits=self.block)
             .on_conflict_do_update(
                 index_elements=[RateCounter.key, RateCounter.window_start],
-                set_={"hits": RateCounter.hits + 1},
+                set_={"hits": RateCounter.hits + self.block},
             )
             .returning(RateCounter.hits)
         )
+        self._held: dict[str, _Held] = {}
+        self._lock = threading.Lock()
 
     def hit(self, *key: str) -> None:
         """Count one request for ``key``; raise 429 when its window is full."""
         now = time.time()
         window = int(now // self.seconds) * self.seconds
         name = "/".join((self.name, *key))[:200]
-        with self.engine.begin() as connection:
-            current = connection.execute(
-                self._upsert.values(key=name, window_start=window)
-            ).scalar_one()
-            previous = connection.execute(
-                select(RateCounter.hits).where(
-                    RateCounter.key == name, RateCounter.window_start == window - self.seconds
-                )
-            ).scalar_one_or_none()
+        with self._lock:
+            held = self._held.get(name)
+            if held is None or held.window != window or held.used >= held.taken:
+                held = self._take(name, window, held)
+            held.used += 1
+            current = held.before + held.used
         to_come = 1 - (now - window) / self.seconds
-        if (previous or 0) * to_come + current <= self.limit.amount:
+        if held.previous * to_come + current <= self.limit.amount:
             return
         retry_after = max(1, math.ceil(window + self.seconds - now))
         raise RateLimitedError(
@@ -83,6 +92,38 @@ class RateLimiter:
             headers={"Retry-After": str(retry_after)},
             retry_after=retry_after,
         )
+
+    def _take(self, name: str, window: int, held: _Held | None) -> _Held:
+        """A block of hits from the shared counter (and, once per window, the previous count)."""
+        with self.engine.begin() as connection:
+            total = connection.execute(
+                self._take_block.values(key=name, window_start=window)
+            ).scalar_one()
+            if held is not None and held.window == window:
+                previous = held.previous
+            else:
+                found = connection.execute(
+                    select(RateCounter.hits).where(
+                        RateCounter.key == name, RateCounter.window_start == window - self.seconds
+                    )
+                ).scalar_one_or_none()
+                previous = found or 0
+        if len(self._held) > MAX_HELD:
+            self._held = {k: v for k, v in self._held.items() if v.window == window}
+        taken = _Held(window, before=total - self.block, taken=self.block, previous=previous)
+        self._held[name] = taken
+        return taken
+
+
+@dataclass
+class _Held:
+    """A block of hits this process took from the shared counter of one window."""
+
+    window: int
+    before: int  # the window's count when the block was taken, without it
+    taken: int
+    previous: int  # the previous window's count, read once
+    used: int = 0
 
 
 class RateLimits:

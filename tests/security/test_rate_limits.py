@@ -8,13 +8,13 @@ from collections.abc import Iterator
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import delete
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from audit import store
 from gateway.app import create_app
 from gateway.organisations.identifiers import OrganisationRole
-from gateway.rate_limits import RateCounter, RateLimits
+from gateway.rate_limits import RateCounter, RateLimitedError, RateLimiter, RateLimits
 from gateway.settings import Settings
 from tests.conftest import PUBLIC_URL
 from tests.factories import access_token, bearer, register, request_token
@@ -106,3 +106,27 @@ def test_the_limit_holds_across_processes_sharing_the_database(
     TALLY["abuse_requests"] += len(answers)
 
     assert [a.status_code for a in answers] == [200] * LIMIT + [429] * 3
+
+
+def allowed(limiter: RateLimiter, key: str) -> bool:
+    try:
+        limiter.hit(key)
+    except RateLimitedError:
+        return False
+    return True
+
+
+def test_a_large_limit_is_taken_in_blocks_and_still_holds_across_processes(
+    engine: Engine, session: Session
+) -> None:
+    """A limit of 500 is counted in blocks of 10: one write per ten hits, and two processes
+    together stay within a block of the limit."""
+    one, two = RateLimiter("500/minute", engine, "api"), RateLimiter("500/minute", engine, "api")
+
+    first = [allowed(one, "org") for _ in range(25)]
+    counted = session.scalar(select(RateCounter.hits).where(RateCounter.key == "api/org"))
+    rest = [allowed((one, two)[n % 2], "org") for n in range(600)]
+
+    assert one.block == 10
+    assert all(first) and counted == 30  # three blocks taken for 25 hits
+    assert 500 - 2 * one.block <= sum(first) + sum(rest) <= 500 + one.block
