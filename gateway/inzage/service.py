@@ -1,6 +1,6 @@
 """What is held about one child, to read in the portal and to download as one JSON document.
 
-Only someone the household says may read content (:attr:`Member.may_read_content`) gets here;
+Only a reader the portal's household says may read content (``may_read_content``) gets here;
 a restricted parent is not in any household, so sees nothing. Reading a held payload is recorded
 as a ``view`` of that exchange; the download as ``inzage.download``, with a ``view`` for each
 payload it carries. The document validates against ``download.schema.json``.
@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -20,15 +20,26 @@ from sqlalchemy.orm import Session
 from audit import store
 from audit.entry import Actor, Entry
 from gateway.auditing.service import record
+from gateway.children.models import Child
 from gateway.consent.models import Consent, Notice
 from gateway.decisions.models import DecisionRecord
 from gateway.errors import ForbiddenError, NotFoundError
 from gateway.exchanges.models import Exchange, ExchangeStatus
 from gateway.exchanges.service import Exchanges
 from gateway.organisations.service import organisation_names
-from gateway.portal.household import Member
 
 HELD = (ExchangeStatus.DELIVERED, ExchangeStatus.FETCHED)
+
+
+class Reader(Protocol):
+    """Who reads, as the portal's household knows them: the child it is about, and whether they
+    may read content (a parent with gezag of a child under 16, or the child from 16)."""
+
+    @property
+    def child(self) -> Child: ...
+
+    @property
+    def may_read_content(self) -> bool: ...
 
 
 def download_schema() -> dict[str, Any]:
@@ -43,7 +54,7 @@ class Held:
     fields: dict[str, Any]
 
 
-def _require(member: Member) -> None:
+def _require(member: Reader) -> None:
     if not member.may_read_content:
         raise ForbiddenError(
             "Alleen een ouder met gezag (of het kind zelf vanaf 16 jaar) kan de inhoud lezen."
@@ -58,7 +69,7 @@ def _exchanges(session: Session, child_id: str) -> list[Exchange]:
     )
 
 
-def held(session: Session, exchanges: Exchanges, member: Member, actor: Actor) -> list[Held]:
+def held(session: Session, exchanges: Exchanges, member: Reader, actor: Actor) -> list[Held]:
     """Every payload still held for the child, each read recorded; commits."""
     _require(member)
     found = []
@@ -72,7 +83,7 @@ def held(session: Session, exchanges: Exchanges, member: Member, actor: Actor) -
     return found
 
 
-def held_exchange(session: Session, member: Member, exchange_id: str) -> Exchange:
+def held_exchange(session: Session, member: Reader, exchange_id: str) -> Exchange:
     """One of the child's exchanges with a payload held, for someone who may read it; any
     other id is not found."""
     _require(member)
@@ -87,7 +98,7 @@ def _time(moment: datetime | None) -> str | None:
 
 
 def download(
-    session: Session, exchanges: Exchanges, member: Member, actor: Actor
+    session: Session, exchanges: Exchanges, member: Reader, actor: Actor
 ) -> dict[str, Any]:
     """Everything held about the child: exchanges, the decisions with their reasons, consents,
     notices and the payloads still held. Recorded, and committed."""
