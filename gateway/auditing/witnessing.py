@@ -16,6 +16,7 @@ the latest checkpoint a quorum has cosigned, with their signature lines in the n
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -150,9 +151,10 @@ def _submit(
     http: httpx.Client,
 ) -> WitnessStatus:
     size = checkpoint.tree_size
-    stored = _known_size(session, endpoint.key)
+    current = _statuses(session, [endpoint])[0]
+    stored = current.tree_size
     if stored == size and store.cosignature_lines(session, size, [endpoint.key]):
-        return _status(session, endpoint)
+        return current
     known = stored if stored <= size else 0  # the witness will say what it holds
     for _ in range(3):  # the size we knew, the size the witness says it knows, one more
         proof = store.consistency_proof(session, known, size) if 0 < known < size else []
@@ -216,13 +218,6 @@ def _cosigned(
     return _keep(session, endpoint, known, Outcome.REFUSED, detail)
 
 
-def _known_size(session: Session, key: str) -> int:
-    size = session.execute(
-        select(witness_state.c.tree_size).where(witness_state.c.witness == key)
-    ).scalar_one_or_none()
-    return 0 if size is None else int(size)
-
-
 def _keep(
     session: Session,
     endpoint: WitnessEndpoint,
@@ -230,12 +225,8 @@ def _keep(
     outcome: Outcome,
     detail: str | None,
 ) -> WitnessStatus:
-    values = {
-        "tree_size": tree_size,
-        "outcome": outcome.value,
-        "detail": detail,
-        "checked_at": datetime.now(UTC),
-    }
+    now = datetime.now(UTC)
+    values = {"tree_size": tree_size, "outcome": outcome.value, "detail": detail, "checked_at": now}
     changed = session.execute(
         update(witness_state).where(witness_state.c.witness == endpoint.key).values(**values)
     )
@@ -243,32 +234,39 @@ def _keep(
         session.execute(insert(witness_state).values(witness=endpoint.key, **values))
     if outcome is not Outcome.COSIGNED:
         log.warning("witness_refused", witness=endpoint.witness.name, outcome=outcome.value)
-    return _status(session, endpoint)
+    return WitnessStatus(endpoint.witness.name, endpoint.url, tree_size, outcome, detail, now)
 
 
-def _status(session: Session, endpoint: WitnessEndpoint) -> WitnessStatus:
-    row = session.execute(
-        select(witness_state).where(witness_state.c.witness == endpoint.key)
-    ).one_or_none()
-    if row is None:
-        return WitnessStatus(endpoint.witness.name, endpoint.url, 0, None, None, None)
-    return WitnessStatus(
-        endpoint.witness.name,
-        endpoint.url,
-        int(row.tree_size),
-        Outcome(row.outcome),
-        row.detail,
-        store.as_utc(row.checked_at),
-    )
+def _statuses(session: Session, endpoints: Sequence[WitnessEndpoint]) -> tuple[WitnessStatus, ...]:
+    """What the log last heard from each witness, in the order given (one query)."""
+    rows = {
+        row.witness: row
+        for row in session.execute(
+            select(witness_state).where(witness_state.c.witness.in_([e.key for e in endpoints]))
+        )
+    }
+    found = []
+    for endpoint in endpoints:
+        row = rows.get(endpoint.key)
+        if row is None:
+            found.append(WitnessStatus(endpoint.witness.name, endpoint.url, 0, None, None, None))
+            continue
+        found.append(
+            WitnessStatus(
+                endpoint.witness.name,
+                endpoint.url,
+                int(row.tree_size),
+                Outcome(row.outcome),
+                row.detail,
+                store.as_utc(row.checked_at),
+            )
+        )
+    return tuple(found)
 
 
 def alarms(session: Session, witnesses: Witnesses) -> list[WitnessStatus]:
     """The witnesses whose last answer put the log's history in doubt."""
-    return [
-        status
-        for status in (_status(session, endpoint) for endpoint in witnesses.endpoints)
-        if status.outcome in ALARMS
-    ]
+    return [s for s in _statuses(session, witnesses.endpoints) if s.outcome in ALARMS]
 
 
 def cosigned_checkpoint(session: Session, witnesses: Witnesses) -> str | None:
@@ -287,5 +285,5 @@ def standing(session: Session, witnesses: Witnesses) -> Witnessing:
         signed_size=None if latest is None else latest[0],
         signed_at=None if latest is None else latest[1],
         cosigned_size=store.latest_cosigned_size(session, witnesses.keys, witnesses.quorum),
-        statuses=tuple(_status(session, endpoint) for endpoint in witnesses.endpoints),
+        statuses=_statuses(session, witnesses.endpoints),
     )

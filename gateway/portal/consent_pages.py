@@ -26,7 +26,7 @@ from gateway.deps import ExchangesDep, SessionDep
 from gateway.errors import ForbiddenError, NotFoundError, ValidationFailedError
 from gateway.exchanges.service import Exchanges
 from gateway.organisations.identifiers import OrganisationRole
-from gateway.organisations.models import OrganisationStatus
+from gateway.organisations.models import Organisation, OrganisationStatus
 from gateway.organisations.service import list_organisations, organisation_names
 from gateway.portal.csrf import check_csrf
 from gateway.portal.family_pages import Citizen, household_of
@@ -194,7 +194,7 @@ def _standing(session: Session, purpose: str, role: str, form: Any) -> StandingC
     if kind == "org":
         return StandingConsent(grantee_id=ident, **common)
     if kind == "regio":
-        swv = next((o for o in list_organisations(session) if o.id == ident), None)
+        swv = session.get(Organisation, ident)
         if swv is not None and swv.role == OrganisationRole.SWV and swv.region_codes:
             words = ROLE_WORDS.get(role, role)
             return StandingConsent(
