@@ -19,9 +19,7 @@ import re
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -35,42 +33,18 @@ from gateway.db import make_engine, make_sessionmaker
 from gateway.organisations.identifiers import OrganisationRole
 from tests.conftest import drop_database, fresh_database_url
 from tests.policy.opa_test_server import free_port
+from tests.reliability.processes import gateway_process
 
 TARGET = 1.5
 WRK = "/usr/bin/wrk"  # Debian's package
 SECONDS = 10
 CONNECTIONS = 8  # in all, split over the gateways
-REPO = Path(__file__).resolve().parents[1]
 LUA = """
 wrk.method = "POST"
 wrk.body = [[{body}]]
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer {token}"
 """
-
-
-@contextmanager
-def gateway(env: dict[str, str], port: int) -> Iterator[tuple[str, int]]:
-    command = [str(Path(sys.executable).with_name("gateway")), "serve", "--port", str(port)]
-    process = subprocess.Popen(  # noqa: S603 - our own gateway command
-        command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{url}/health/ready", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError("the gateway did not start")
-        time.sleep(0.2)
-    try:
-        yield url, process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -109,7 +83,7 @@ def load(urls: list[str], script: Path) -> list[tuple[float, int]]:
 def measure(env: dict[str, str], processes: int, script: Path) -> tuple[float, list[float]]:
     """Creates per second with ``processes`` gateways, and the CPU ms per create of each."""
     with ExitStack() as stack:
-        running = [stack.enter_context(gateway(env, free_port())) for _ in range(processes)]
+        running = [stack.enter_context(gateway_process(env, free_port())) for _ in range(processes)]
         before = [cpu_seconds(pid) for _, pid in running]
         results = load([url for url, _ in running], script)
         after = [cpu_seconds(pid) for _, pid in running]
@@ -155,7 +129,7 @@ def run(database: str, directory: Path) -> int:
         school, key = register(session, OrganisationRole.SCHOOL, "99ZZ")
         leerplicht, _ = register(session, OrganisationRole.LEERPLICHT, "GM9999")
     engine.dispose()
-    with gateway(env, free_port()) as (url, _):  # makes the dev keys; gives the token
+    with gateway_process(env, free_port()) as (url, _):  # makes the dev keys; gives the token
         assertion = sign_client_assertion(key, school, f"{public_url}/oauth/token")
         token = httpx.post(f"{url}/oauth/token", data=token_request_form(assertion)).json()
     body = json.dumps(

@@ -7,13 +7,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -31,54 +28,13 @@ from gateway.settings import Settings
 from tests.conftest import drop_database, fresh_database_url
 from tests.factories import bearer, register, request_token
 from tests.portal.live import free_port
+from tests.reliability.processes import REPO, gateway_process
 from tests.reliability.writes import GUARDIANS, offer
 from tests.tally import TALLY
 
-REPO = Path(__file__).resolve().parents[2]
 LIMIT = 60
 INTERVAL = 2  # seconds between maintenance ticks in each process
 IN_FLIGHT = 8  # concurrent requests: what may pass beyond the limit
-
-
-@contextmanager
-def server(env: dict[str, str], port: int, logs: list[str]) -> Iterator[str]:
-    """``gateway serve`` in a process of its own, until the block ends; its log lines kept."""
-    gateway = Path(sys.executable).with_name("gateway")
-    process = subprocess.Popen(
-        [str(gateway), "serve", "--port", str(port)],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert process.stdout is not None
-
-    def read() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            logs.append(line)
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{url}/health/ready", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        assert process.poll() is None, "".join(logs[-20:])
-        assert time.monotonic() < deadline, "the server did not become ready"
-        time.sleep(0.2)
-    try:
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        reader.join(timeout=10)
-        process.stdout.close()
 
 
 def events(logs: list[str], name: str) -> int:
@@ -120,8 +76,8 @@ def test_two_server_processes_behave_as_one(database: str, tmp_path: Path) -> No
     logs: list[str] = []
     started = time.monotonic()
     with ExitStack() as stack:
-        first = stack.enter_context(server(env, ports[0], logs))  # makes the dev keys ...
-        second = stack.enter_context(server(env, ports[1], logs))  # ... the second uses them
+        first, _ = stack.enter_context(gateway_process(env, ports[0], logs))  # makes the keys ...
+        second, _ = stack.enter_context(gateway_process(env, ports[1], logs))  # ... for both
         urls = [first, second]
         with make_sessionmaker(engine)() as session:
             reader, writer, school = (
