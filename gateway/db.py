@@ -90,8 +90,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Any]:
-    # Every session writes the webhook outbox with the actions it flushes: the listener is
-    # registered (once) before the first session exists, whichever entry point made it.
+    # Every session writes the webhook outbox and the e-mail notices with the actions it
+    # commits (gateway.transactions): their handlers are registered (once) before the first
+    # session exists, whichever entry point made it.
     import gateway.notifications.service
     import gateway.webhooks.events  # noqa: F401
 

@@ -1,18 +1,17 @@
 """Keeping, reading and deleting a person's address; queueing a notice when one is due.
 
 A notice (``gateway.consent.models.Notice``) is queued as mail in the transaction that creates it:
-a session event notes each new notice at flush and, just before the commit, queues one message
-per person and kind for those who left an address. Rolled back, nothing is queued.
+just before the commit (:mod:`gateway.transactions`) one message per person and kind is queued for
+those who left an address. Rolled back, nothing is queued.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import event, select
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from audit.entry import Actor, Entry
 from gateway.auditing.service import record
@@ -21,10 +20,10 @@ from gateway.consent.models import CHILD_HOLDER, Notice
 from gateway.errors import ValidationFailedError
 from gateway.exchanges.sealing import MasterKeyring, Sealed, WrappedKey, seal, unseal
 from gateway.notifications.models import ContactAddress, MailMessage
+from gateway.transactions import NEW, Seen, on_commit
 
 # Deliberately plain: one @, a dot in the domain, no spaces; the mail server has the last word.
 ADDRESS = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s.]{2,63}$")
-NOTED = "notifications.new"
 
 
 def _context(person_pseudonym: str) -> bytes:
@@ -81,37 +80,27 @@ def masked(address: str) -> str:
     return f"{local[:2]}…@{domain}"
 
 
-@event.listens_for(Session, "before_flush")
-def _note(session: Session, _context: Any, _instances: Any) -> None:
-    new = [obj for obj in session.new if isinstance(obj, Notice)]
-    if new:
-        session.info.setdefault(NOTED, []).extend(new)
-
-
-@event.listens_for(Session, "before_commit")
-def _queue(session: Session) -> None:
-    notices = [*session.info.pop(NOTED, []), *(o for o in session.new if isinstance(o, Notice))]
-    if not notices:
+@on_commit(Notice)
+def _queue(session: Session, seen: Seen) -> None:
+    """One mail per person and kind for the new notices of those who left an address."""
+    wanted: set[tuple[str, str]] = set()
+    for notice, before in seen:
+        person = _person_of(session, notice) if before is NEW else None
+        if person is not None:
+            wanted.add((person, str(notice.kind)))
+    if not wanted:
         return
-    with session.no_autoflush:
-        wanted: set[tuple[str, str]] = set()
-        for notice in notices:
-            person = _person_of(session, notice)
-            if person is not None:
-                wanted.add((person, str(notice.kind)))
-        if not wanted:
-            return
-        with_address = set(
-            session.scalars(
-                select(ContactAddress.person_pseudonym).where(
-                    ContactAddress.person_pseudonym.in_({p for p, _ in wanted})
-                )
+    with_address = set(
+        session.scalars(
+            select(ContactAddress.person_pseudonym).where(
+                ContactAddress.person_pseudonym.in_({p for p, _ in wanted})
             )
         )
-        now = datetime.now(UTC)
-        for person, kind in sorted(wanted):
-            if person in with_address:
-                session.add(MailMessage(person_pseudonym=person, kind=kind, next_attempt_at=now))
+    )
+    now = datetime.now(UTC)
+    for person, kind in sorted(wanted):
+        if person in with_address:
+            session.add(MailMessage(person_pseudonym=person, kind=kind, next_attempt_at=now))
 
 
 def _person_of(session: Session, notice: Notice) -> str | None:
@@ -122,9 +111,3 @@ def _person_of(session: Session, notice: Notice) -> str | None:
     if guardian is None or guardian.restricted:
         return None
     return guardian.person_pseudonym
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:
-        session.info.pop(NOTED, None)

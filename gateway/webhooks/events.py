@@ -1,9 +1,9 @@
 """What organisations are told, read off each transaction: the outbox is written in the
 transaction of the action itself.
 
-Session events follow the exchanges, consents and signals a transaction changes: every flush
-notes each one's status before the transaction touched it, and just before the commit the
-status it ends with decides the events (so a state passed through inside one transaction, like
+:mod:`gateway.transactions` hands over, just before each commit, the exchanges, consents and
+signals the transaction created or changed the status of, with their status before it; the
+status each ends with decides the events (so a state passed through inside one transaction, like
 a new exchange's default before its decision, is never announced). For each event one
 ``WebhookMessage`` per active subscription of the organisations concerned is added and committed
 with the action, or rolled back with it: no event without its action and no action without its
@@ -29,40 +29,20 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, get_args
 
-from sqlalchemy import event, inspect, select
-from sqlalchemy.orm import InstanceState, Session, SessionTransaction
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from gateway.consent.models import Consent, ConsentStatus
 from gateway.exchanges.lifecycle import FINAL
 from gateway.exchanges.models import Exchange, ExchangeStatus
 from gateway.signals.models import AbsenceSignal
+from gateway.transactions import NEW, Seen, on_commit
 from gateway.webhooks.models import WebhookMessage, WebhookSubscription, message_id
 from gateway.webhooks.schemas import EventType
 
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 
 Event = tuple[tuple[str, ...], str, dict[str, Any]]  # (organisation ids, type, data)
-SEEN = "webhooks.seen"  # session.info: {(class, id): (object, status before the transaction)}
-NEW = None  # the "status before" of an object the transaction created
-
-
-def _note(session: Session) -> None:
-    """Remember, for each exchange, consent and signal this flush writes, what its status was
-    before the transaction (once: the first sighting is the one that counts)."""
-    seen: dict[tuple[type, int], tuple[Any, Any]] = session.info.setdefault(SEEN, {})
-    for obj in (*session.new, *session.dirty):
-        if not isinstance(obj, Exchange | Consent | AbsenceSignal):
-            continue
-        key = (type(obj), id(obj))
-        if key in seen:
-            continue
-        state: InstanceState[Any] = inspect(obj)
-        if state.pending:
-            seen[key] = (obj, NEW)
-        elif not isinstance(obj, AbsenceSignal):
-            history = state.attrs.status.history
-            if history.has_changes():
-                seen[key] = (obj, history.deleted[0] if history.deleted else obj.status)
 
 
 def _events(session: Session, obj: Any, before: Any) -> Iterator[Event]:
@@ -114,27 +94,11 @@ def body(event_type: str, data: dict[str, Any], now: datetime) -> str:
     return json.dumps({"type": event_type, "timestamp": stamp, "data": data}, sort_keys=True)
 
 
-@event.listens_for(Session, "before_flush")
-def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
-    _note(session)
-
-
-@event.listens_for(Session, "before_commit")
-def _before_commit(session: Session) -> None:
-    _note(session)  # what changed since the last flush
-    seen = session.info.pop(SEEN, None)
-    if not seen:
-        return
-    with session.no_autoflush:
-        found = [e for obj, before in seen.values() for e in _events(session, obj, before)]
-        if found:
-            _enqueue(session, found)
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:  # rolled back or closed: nothing happened to announce
-        session.info.pop(SEEN, None)
+@on_commit(Exchange, Consent, AbsenceSignal)
+def _announce(session: Session, seen: Seen) -> None:
+    found = [e for obj, before in seen for e in _events(session, obj, before)]
+    if found:
+        _enqueue(session, found)
 
 
 def _enqueue(session: Session, found: list[Event]) -> None:
