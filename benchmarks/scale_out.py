@@ -27,11 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx
 
 from benchmarks.exchange_api import register
-from gateway import migrations
 from gateway.auth.assertions import sign_client_assertion, token_request_form
 from gateway.db import make_engine, make_sessionmaker
 from gateway.organisations.identifiers import OrganisationRole
-from tests.conftest import drop_database, fresh_database_url
+from tests.conftest import migrated_database
 from tests.policy.opa_test_server import free_port
 from tests.reliability.processes import gateway_process
 
@@ -103,17 +102,15 @@ def main() -> int:
     if not os.environ.get("GATEWAY_TEST_POSTGRES_URL"):
         print("GATEWAY_TEST_POSTGRES_URL is needed: scripts/postgres prints one", file=sys.stderr)
         return 2
-    with tempfile.TemporaryDirectory() as tmp:
-        url = fresh_database_url("postgresql", Path(tmp))
-        try:
-            return run(url, Path(tmp))
-        finally:
-            drop_database(url)
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        migrated_database("postgresql", Path(tmp)) as url,
+    ):
+        return run(url, Path(tmp))
 
 
 def run(database: str, directory: Path) -> int:
     engine = make_engine(database)
-    migrations.upgrade(engine)
     public_url = "http://127.0.0.1:8000"  # the tokens' audience; every gateway here shares it
     env = {
         **os.environ,

@@ -27,7 +27,6 @@ from audit.cosignature import Witness, cosigned_by
 from audit.entry import Actor, Entry
 from audit.tables import head
 from audit.tables import metadata as audit_metadata
-from gateway import migrations
 from gateway.app import create_app
 from gateway.auditing.witnessing import Outcome, standing
 from gateway.cli import app as cli
@@ -36,7 +35,7 @@ from gateway.exchanges.maintenance import run_once
 from gateway.models import metadata
 from gateway.settings import Settings
 from tests.audit.witnesses import RunningWitness, new_cosigner, witness_server
-from tests.conftest import PUBLIC_URL, drop_database, fresh_database_url
+from tests.conftest import PUBLIC_URL, migrated_database
 from tests.portal.live import free_port
 
 AUDIT = "/api/v1/audit"
@@ -195,12 +194,8 @@ def test_with_a_quorum_of_one_the_checkpoint_is_served_while_a_witness_is_down(
 
 @pytest.fixture
 def second_database(backend: str, tmp_path: Path) -> Iterator[str]:
-    url = fresh_database_url(backend, tmp_path)
-    engine = make_engine(url)
-    migrations.upgrade(engine)
-    engine.dispose()
-    yield url
-    drop_database(url)
+    with migrated_database(backend, tmp_path) as url:
+        yield url
 
 
 def test_a_fork_under_one_key_is_refused_and_shown(

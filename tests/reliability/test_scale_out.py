@@ -20,12 +20,11 @@ from sqlalchemy import select
 from audit import store
 from audit.tables import entries
 from audit.verify import verify_log
-from gateway import migrations
 from gateway.db import make_engine, make_sessionmaker
 from gateway.keys import load_keys
 from gateway.organisations.identifiers import OrganisationRole
 from gateway.settings import Settings
-from tests.conftest import drop_database, fresh_database_url
+from tests.conftest import migrated_database
 from tests.factories import bearer, register, request_token
 from tests.portal.live import free_port
 from tests.reliability.processes import REPO, gateway_process
@@ -49,12 +48,8 @@ def events(logs: list[str], name: str) -> int:
 
 @pytest.fixture
 def database(server_backend: str, tmp_path: Path) -> Iterator[str]:
-    url = fresh_database_url(server_backend, tmp_path)
-    engine = make_engine(url)
-    migrations.upgrade(engine)
-    engine.dispose()
-    yield url
-    drop_database(url)
+    with migrated_database(server_backend, tmp_path) as url:
+        yield url
 
 
 def test_two_server_processes_behave_as_one(database: str, tmp_path: Path) -> None:
