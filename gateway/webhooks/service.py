@@ -25,8 +25,11 @@ def check_url(url: str, *, dev: bool) -> None:
     """https to a public name or address; plain http only to a loopback address, and only in
     dev. Outside dev an address on the gateway's own networks (loopback, private, link-local)
     is refused, so a subscription cannot make the gateway call its neighbours."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:  # a malformed authority, such as an unclosed "[" of an IPv6 address
+        parts, host = urlsplit(""), ""
     if dev and parts.scheme == "http" and host in LOOPBACK:
         return
     if parts.scheme == "https" and host and (dev or not _internal(host)):

@@ -196,9 +196,12 @@ def test_outside_dev_a_webhook_cannot_point_at_the_gateways_own_networks() -> No
         "https://169.254.169.254/latest",
         "https://db.internal/x",
         "http://127.0.0.1:9000/hooks",
+        "https://[::1/hooks",  # malformed: a 422 like the others, never a 500
     ):
         with pytest.raises(ValidationFailedError):
             check_url(url, dev=False)
+    with pytest.raises(ValidationFailedError):
+        check_url("http://[::1/hooks", dev=True)
     check_url("https://lvs.school.example/hooks", dev=False)
     check_url("https://145.100.1.1/hooks", dev=False)
     check_url("http://127.0.0.1:9000/hooks", dev=True)
