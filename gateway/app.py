@@ -32,6 +32,7 @@ from gateway.middleware import (
     SecurityHeadersMiddleware,
 )
 from gateway.notifications.sending import Mailer, SmtpServer
+from gateway.one_hop import install_caller_first
 from gateway.organisations.api import router as organisations_router
 from gateway.outbox import run_periodically as run_outbox_periodically
 from gateway.policy.api import router as policy_router
@@ -150,6 +151,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     install_portal(app, settings, keys.session_secret)
     install_error_handlers(app)
+    install_caller_first(app)
     app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(

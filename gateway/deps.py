@@ -1,19 +1,22 @@
 """Injected dependencies, as ``Annotated`` aliases so route signatures read like sentences.
 
-Dependencies that only read ``app.state`` or headers are ``async def``: FastAPI runs a plain
-``def`` dependency in its thread pool, and that hop costs more than their work. Those that touch
-the database stay ``def``, so they never block the event loop.
+Every dependency of the API is ``async def`` and does no I/O: FastAPI runs a plain ``def``
+dependency in its thread pool, and that hop costs more than their work. What needs the database
+(the caller's organisation) is confirmed in the one worker hop of the endpoint
+(:mod:`gateway.one_hop`), before the endpoint runs. The portal's own dependencies that read the
+database are plain functions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from audit.entry import Actor
 from audit.note import Signer
@@ -29,6 +32,7 @@ from gateway.errors import (
     UnsupportedMediaTypeError,
 )
 from gateway.exchanges.service import Exchanges
+from gateway.organisations.identifiers import OrganisationRole
 from gateway.organisations.models import Organisation
 from gateway.organisations.service import find_organisation
 from gateway.policy.service import PolicyDecider
@@ -47,9 +51,16 @@ async def get_settings(request: Request) -> Settings:
     return settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    with request.app.state.sessions() as session:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A session for this request; it connects at its first statement. An API route closes it
+    in its worker hop; for anything else it is closed here, off the event loop."""
+    session: Session = request.app.state.sessions()
+    request.state.session = session
+    try:
         yield session
+    finally:
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
 
 
 async def get_access_tokens(request: Request) -> AccessTokens:
@@ -104,17 +115,28 @@ RateLimitsDep = Annotated[RateLimits, Depends(get_rate_limits)]
 SignalsDep = Annotated[Signals, Depends(get_signals)]
 
 
-@dataclass(frozen=True)
+@dataclass
 class Principal:
-    """The authenticated API client: an active organisation and the scopes of its token."""
+    """The authenticated API client: an organisation and the scopes of its token. The token is
+    checked on the event loop; the organisation is confirmed (registered under the token's role,
+    active, within its rate limit) by :func:`confirm_principal` in the endpoint's worker hop."""
 
-    organisation: Organisation
+    organisation_id: str
+    role: OrganisationRole
     scopes: frozenset[Scope]
+    counted: bool  # against the rate limit, already (from the block this process holds)
+    confirmed: Organisation | None = None
+
+    @property
+    def organisation(self) -> Organisation:
+        if self.confirmed is None:
+            raise RuntimeError("the caller's organisation is read only after confirm_principal")
+        return self.confirmed
 
     @property
     def actor(self) -> Actor:
         """How the audit log names this caller."""
-        return organisation_actor(self.organisation.id, self.organisation.role.value)
+        return organisation_actor(self.organisation_id, self.role.value)
 
 
 def _challenge(error: str | None = None, scope: Scope | None = None) -> dict[str, str]:
@@ -129,13 +151,16 @@ def _challenge(error: str | None = None, scope: Scope | None = None) -> dict[str
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
 
 
-def get_principal(
+async def get_principal(
     request: Request,
-    session: SessionDep,
+    _: SessionDep,
     tokens: AccessTokensDep,
     rate_limits: RateLimitsDep,
     credentials: BearerDep,
 ) -> Principal:
+    """The caller a valid access token names. It is counted against its organisation's rate
+    limit here when that needs no write, else in the worker hop; there its organisation is
+    confirmed too (in this request's session, hence the dependency on it)."""
     if credentials is None:
         raise AuthenticationError(
             "This endpoint needs an access token: send Authorization: Bearer <token>.",
@@ -147,8 +172,19 @@ def get_principal(
     except AuthenticationError as exc:
         exc.headers = _challenge("invalid_token")
         raise
-    organisation = find_organisation(session, claims.organisation_id)
-    if organisation is None or organisation.role != claims.role:
+    request.state.client_id = claims.organisation_id
+    counted = rate_limits.api.hit_held(claims.organisation_id)
+    principal = Principal(claims.organisation_id, claims.role, claims.scopes, counted)
+    request.state.principal = principal
+    return principal
+
+
+def confirm_principal(request: Request, principal: Principal) -> None:
+    """Check that the token's organisation is registered under its role and active, and count
+    the call against its rate limit if that is still to do. Runs in the worker hop, before the
+    endpoint (or, for a request refused before it, before the refusal is answered)."""
+    organisation = find_organisation(request.state.session, principal.organisation_id)
+    if organisation is None or organisation.role != principal.role:
         raise AuthenticationError(
             "The token names an organisation that is not registered.",
             headers=_challenge("invalid_token"),
@@ -158,9 +194,11 @@ def get_principal(
             "The organisation is suspended; its tokens no longer work.",
             headers=_challenge("invalid_token"),
         )
-    request.state.client_id = organisation.id
-    rate_limits.api.hit(organisation.id)
-    return Principal(organisation=organisation, scopes=claims.scopes)
+    if not principal.counted:
+        rate_limits: RateLimits = request.app.state.rate_limits
+        rate_limits.api.hit(organisation.id)
+        principal.counted = True
+    principal.confirmed = organisation
 
 
 CurrentClient = Annotated[Principal, Depends(get_principal)]

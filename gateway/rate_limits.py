@@ -32,6 +32,7 @@ from limits import RateLimitItem, parse
 from sqlalchemy import BigInteger, Engine, Integer, String, delete, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from starlette.concurrency import run_in_threadpool
 
 from gateway.db import Base, make_engine
 from gateway.errors import TOO_MANY_REQUESTS, GatewayError
@@ -74,15 +75,38 @@ class RateLimiter:
 
     def hit(self, *key: str) -> None:
         """Count one request for ``key``; raise 429 when its window is full."""
-        now = time.time()
-        window = int(now // self.seconds) * self.seconds
-        name = "/".join((self.name, *key))[:200]
+        now, window, name = self._now(key)
         with self._lock:
             held = self._held.get(name)
             if held is None or held.window != window or held.used >= held.taken:
                 held = self._take(name, window, held)
             held.used += 1
             current = held.before + held.used
+        self._check(now, window, held, current)
+
+    def hit_held(self, *key: str) -> bool:
+        """:meth:`hit` from the block this process holds, without I/O; False (nothing counted)
+        when a block must be taken first, which :meth:`hit` does with a write."""
+        now, window, name = self._now(key)
+        with self._lock:
+            held = self._held.get(name)
+            if held is None or held.window != window or held.used >= held.taken:
+                return False
+            held.used += 1
+            current = held.before + held.used
+        self._check(now, window, held, current)
+        return True
+
+    async def hit_async(self, *key: str) -> None:
+        """:meth:`hit` on the event loop: a write, when one is due, runs in the thread pool."""
+        if not self.hit_held(*key):
+            await run_in_threadpool(self.hit, *key)
+
+    def _now(self, key: tuple[str, ...]) -> tuple[float, int, str]:
+        now = time.time()
+        return now, int(now // self.seconds) * self.seconds, "/".join((self.name, *key))[:200]
+
+    def _check(self, now: float, window: int, held: _Held, current: int) -> None:
         to_come = 1 - (now - window) / self.seconds
         if held.previous * to_come + current <= self.limit.amount:
             return

@@ -66,7 +66,7 @@ async def issue_token(
     tokens: AccessTokensDep,
     rate_limits: RateLimitsDep,
 ) -> Response:
-    rate_limits.token.hit(request.client.host if request.client else "unknown")
+    await rate_limits.token.hit_async(request.client.host if request.client else "unknown")
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != FORM:
         return oauth_problem(
@@ -90,8 +90,15 @@ async def issue_token(
 
     server = TokenServer(session, settings, tokens)
     token_request = TokenRequest(settings.token_url, request.headers, form)
-    response: Response = await run_in_threadpool(server.create_token_response, token_request)
-    return response
+
+    def respond() -> Response:  # one worker hop, the session closed in it
+        try:
+            response: Response = server.create_token_response(token_request)
+            return response
+        finally:
+            session.close()
+
+    return await run_in_threadpool(respond)
 
 
 @router.get("/.well-known/jwks.json", summary="Public keys that sign access tokens")

@@ -18,9 +18,15 @@ from gateway.deps import (
     require_json,
     require_scope,
 )
+from gateway.one_hop import OneHopRoute
 from gateway.policy.decision import SafetyCode
 
-router = APIRouter(prefix="/children", tags=["children"], dependencies=[Depends(require_json)])
+router = APIRouter(
+    route_class=OneHopRoute,
+    prefix="/children",
+    tags=["children"],
+    dependencies=[Depends(require_json)],
+)
 
 
 class SafetyCodeChange(BaseModel):

@@ -16,8 +16,9 @@ from gateway.consent.models import Consent
 from gateway.deps import CurrentClient, DeciderDep, SessionDep, require_scope
 from gateway.errors import NotFoundError
 from gateway.exchanges.models import Exchange
+from gateway.one_hop import OneHopRoute
 
-router = APIRouter(prefix="/consents", tags=["consents"])
+router = APIRouter(route_class=OneHopRoute, prefix="/consents", tags=["consents"])
 FHIR_JSON = "application/fhir+json"
 
 

@@ -39,10 +39,12 @@ from gateway.exchanges.schemas import (
     Withdrawal,
 )
 from gateway.exchanges.service import ExchangeQuery, Exchanges, NewExchange
+from gateway.one_hop import OneHopRoute
 from gateway.organisations.models import Organisation
 from gateway.policy.schemas import PreviewRequest
 
 router = APIRouter(
+    route_class=OneHopRoute,
     prefix="/exchanges",
     tags=["exchanges"],
     dependencies=[Depends(require_json), Depends(require_scope(Scope.EXCHANGE))],

@@ -234,10 +234,10 @@ class Exchanges:
     ) -> Exchange:
         """Decide a new exchange and add it, with its audit entries, to the session. The caller
         commits, so a flow that opens and delivers at once (a signal) is one transaction."""
-        exchange = self._draft(session, organisation, order, idempotency_key)
+        exchange, parties = self._draft(session, organisation, order, idempotency_key)
         now = exchange.created_at
         # Decided before it joins the session, so the row is written once, with its decision.
-        ruling = self._decide(session, exchange, order.child, now)
+        ruling = self._decide(session, exchange, order.child, now, parties)
         decision = ruling.answer
         session.add(exchange)
         exchange.expires_at = now + timedelta(days=decision.retention_days or 0)
@@ -260,8 +260,8 @@ class Exchanges:
     ) -> Ruling[Decision]:
         """What the policy would decide if ``organisation`` opened this exchange now: the same
         input a create builds from the child's real facts. Nothing is added to the session."""
-        exchange = self._draft(session, organisation, order, None)
-        return self._decide(session, exchange, order.child, exchange.created_at)
+        exchange, parties = self._draft(session, organisation, order, None)
+        return self._decide(session, exchange, order.child, exchange.created_at, parties)
 
     def _draft(
         self,
@@ -269,8 +269,9 @@ class Exchanges:
         organisation: Organisation,
         order: NewExchange,
         idempotency_key: str | None,
-    ) -> Exchange:
-        """The new exchange as ``order`` describes it, not yet decided nor in the session."""
+    ) -> tuple[Exchange, tuple[Organisation, Organisation]]:
+        """The new exchange as ``order`` describes it, not yet decided nor in the session, and
+        its two parties (the caller and the counterparty)."""
         counterparty = find_organisation(session, order.counterparty_id)
         if counterparty is None or not counterparty.is_active:
             raise ValidationFailedError(
@@ -279,7 +280,7 @@ class Exchanges:
             )
         offer = order.direction == Direction.OFFER
         now = self.clock()
-        return Exchange(
+        exchange = Exchange(
             id=str(uuid.uuid4()),
             purpose=order.purpose,
             direction=order.direction,
@@ -301,6 +302,7 @@ class Exchanges:
             expires_at=now,
             payload=None,  # known to be empty, so it is not looked up again after the insert
         )
+        return exchange, (organisation, counterparty)
 
     def _by_idempotency_key(
         self, session: Session, organisation: Organisation, key: str | None, fingerprint: str
@@ -727,8 +729,15 @@ class Exchanges:
     # --- internals ---------------------------------------------------------------------------
 
     def _decide(
-        self, session: Session, exchange: Exchange, child: Child, now: datetime
+        self,
+        session: Session,
+        exchange: Exchange,
+        child: Child,
+        now: datetime,
+        known: Iterable[Organisation] = (),
     ) -> Ruling[Decision]:
+        """The policy's ruling on ``exchange`` now. ``known`` are parties already loaded (the
+        session's identity map keeps only objects something else holds on to)."""
         rows = consents.relevant(
             session,
             exchange_id=exchange.id,
@@ -736,10 +745,9 @@ class Exchanges:
             child_id=child.id,
             purpose=exchange.purpose,
         )
-        # By primary key: the caller's organisation, and on creation the counterparty too, are
-        # already in the session, so this usually reads nothing.
+        held = {organisation.id: organisation for organisation in known}
         parties = {
-            party: session.get_one(Organisation, party)
+            party: held.get(party) or session.get_one(Organisation, party)
             for party in (exchange.source_id, exchange.recipient_id)
         }
         roles = {party: organisation.role for party, organisation in parties.items()}

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from gateway.deps import AdminClient, CurrentClient, SessionDep, require_json
+from gateway.one_hop import OneHopRoute
 from gateway.organisations import service
 from gateway.organisations.identifiers import OrganisationRole
 from gateway.organisations.models import OrganisationStatus
@@ -20,7 +21,10 @@ from gateway.organisations.schemas import (
 )
 
 router = APIRouter(
-    prefix="/organisations", tags=["organisations"], dependencies=[Depends(require_json)]
+    route_class=OneHopRoute,
+    prefix="/organisations",
+    tags=["organisations"],
+    dependencies=[Depends(require_json)],
 )
 
 

@@ -64,6 +64,9 @@ class Organisation(Base):
 
     @property
     def region_codes(self) -> list[str]:
+        """The gemeenten an SWV serves; none for any other role (not read from the database)."""
+        if self.role != OrganisationRole.SWV:
+            return []
         return [r.gemeente_code for r in self.region]
 
 

@@ -22,12 +22,13 @@ from gateway.deps import (
 )
 from gateway.errors import ValidationFailedError
 from gateway.exchanges.api import named_child, order_of
+from gateway.one_hop import OneHopRoute
 from gateway.organisations.models import Organisation
 from gateway.organisations.service import find_organisation
 from gateway.policy.decision import DecisionInput, Party, Subject
 from gateway.policy.schemas import PolicyCatalogue, PreviewRequest, PreviewResponse
 
-router = APIRouter(tags=["policies"], dependencies=[Depends(require_json)])
+router = APIRouter(route_class=OneHopRoute, tags=["policies"], dependencies=[Depends(require_json)])
 
 
 @router.get("/policies", summary="The purpose register and the rules, in plain language")

@@ -20,6 +20,7 @@ from gateway.deps import (
 from gateway.errors import ForbiddenError, ValidationFailedError
 from gateway.exchanges.api import named_child
 from gateway.exchanges.schemas import ExchangeOut
+from gateway.one_hop import OneHopRoute
 from gateway.organisations.identifiers import OrganisationRole
 from gateway.organisations.service import parse_gemeente
 from gateway.signals.schemas import (
@@ -37,6 +38,7 @@ from gateway.signals.service import VRIJSTELLING
 from gateway.signals.thresholds import Absence, Facts, assess
 
 router = APIRouter(
+    route_class=OneHopRoute,
     tags=["leerplicht"],
     dependencies=[Depends(require_json), Depends(require_scope(Scope.EXCHANGE))],
 )

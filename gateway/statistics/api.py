@@ -11,10 +11,11 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from gateway.deps import CurrentClient, ExchangesDep, SessionDep
+from gateway.one_hop import OneHopRoute
 from gateway.statistics.service import Statistics, of_school_year
 from gateway.statistics.suppression import THRESHOLD
 
-router = APIRouter(prefix="/statistics", tags=["statistics"])
+router = APIRouter(route_class=OneHopRoute, prefix="/statistics", tags=["statistics"])
 
 SCHOOL_YEAR = r"^20[0-9]{2}-20[0-9]{2}$"
 

@@ -21,6 +21,7 @@ from gateway.deps import (
     SettingsDep,
     require_json,
 )
+from gateway.one_hop import OneHopRoute
 from gateway.webhooks import service
 from gateway.webhooks.models import MessageStatus, WebhookAttempt, WebhookSubscription
 from gateway.webhooks.schemas import (
@@ -34,7 +35,12 @@ from gateway.webhooks.schemas import (
     WebhookUpdate,
 )
 
-router = APIRouter(prefix="/webhooks", tags=["webhooks"], dependencies=[Depends(require_json)])
+router = APIRouter(
+    route_class=OneHopRoute,
+    prefix="/webhooks",
+    tags=["webhooks"],
+    dependencies=[Depends(require_json)],
+)
 
 
 def _out(subscription: WebhookSubscription, failed: int) -> WebhookOut:
