@@ -374,9 +374,13 @@ def find_entries(
 
 def find_child_reference(session: Session, pseudonym: str) -> str | None:
     """The random reference audit entries use for this child, if the log has named it."""
-    existing = session.execute(
-        select(child_refs.c.ref).where(child_refs.c.pseudonym == pseudonym)
-    ).scalar_one_or_none()
+    # The table is written by Core statements only, at once, so nothing the ORM holds back
+    # concerns it: no autoflush (which would write the caller's pending rows in a flush of
+    # their own, ahead of the one at commit).
+    with session.no_autoflush:
+        existing = session.execute(
+            select(child_refs.c.ref).where(child_refs.c.pseudonym == pseudonym)
+        ).scalar_one_or_none()
     return None if existing is None else str(existing)
 
 

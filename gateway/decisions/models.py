@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gateway.db import Base, utcnow
+
+if TYPE_CHECKING:
+    from gateway.children.models import Child
+    from gateway.exchanges.models import Exchange
 
 
 class PolicyBundleRecord(Base):
@@ -44,3 +48,8 @@ class DecisionRecord(Base):
     input: Mapped[dict[str, Any]] = mapped_column(JSON)
     answer: Mapped[dict[str, Any]] = mapped_column(JSON)
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    # Never read through (the ids are set): declared so that one flush writes a new exchange
+    # and a new child before the record that names them, whatever order they were added in.
+    exchange: Mapped[Exchange | None] = relationship(lazy="raise")
+    child: Mapped[Child | None] = relationship(lazy="raise")

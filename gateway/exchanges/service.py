@@ -217,6 +217,8 @@ class Exchanges:
         except IntegrityError:
             # The same Idempotency-Key raced us; the first request's exchange is the answer.
             session.rollback()
+            if idempotency_key is None:
+                raise
             earlier = self._by_idempotency_key(session, organisation, idempotency_key, fingerprint)
             if earlier is None:
                 raise
