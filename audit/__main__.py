@@ -1,7 +1,9 @@
 """``python -m audit verify DIR``: check an exported audit log offline, with no database.
+``python -m audit check-inclusion``: check that one entry (a delivery's or fetch's receipt) is
+in the log a signed checkpoint commits to, with the inclusion proof the gateway served.
 ``python -m audit witness keygen|serve``: run a witness that cosigns a log's checkpoints.
 
-``verify`` exits 0 when every entry, signature and checkpoint holds; 1 with the faults (and the
+``verify`` and ``check-inclusion`` exit 0 when everything holds; 1 with the faults (and the
 first bad index) otherwise; 2 for a usage error.
 """
 
@@ -9,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import base64
+import binascii
+import json
 import sys
 from pathlib import Path
 
@@ -22,7 +26,7 @@ from audit.export import (
     read_verifier_keys,
 )
 from audit.note import NoteError, Verifier
-from audit.verify import Report, quorum_fault, verify_entries, verify_log
+from audit.verify import Report, quorum_fault, verify_entries, verify_log, verify_receipt
 from audit.witness import TlogWitness, WitnessState, keygen, make_server
 
 
@@ -45,6 +49,23 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         help="a signed checkpoint published earlier (a file) that the log must still contain; "
         "repeat for more",
+    )
+    receipt = commands.add_parser(
+        "check-inclusion",
+        help="check an entry's inclusion proof (the JSON of /audit/proofs/inclusion) against "
+        "a signed checkpoint",
+    )
+    receipt.add_argument("proof", type=Path, help="the inclusion proof, as the API served it")
+    receipt.add_argument("checkpoint", type=Path, help="the signed checkpoint, as served")
+    receipt.add_argument(
+        "--verifier-key",
+        action="append",
+        required=True,
+        help="a note verifier key of the log (/audit/verifier-keys); repeat for earlier ones",
+    )
+    receipt.add_argument(
+        "--leaf-hash",
+        help="the leaf hash (base64) your receipt names; the proof must be about that entry",
     )
     witness = commands.add_parser(
         "witness", help="run a C2SP tlog-witness that cosigns logs' checkpoints"
@@ -85,7 +106,32 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "witness":
         return _witness(args)
+    if args.command == "check-inclusion":
+        return _check_inclusion(args)
     return _verify(args)
+
+
+def _check_inclusion(args: argparse.Namespace) -> int:
+    try:
+        keys = [Verifier.decode(text) for text in args.verifier_key]
+        proof = json.loads(args.proof.read_text(encoding="utf-8"))
+        index, leaf_hash = int(proof["index"]), base64.b64decode(proof["leaf_hash"], validate=True)
+        hashes = [base64.b64decode(h, validate=True) for h in proof["hashes"]]
+        report = verify_receipt(
+            index, leaf_hash, hashes, args.checkpoint.read_text(encoding="utf-8"), keys
+        )
+    except (OSError, NoteError, ValueError, KeyError, TypeError, binascii.Error) as exc:
+        print(f"cannot verify: {exc}", file=sys.stderr)
+        return 1
+    if args.leaf_hash is not None and args.leaf_hash != proof["leaf_hash"]:
+        report.fault(f"the proof is about leaf {proof['leaf_hash']}, not {args.leaf_hash}")
+    if report.ok:
+        root = base64.b64encode(report.root_hash).decode()
+        print(f"OK: entry {index} is in the signed log of root {root}")
+        return 0
+    for fault in report.faults:
+        print(f"FAULT: {fault}", file=sys.stderr)
+    return 1
 
 
 def _witness(args: argparse.Namespace) -> int:

@@ -225,6 +225,34 @@ def verify_entries(
     return report
 
 
+def verify_receipt(
+    index: int,
+    leaf_hash: bytes,
+    proof: Sequence[bytes],
+    signed_checkpoint: str,
+    verifiers: Verifier | Sequence[Verifier],
+) -> Report:
+    """Verify one entry known by its leaf hash alone (a delivery's or fetch's receipt, with the
+    inclusion proof the log served): it is at ``index`` in the log the signed checkpoint
+    commits to."""
+    report = Report()
+    try:
+        checkpoint = Checkpoint.verify(signed_checkpoint, verifiers)
+    except NoteError as exc:
+        report.fault(f"checkpoint rejected: {exc}")
+        return report
+    report.checkpoints, report.entries, report.root_hash = 1, 1, checkpoint.root_hash
+    if not merkle.verify_inclusion(
+        index, checkpoint.tree_size, leaf_hash, proof, checkpoint.root_hash
+    ):
+        report.fault(
+            f"entry {index}: not in the checkpoint of size {checkpoint.tree_size} "
+            "(its inclusion proof fails)",
+            index,
+        )
+    return report
+
+
 def quorum_fault(signed_checkpoint: str, witnesses: Sequence[Witness], quorum: int) -> str | None:
     """None when at least ``quorum`` of ``witnesses`` validly cosigned the checkpoint; otherwise
     why not."""

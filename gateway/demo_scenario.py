@@ -160,9 +160,9 @@ class Scenario:
             self.say(f"    stripped before storage: {field} ({why})")
 
     def fetch(self, recipient: Organisation, exchange: Exchange) -> None:
-        _, received = self.exchanges.fetch(self.session, recipient, _actor(recipient), exchange.id)
+        fetched = self.exchanges.fetch(self.session, recipient, _actor(recipient), exchange.id)
         self.say(f"    {recipient.name} received:")
-        for line in json.dumps(received, indent=2, ensure_ascii=False).splitlines():
+        for line in json.dumps(fetched.fields, indent=2, ensure_ascii=False).splitlines():
             self.say(f"      {line}")
 
     def run(self) -> None:

@@ -22,10 +22,13 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from audit import store
+from audit.checkpoint import Checkpoint
 from audit.entry import Actor
 from audit.export import verifier_key_lines
+from audit.note import Signer, split_note
 from audit.store import EntryFilter
 from gateway.auditing import service, witnessing
+from gateway.auditing.witnessing import Witnesses
 from gateway.children.service import bsn_pseudonym
 from gateway.deps import (
     MAX_OFFSET,
@@ -39,7 +42,7 @@ from gateway.deps import (
     get_principal,
     require_json,
 )
-from gateway.errors import ServiceUnavailableError, problem_responses
+from gateway.errors import ConflictError, ServiceUnavailableError, problem_responses
 from gateway.one_hop import OneHopRoute
 from gateway.portal.login import LoginRequiredError, current_officer
 from gateway.rate_limits import RateLimits
@@ -112,6 +115,10 @@ class AuditEntryPage(BaseModel):
 def read_checkpoint(
     session: SessionDep, signer: AuditSignerDep, witnesses: AuditWitnessesDep
 ) -> str:
+    return _served_checkpoint(session, signer, witnesses)
+
+
+def _served_checkpoint(session: Session, signer: Signer, witnesses: Witnesses) -> str:
     note = service.checkpoint(session, signer)
     if not witnesses.configured:
         return note
@@ -156,12 +163,30 @@ def read_verifier_keys(signer: AuditSignerDep) -> str:
     return verifier_key_lines(signer.verifiers)
 
 
-@router.get("/proofs/inclusion", summary="Proof that an entry is in the tree (RFC 6962 §2.1.1)")
+@router.get(
+    "/proofs/inclusion",
+    summary="Proof that an entry is in the tree (RFC 6962 §2.1.1)",
+    description="Against the tree of `tree_size` entries; without it, against the checkpoint "
+    "`/audit/checkpoint` serves now (409 while that checkpoint does not hold the entry yet, "
+    "when witnesses must cosign it first). A delivery's or a fetch's answer links here.",
+    responses=problem_responses(409, 503),
+)
 def inclusion(
     session: SessionDep,
+    signer: AuditSignerDep,
+    witnesses: AuditWitnessesDep,
     index: Annotated[int, Query(ge=0, le=MAX_TREE_SIZE)],
-    tree_size: Annotated[int, Query(ge=1, le=MAX_TREE_SIZE)],
+    tree_size: Annotated[int | None, Query(ge=1, le=MAX_TREE_SIZE)] = None,
 ) -> InclusionProof:
+    if tree_size is None:
+        body, _ = split_note(_served_checkpoint(session, signer, witnesses))
+        tree_size = Checkpoint.parse_body(body).tree_size
+        if index >= tree_size:
+            raise ConflictError(
+                f"The latest checkpoint holds {tree_size} entries; entry {index} will be in the "
+                "next one. Ask again after it, or name a tree_size.",
+                headers={"Retry-After": "60"},
+            )
     if index >= tree_size:
         raise service.proof_sizes_error("index must be below tree_size", "index")
     _require_size(session, tree_size, "tree_size")

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Header, Query, Response, status
 from sqlalchemy.orm import Session
 
+from gateway.auditing.receipts import EntryReceipt
 from gateway.auth.scopes import Scope
 from gateway.children import service as children
 from gateway.children.models import Child
@@ -177,6 +178,7 @@ def deliver_payload(
         exchange=ExchangeOut.of(delivered.exchange),
         stored=delivered.exchange.payload.fields if delivered.exchange.payload else [],
         stripped=delivered.stripped,
+        audit=EntryReceipt.of(delivered.entry),
     )
 
 
@@ -187,15 +189,17 @@ def deliver_payload(
 def fetch_payload(
     exchange_id: str, client: CurrentClient, session: SessionDep, exchanges: ExchangesDep
 ) -> PayloadOut:
-    exchange, fields = exchanges.fetch(session, client.organisation, client.actor, exchange_id)
+    fetched = exchanges.fetch(session, client.organisation, client.actor, exchange_id)
+    exchange = fetched.exchange
     return PayloadOut(
         exchange_id=exchange.id,
         purpose=exchange.purpose,
         level=exchange.decision.get("level"),
-        fields=fields,
+        fields=fetched.fields,
         parent_reactions=[
             ParentReaction.model_validate(r) for r in exchanges.reactions_of(exchange)
         ],
+        audit=EntryReceipt.of(fetched.entry),
     )
 
 

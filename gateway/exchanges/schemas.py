@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gateway.auditing.receipts import EntryReceipt
 from gateway.children.schemas import ChildIdentity
 from gateway.exchanges.models import Direction, Exchange, ExchangeStatus
 from gateway.policy.decision import BreakGlass, Level
@@ -132,6 +133,7 @@ class DeliveryOut(BaseModel):
     exchange: ExchangeOut
     stored: list[str] = Field(description="Fields encrypted and stored.")
     stripped: dict[str, str] = Field(description="Fields removed before storage, and why.")
+    audit: EntryReceipt = Field(description="The delivery's entry in the audit log.")
 
 
 class ParentReaction(BaseModel):
@@ -152,6 +154,7 @@ class PayloadOut(BaseModel):
         description="Where the purpose register allows it (onderwijskundig rapport): the "
         "parents' reactions (zienswijze), which travel with the payload.",
     )
+    audit: EntryReceipt = Field(description="The fetch's entry in the audit log.")
 
 
 ListRole = Literal["source", "recipient"]

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from audit import store
 from audit.entry import Actor, Entry
+from audit.store import Appended
 from gateway.auditing.service import decision_entry, record
 from gateway.children import service as children
 from gateway.children.models import Child
@@ -109,6 +110,14 @@ class NewExchange:
 class Delivered:
     exchange: Exchange
     stripped: dict[str, str]  # field name -> why it was not stored
+    entry: Appended  # the delivery's audit entry
+
+
+@dataclass(frozen=True)
+class Fetched:
+    exchange: Exchange
+    fields: dict[str, Any]  # what the policy grants now
+    entry: Appended  # the fetch's audit entry
 
 
 @dataclass(frozen=True)
@@ -335,9 +344,9 @@ class Exchanges:
         self.schemas.validate(exchange.purpose, payload)
         child = session.get_one(Child, exchange.child_id)
         ruling = self._decide_again(session, exchange, child, actor, self.clock())
-        stripped = self.seal_payload(session, exchange, child, actor, payload, ruling)
+        delivered = self.seal_payload(session, exchange, child, actor, payload, ruling)
         session.commit()
-        return Delivered(exchange, stripped)
+        return delivered
 
     def seal_payload(
         self,
@@ -347,9 +356,10 @@ class Exchanges:
         actor: Actor,
         payload: dict[str, Any],
         ruling: Ruling[Decision] | None = None,
-    ) -> dict[str, str]:
+    ) -> Delivered:
         """Keep the fields the exchange's stored decision grants, seal them, record the
-        delivery; the caller commits. Returns what was stripped, with the reason for each.
+        delivery; the caller commits. Returns what was stripped, with the reason for each, and
+        the delivery's audit entry.
         ``ruling`` is the decision made for this delivery, kept with the delivery's entry;
         None when the delivery follows the opening decision in the same transaction."""
         now = self.clock()
@@ -377,7 +387,7 @@ class Exchanges:
         )
         self._move(exchange, S.DELIVERED)
         exchange.delivered_at = now
-        self._record(
+        entry = self._record(
             session,
             "delivery",
             actor,
@@ -388,11 +398,11 @@ class Exchanges:
             extra={"stripped": ",".join(sorted(stripped))},
             ruling=ruling,
         )
-        return stripped
+        return Delivered(exchange, stripped, entry)
 
     def fetch(
         self, session: Session, organisation: Organisation, actor: Actor, exchange_id: str
-    ) -> tuple[Exchange, dict[str, Any]]:
+    ) -> Fetched:
         exchange = self.get_for_party(session, organisation, exchange_id)
         if organisation.id != exchange.recipient_id:
             raise ForbiddenError("Only the recipient of an exchange fetches its payload.")
@@ -420,7 +430,7 @@ class Exchanges:
         if exchange.status == S.DELIVERED:
             self._move(exchange, S.FETCHED)
         exchange.fetched_at = now
-        self._record(
+        entry = self._record(
             session,
             "fetch",
             actor,
@@ -432,7 +442,7 @@ class Exchanges:
             ruling=ruling,
         )
         session.commit()
-        return exchange, released
+        return Fetched(exchange, released, entry)
 
     def show_to_holder(
         self, session: Session, exchange: Exchange, child: Child, actor: Actor
@@ -963,12 +973,11 @@ class Exchanges:
         child: Child,
         entry: Entry,
         ruling: Ruling[Decision] | None,
-    ) -> None:
+    ) -> Appended:
         """Append ``entry``; with a ruling, committing to it and keeping it beside the entry."""
         if ruling is None:
-            record(session, entry)
-            return
-        recording.record_decision(
+            return record(session, entry)
+        return recording.record_decision(
             session, self.decider.bundle, entry, ruling, exchange_id=exchange.id, child_id=child.id
         )
 
@@ -984,9 +993,9 @@ class Exchanges:
         fields: Iterable[str] = (),
         extra: dict[str, str] | None = None,
         ruling: Ruling[Decision] | None = None,
-    ) -> None:
+    ) -> Appended:
         decision = exchange.decision or {}
-        self._keep(
+        return self._keep(
             session,
             exchange,
             child,
