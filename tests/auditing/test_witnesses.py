@@ -151,6 +151,29 @@ def test_checkpoints_are_cosigned_and_served_with_the_cosignatures(
     assert ready["witnesses"] == "ok"
 
 
+def test_a_proof_by_default_is_against_the_cosigned_checkpoint(
+    settings: Settings, witnesses: Witnesses
+) -> None:
+    """A receipt's link (no tree_size) proves against what /audit/checkpoint serves: with
+    witnesses, the cosigned checkpoint, which an entry newer than it is not in yet."""
+    witnesses.start(0), witnesses.start(1)
+    app = gateway(settings, witnesses)
+    cosigned = append(app, 3)
+    maintain(app)
+    newer = append(app, 1) - 1
+
+    with TestClient(app, base_url=PUBLIC_URL) as client:
+        old = client.get(f"{AUDIT}/proofs/inclusion", params={"index": 0})
+        waiting = client.get(f"{AUDIT}/proofs/inclusion", params={"index": newer})
+        maintain(app)
+        later = client.get(f"{AUDIT}/proofs/inclusion", params={"index": newer})
+
+    assert old.status_code == 200 and old.json()["tree_size"] == cosigned
+    assert waiting.status_code == 409, waiting.text
+    assert waiting.headers["content-type"] == "application/problem+json"
+    assert later.status_code == 200 and later.json()["tree_size"] == newer + 1
+
+
 def test_a_witness_that_was_down_catches_up(settings: Settings, witnesses: Witnesses) -> None:
     witnesses.start(0)  # the second is down
     app = gateway(settings, witnesses)
