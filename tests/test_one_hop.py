@@ -35,6 +35,12 @@ def hops(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     yield handed
 
 
+def app_engine(client: TestClient) -> Engine:
+    """The engine the gateway under test serves requests from."""
+    engine: Engine = client.app.state.engine  # type: ignore[attr-defined]
+    return engine
+
+
 def verzuimmelding(leerplicht_id: str) -> dict[str, Any]:
     return {
         "purpose": "verzuimmelding",
@@ -46,7 +52,7 @@ def verzuimmelding(leerplicht_id: str) -> dict[str, Any]:
 
 
 def test_an_authenticated_read_and_a_create_each_cost_one_hop(
-    client: TestClient, session: Session, engine: Engine, hops: list[str]
+    client: TestClient, session: Session, hops: list[str]
 ) -> None:
     school = register(session, OrganisationRole.SCHOOL)
     leerplicht = register(session, OrganisationRole.LEERPLICHT)
@@ -62,7 +68,7 @@ def test_an_authenticated_read_and_a_create_each_cost_one_hop(
     assert created.status_code == 201, created.text
     assert created.json()["status"] == "awaiting_delivery"
     assert len(hops) == 1, hops
-    assert engine.pool.checkedout() == 0  # the hop closed its session
+    assert app_engine(client).pool.checkedout() == 0  # the hop closed its session
 
 
 def test_every_protected_route_answers_within_one_hop(
@@ -82,7 +88,7 @@ def test_every_protected_route_answers_within_one_hop(
 
 
 def test_a_suspended_organisation_is_refused_before_its_request_is_looked_at(
-    client: TestClient, session: Session, engine: Engine
+    client: TestClient, session: Session
 ) -> None:
     school = register(session, OrganisationRole.SCHOOL)
     headers = bearer(access_token(client, school))
@@ -97,4 +103,4 @@ def test_a_suspended_organisation_is_refused_before_its_request_is_looked_at(
         assert refused.status_code == 401, refused.text
         assert "suspended" in refused.json()["detail"]
         assert refused.headers["www-authenticate"].startswith('Bearer realm="kindkoppeling"')
-    assert engine.pool.checkedout() == 0
+    assert app_engine(client).pool.checkedout() == 0
