@@ -14,9 +14,10 @@ the portal, the demo and the maintenance run; what changes is where the work run
   confirmed (registered, active, within its rate limit), the endpoint runs, and the session is
   closed. The response model is validated on the event loop afterwards (CPU only);
 - a request refused before its endpoint runs (a body that does not validate, a missing scope,
-  a scope) has its caller confirmed first, by :func:`install_caller_first`, so a token of a
-  suspended or unregistered organisation gets its 401, and a caller over its rate limit its 429,
-  whatever else is wrong with the request. That costs a hop on the error path only.
+  a body that is not JSON) has its caller confirmed first, by :func:`install_caller_first`, so
+  a token of a suspended or unregistered organisation gets its 401, and a caller over its rate
+  limit its 429, whatever else is wrong with the request. That costs a hop on the error path
+  only.
 
 Written by hand because FastAPI has no switch for it: its dependency solver is ``async`` and
 hops once per synchronous callable.

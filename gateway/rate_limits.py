@@ -75,36 +75,34 @@ class RateLimiter:
 
     def hit(self, *key: str) -> None:
         """Count one request for ``key``; raise 429 when its window is full."""
-        now, window, name = self._now(key)
-        with self._lock:
-            held = self._held.get(name)
-            if held is None or held.window != window or held.used >= held.taken:
-                held = self._take(name, window, held)
-            held.used += 1
-            current = held.before + held.used
-        self._check(now, window, held, current)
+        self._count(key, take=True)
 
     def hit_held(self, *key: str) -> bool:
         """:meth:`hit` from the block this process holds, without I/O; False (nothing counted)
         when a block must be taken first, which :meth:`hit` does with a write."""
-        now, window, name = self._now(key)
-        with self._lock:
-            held = self._held.get(name)
-            if held is None or held.window != window or held.used >= held.taken:
-                return False
-            held.used += 1
-            current = held.before + held.used
-        self._check(now, window, held, current)
-        return True
+        return self._count(key, take=False)
 
     async def hit_async(self, *key: str) -> None:
         """:meth:`hit` on the event loop: a write, when one is due, runs in the thread pool."""
         if not self.hit_held(*key):
             await run_in_threadpool(self.hit, *key)
 
-    def _now(self, key: tuple[str, ...]) -> tuple[float, int, str]:
+    def _count(self, key: tuple[str, ...], *, take: bool) -> bool:
+        """Count one request from the held block, taking a new one first if ``take`` (else
+        False when one is due); raise 429 when the window is full."""
         now = time.time()
-        return now, int(now // self.seconds) * self.seconds, "/".join((self.name, *key))[:200]
+        window = int(now // self.seconds) * self.seconds
+        name = "/".join((self.name, *key))[:200]
+        with self._lock:
+            held = self._held.get(name)
+            if held is None or held.window != window or held.used >= held.taken:
+                if not take:
+                    return False
+                held = self._take(name, window, held)
+            held.used += 1
+            current = held.before + held.used
+        self._check(now, window, held, current)
+        return True
 
     def _check(self, now: float, window: int, held: _Held, current: int) -> None:
         to_come = 1 - (now - window) / self.seconds
