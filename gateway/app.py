@@ -67,6 +67,14 @@ def outbox_workers(app: FastAPI, settings: Settings) -> list[Callable[[], int]]:
     return workers
 
 
+def contact(settings: Settings) -> dict[str, str]:
+    """``info.contact`` of the OpenAPI document: who runs this gateway, where to write."""
+    found = {"name": "kindkoppeling", "url": settings.public_url}
+    if settings.api_contact_email:
+        found["email"] = settings.api_contact_email
+    return found
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings.log_level)
@@ -113,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url="/docs",
         openapi_url=f"{API_PREFIX}/openapi.json",
+        contact=contact(settings),
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -160,5 +169,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         static_prefix=STATIC_PATH,
         hsts_max_age=settings.hsts_max_age if settings.secure_cookies else None,
     )
-    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(RequestContextMiddleware, api_version=app.version)
     return app

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
+from fastapi.security import HTTPAuthorizationCredentials, OAuth2
+from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -43,7 +45,32 @@ from gateway.signals.service import Signals
 # Offsets past any real list still fit a 64-bit SQL integer; larger ones are a 422, not a crash.
 MAX_OFFSET = 1_000_000_000
 
-_bearer = HTTPBearer(auto_error=False, description="An access token from /oauth/token.")
+
+# The API's security scheme in the OpenAPI document: OAuth2 client credentials
+# (``private_key_jwt`` at /oauth/token). On a request it gives the Authorization header.
+_client_credentials = OAuth2(
+    flows=OAuthFlows(
+        clientCredentials=OAuthFlowClientCredentials(
+            tokenUrl="/oauth/token",
+            scopes={
+                Scope.EXCHANGE.value: "take part in exchanges (opvang, school, SWV, leerplicht)",
+                Scope.ADMIN.value: "manage the organisation registry (the operator)",
+            },
+        )
+    ),
+    description="An access token from /oauth/token, sent as Authorization: Bearer.",
+    auto_error=False,
+)
+
+
+async def get_bearer(
+    authorization: Annotated[str | None, Security(_client_credentials)],
+) -> HTTPAuthorizationCredentials | None:
+    """The bearer token of the Authorization header, or None."""
+    scheme, token = get_authorization_scheme_param(authorization)
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return HTTPAuthorizationCredentials(scheme=scheme, credentials=token)
 
 
 async def get_settings(request: Request) -> Settings:
@@ -148,7 +175,7 @@ def _challenge(error: str | None = None, scope: Scope | None = None) -> dict[str
     return {"WWW-Authenticate": ", ".join(parts)}
 
 
-BearerDep = Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(get_bearer)]
 
 
 async def get_principal(

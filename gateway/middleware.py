@@ -23,6 +23,7 @@ from gateway.metrics import counters as metrics
 
 REQUEST_ID_HEADER = "x-request-id"
 TRACEPARENT = b"traceparent"
+API_VERSION = b"api-version"  # NL API Design Rules: the full version on every response
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 log = structlog.get_logger("gateway.access")
@@ -30,11 +31,12 @@ log = structlog.get_logger("gateway.access")
 
 class RequestContextMiddleware:
     """Give each request an id (the caller's ``X-Request-ID`` if sane) and a trace (the
-    caller's ``traceparent`` continued, or a new one, returned in the response), and log its
-    outcome."""
+    caller's ``traceparent`` continued, or a new one, returned in the response), put the API's
+    version on every response (``API-Version``), and log its outcome."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, api_version: str) -> None:
         self.app = app
+        self.api_version = api_version.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -58,6 +60,7 @@ class RequestContextMiddleware:
                 if all(key.lower() != REQUEST_ID_HEADER.encode() for key, _ in headers):
                     headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
                 headers.append((TRACEPARENT, traceparent))
+                headers.append((API_VERSION, self.api_version))
                 message["headers"] = headers
             await send(message)
 

@@ -153,6 +153,13 @@ class Settings(BaseSettings):
         default="60/minute",
         description="Token requests per remote address per window, across every process.",
     )
+    api_contact_email: str | None = Field(
+        default=None,
+        max_length=254,
+        pattern=r"^[^@\s]+@[^@\s]+$",
+        description="Where integrators write about the API (info.contact in the OpenAPI "
+        "document, beside public_url).",
+    )
     hsts_max_age: int = Field(
         default=31_536_000,
         ge=0,
