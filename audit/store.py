@@ -80,6 +80,7 @@ def append_batch(
                 "purpose": entry.purpose,
                 "emergency": entry.emergency,
                 "trace_id": entry.trace_id,
+                "on_behalf_of": entry.on_behalf_of,
             }
         )
         # Store every perfect subtree this leaf completes: one per trailing 1-bit of the index.
@@ -331,6 +332,8 @@ class EntryFilter:
     action: str | None = None
     outcome: str | None = None
     trace_id: str | None = None
+    # (organisation id, staff id): the calls an organisation made on behalf of a staff member
+    acting_for: tuple[str, str] | None = None
     since: datetime | None = None
     until: datetime | None = None
 
@@ -354,6 +357,8 @@ def find_entries(
         (entries.c.action, where.action),
         (entries.c.outcome, where.outcome),
         (entries.c.trace_id, where.trace_id),
+        (entries.c.actor_id, where.acting_for[0] if where.acting_for else None),
+        (entries.c.on_behalf_of, where.acting_for[1] if where.acting_for else None),
     ):
         if value is not None:
             conditions.append(column == value)

@@ -55,10 +55,12 @@ entries = Table(
     Column("purpose", String(64)),
     Column("emergency", Boolean, nullable=False),
     Column("trace_id", String(32)),
+    Column("on_behalf_of", String(64)),
     Index("ix_audit_entries_actor_id", "actor_id"),
     Index("ix_audit_entries_child_ref", "child_ref"),
     Index("ix_audit_entries_recorded_at", "recorded_at"),
     Index("ix_audit_entries_trace_id", "trace_id"),
+    Index("ix_audit_entries_on_behalf_of", "on_behalf_of"),
 )
 
 nodes = Table(

@@ -38,11 +38,13 @@ from joserfc.jwk import ECKey
 
 from audit.entry import Actor
 from gateway.app import create_app
-from gateway.auth.assertions import sign_client_assertion, token_request_form
+from gateway.auditing.service import organisation_actor
+from gateway.auth.assertions import staff_token_request_form
 from gateway.logs import configure_logging
 from gateway.organisations import service
 from gateway.organisations.identifiers import OrganisationRole
 from gateway.settings import Settings
+from gateway.staff.service import register_staff
 from tests.policy.opa_test_server import free_port
 
 BENCH = Actor(type="system", id="benchmark")
@@ -113,6 +115,9 @@ def bare_client() -> Iterator[Callable[[], None]]:
         yield lambda: client.get("/ping").raise_for_status() and None
 
 
+BENCH_STAFF = "bench-1"
+
+
 def register(session: Any, role: OrganisationRole, identifier: str) -> tuple[str, ECKey]:
     organisation = service.register_organisation(
         session, actor=BENCH, role=role, name=f"Bench {role.value}", identifier=identifier
@@ -120,6 +125,8 @@ def register(session: Any, role: OrganisationRole, identifier: str) -> tuple[str
     key = ECKey.generate_key("P-256", private=True)
     key.ensure_kid()
     service.add_key(session, organisation.id, key.as_dict(private=False), actor=BENCH)
+    actor = organisation_actor(organisation.id, role.value)  # calls are made for a staff member
+    register_staff(session, actor, BENCH_STAFF, display_name="Bench", role="bench")
     return organisation.id, key
 
 
@@ -146,8 +153,8 @@ def creating_client(
             with app.state.sessions() as session:
                 school, key = register(session, OrganisationRole.SCHOOL, "99ZZ")
                 leerplicht, _ = register(session, OrganisationRole.LEERPLICHT, "GM9999")
-            assertion = sign_client_assertion(key, school, f"{url}/oauth/token")
-            token = client.post("/oauth/token", data=token_request_form(assertion))
+            form = staff_token_request_form(key, school, f"{url}/oauth/token", BENCH_STAFF)
+            token = client.post("/oauth/token", data=form)
             headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
             body = {
                 "purpose": "verzuimmelding",

@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
 
-from benchmarks.exchange_api import register
-from gateway.auth.assertions import sign_client_assertion, token_request_form
+from benchmarks.exchange_api import BENCH_STAFF, register
+from gateway.auth.assertions import staff_token_request_form
 from gateway.db import make_engine, make_sessionmaker
 from gateway.organisations.identifiers import OrganisationRole
 from tests.conftest import migrated_database
@@ -127,8 +127,8 @@ def run(database: str, directory: Path) -> int:
         leerplicht, _ = register(session, OrganisationRole.LEERPLICHT, "GM9999")
     engine.dispose()
     with gateway_process(env, free_port()) as (url, _):  # makes the dev keys; gives the token
-        assertion = sign_client_assertion(key, school, f"{public_url}/oauth/token")
-        token = httpx.post(f"{url}/oauth/token", data=token_request_form(assertion)).json()
+        form = staff_token_request_form(key, school, f"{public_url}/oauth/token", BENCH_STAFF)
+        token = httpx.post(f"{url}/oauth/token", data=form).json()
     body = json.dumps(
         {
             "purpose": "verzuimmelding",

@@ -42,6 +42,7 @@ from gateway.rate_limits import RateLimits
 from gateway.settings import Settings
 from gateway.signals.api import router as signals_router
 from gateway.signals.service import Signals
+from gateway.staff.api import router as staff_router
 from gateway.statistics.api import router as statistics_router
 from gateway.webhooks.api import router as webhooks_router
 from gateway.webhooks.delivery import Deliverer
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # routes again at every level of nesting, so one level less halves the route matching of an
     # API request (80 path matches to 42 for /api/v1/exchanges). The OpenAPI is the same.
     for domain in (
+        staff_router,
         organisations_router,
         policy_router,
         audit_router,

@@ -29,7 +29,11 @@ from gateway import demo, leases, migrations, tracing
 from gateway.auditing import service as auditing
 from gateway.auditing.witnessing import standing as witnessing_standing
 from gateway.auditing.witnessing import submit_latest
-from gateway.auth.assertions import sign_client_assertion, token_request_form
+from gateway.auth.assertions import (
+    sign_client_assertion,
+    staff_token_request_form,
+    token_request_form,
+)
 from gateway.db import make_engine, make_sessionmaker
 from gateway.decisions import replay
 from gateway.demo_scenario import run_scenario
@@ -164,24 +168,40 @@ def demo_token(
         Path | None, typer.Option(help="Credentials file; default: the demo's own.")
     ] = None,
     scope: Annotated[str | None, typer.Option(help="Scopes to ask for.")] = None,
+    staff: Annotated[
+        str | None,
+        typer.Option(help="Staff id to act for (token exchange); default: the demo's own."),
+    ] = None,
+    own: Annotated[
+        bool,
+        typer.Option(
+            "--own", help="The organisation's own token, for its staff register; no staff."
+        ),
+    ] = False,
 ) -> None:
-    """Get an access token for a demo organisation from the running gateway and print it."""
+    """Get an access token for a demo organisation from the running gateway and print it.
+
+    Calls about children need a token on behalf of a registered staff member (RFC 8693 token
+    exchange); that is the default for every organisation that exchanges."""
     settings = Settings()
     path = credentials or demo.credentials_path(settings)
     try:
-        entry = demo.find_credentials(demo.load_credentials(path), organisation)
+        document = demo.load_credentials(path)
+        entry = demo.find_credentials(document, organisation)
     except (OSError, LookupError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
-    document = demo.load_credentials(path)
     key = ECKey.import_key(entry["private_jwk"])
-    assertion = sign_client_assertion(key, entry["client_id"], document["token_url"])
+    token_url, client_id = document["token_url"], entry["client_id"]
+    staff_id = None if own else (staff or entry.get("staff_id"))
+    if staff_id:
+        form = staff_token_request_form(key, client_id, token_url, staff_id, scope)
+    else:
+        form = token_request_form(sign_client_assertion(key, client_id, token_url), scope)
     try:
-        response = httpx.post(
-            document["token_url"], data=token_request_form(assertion, scope), timeout=10
-        )
+        response = httpx.post(token_url, data=form, timeout=10)
     except httpx.HTTPError as exc:
-        typer.echo(f"error: cannot reach {document['token_url']}: {exc}", err=True)
+        typer.echo(f"error: cannot reach {token_url}: {exc}", err=True)
         raise typer.Exit(1) from exc
     if response.status_code != 200:
         typer.echo(f"error: {response.status_code} {response.text}", err=True)

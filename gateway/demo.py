@@ -17,9 +17,13 @@ from joserfc.jwk import ECKey
 from sqlalchemy.orm import Session
 
 from audit.entry import Actor
+from gateway.auditing.service import organisation_actor
 from gateway.organisations import service
 from gateway.organisations.identifiers import OrganisationRole
+from gateway.organisations.models import Organisation
 from gateway.settings import Settings
+from gateway.staff.models import StaffMember
+from gateway.staff.service import register_staff
 
 CREDENTIALS_FILE_NAME = "demo-credentials.json"
 DEMO_ACTOR = Actor(type="system", id="gateway-demo")
@@ -32,6 +36,15 @@ class DemoOrganisation:
     identifier: str
     gemeente: str | None = None
     region: tuple[str, ...] = ()
+
+
+# The staff member each demo organisation that exchanges registers: (staff id, name, role).
+DEMO_STAFF = {
+    OrganisationRole.OPVANG: ("pm-001", "Demo Medewerker", "pedagogisch medewerker"),
+    OrganisationRole.SCHOOL: ("ib-001", "Demo Begeleider", "intern begeleider"),
+    OrganisationRole.SWV: ("ob-001", "Demo Orthopedagoog", "orthopedagoog"),
+    OrganisationRole.LEERPLICHT: ("lpa-001", "Demo Ambtenaar", "leerplichtambtenaar"),
+}
 
 
 DEMO_ORGANISATIONS = (
@@ -100,6 +113,7 @@ def seed_demo(session: Session, settings: Settings) -> Path:
                 "kid": private_jwk["kid"],
                 "private_jwk": private_jwk,
                 "client_secret": client_secret,
+                "staff_id": _demo_staff(session, organisation),
             }
         )
     document = {
@@ -110,6 +124,17 @@ def seed_demo(session: Session, settings: Settings) -> Path:
     }
     _write_private(path, json.dumps(document, indent=2, ensure_ascii=False))
     return path
+
+
+def _demo_staff(session: Session, organisation: Organisation) -> str | None:
+    """The demo organisation's staff member, registered once (as the organisation itself)."""
+    if organisation.role not in DEMO_STAFF:
+        return None
+    staff_id, display_name, role = DEMO_STAFF[organisation.role]
+    if session.get(StaffMember, (organisation.id, staff_id)) is None:
+        actor = organisation_actor(organisation.id, organisation.role.value)
+        register_staff(session, actor, staff_id, display_name=display_name, role=role)
+    return staff_id
 
 
 def load_credentials(path: Path) -> dict[str, Any]:

@@ -22,13 +22,14 @@ from starlette.concurrency import run_in_threadpool
 
 from audit.entry import Actor
 from audit.note import Signer
-from gateway.auditing.service import organisation_actor
+from gateway.auditing.service import ActingFor, organisation_actor
 from gateway.auditing.witnessing import Witnesses
 from gateway.auth.access_tokens import AccessTokens
 from gateway.auth.scopes import Scope
 from gateway.errors import (
     AUTHENTICATION_REQUIRED,
     INSUFFICIENT_SCOPE,
+    STAFF_REQUIRED,
     AuthenticationError,
     ForbiddenError,
     UnsupportedMediaTypeError,
@@ -41,6 +42,8 @@ from gateway.policy.service import PolicyDecider
 from gateway.rate_limits import RateLimits
 from gateway.settings import Settings
 from gateway.signals.service import Signals
+from gateway.staff.models import StaffMember
+from gateway.staff.service import find_registered
 
 # Offsets past any real list still fit a 64-bit SQL integer; larger ones are a 422, not a crash.
 MAX_OFFSET = 1_000_000_000
@@ -144,15 +147,19 @@ SignalsDep = Annotated[Signals, Depends(get_signals)]
 
 @dataclass
 class Principal:
-    """The authenticated API client: an organisation and the scopes of its token. The token is
-    checked on the event loop; the organisation is confirmed (registered under the token's role,
-    active, within its rate limit) by :func:`confirm_principal` in the endpoint's worker hop."""
+    """The authenticated API client: an organisation, the scopes of its token, and the staff
+    member it acts for if the token names one. The token is checked on the event loop; the
+    organisation is confirmed (registered under the token's role, active, within its rate
+    limit), and so is the staff member (registered), by :func:`confirm_principal` in the
+    endpoint's worker hop."""
 
     organisation_id: str
     role: OrganisationRole
     scopes: frozenset[Scope]
     counted: bool  # against the rate limit, already (from the block this process holds)
+    staff_id: str | None = None
     confirmed: Organisation | None = None
+    staff: StaffMember | None = None
 
     @property
     def organisation(self) -> Organisation:
@@ -164,6 +171,13 @@ class Principal:
     def actor(self) -> Actor:
         """How the audit log names this caller."""
         return organisation_actor(self.organisation_id, self.role.value)
+
+    @property
+    def acting_for(self) -> ActingFor | None:
+        """The confirmed staff member this call is made for, as the audit log records it."""
+        if self.staff is None:
+            return None
+        return ActingFor(self.organisation_id, self.staff.staff_id, self.staff.role)
 
 
 def _challenge(error: str | None = None, scope: Scope | None = None) -> dict[str, str]:
@@ -201,7 +215,9 @@ async def get_principal(
         raise
     request.state.client_id = claims.organisation_id
     counted = rate_limits.api.hit_held(claims.organisation_id)
-    principal = Principal(claims.organisation_id, claims.role, claims.scopes, counted)
+    principal = Principal(
+        claims.organisation_id, claims.role, claims.scopes, counted, staff_id=claims.staff_id
+    )
     request.state.principal = principal
     return principal
 
@@ -225,13 +241,28 @@ def confirm_principal(request: Request, principal: Principal) -> None:
         rate_limits: RateLimits = request.app.state.rate_limits
         rate_limits.api.hit(organisation.id)
         principal.counted = True
+    if principal.staff_id is not None:
+        principal.staff = find_registered(
+            request.state.session, organisation.id, principal.staff_id
+        )
+        if principal.staff is None:
+            raise AuthenticationError(
+                f"The token acts for staff member {principal.staff_id}, whom the organisation "
+                "has not registered or has removed.",
+                headers=_challenge("invalid_token"),
+            )
     principal.confirmed = organisation
 
 
 CurrentClient = Annotated[Principal, Depends(get_principal)]
 
 
-def require_scope(scope: Scope) -> Callable[[Principal], Awaitable[Principal]]:
+def require_scope(
+    scope: Scope, *, on_behalf_of_staff: bool = False
+) -> Callable[[Principal], Awaitable[Principal]]:
+    """A caller whose token holds ``scope``; with ``on_behalf_of_staff``, a token that acts for
+    a staff member (from the token exchange), as every call about a child must be."""
+
     async def check(principal: CurrentClient) -> Principal:
         if scope not in principal.scopes:
             raise ForbiddenError(
@@ -239,9 +270,19 @@ def require_scope(scope: Scope) -> Callable[[Principal], Awaitable[Principal]]:
                 problem=INSUFFICIENT_SCOPE,
                 headers=_challenge("insufficient_scope", scope),
             )
+        if on_behalf_of_staff and principal.staff_id is None:
+            raise ForbiddenError(
+                "Calls about children are made on behalf of a registered staff member: use an "
+                "access token from the token exchange (RFC 8693) that names them.",
+                problem=STAFF_REQUIRED,
+            )
         return principal
 
     return check
+
+
+# The dependency of every route about children: exchanges, consents, signals, decisions.
+ForStaff = Depends(require_scope(Scope.EXCHANGE, on_behalf_of_staff=True))
 
 
 AdminClient = Annotated[Principal, Depends(require_scope(Scope.ADMIN))]

@@ -44,6 +44,9 @@ AUTHENTICATION_REQUIRED = ProblemType("authentication-required", 401, "Authentic
 INVALID_TOKEN = ProblemType("invalid-token", 401, "The access token is not valid")
 FORBIDDEN = ProblemType("forbidden", 403, "Not allowed")
 INSUFFICIENT_SCOPE = ProblemType("insufficient-scope", 403, "The token lacks a required scope")
+STAFF_REQUIRED = ProblemType(
+    "staff-required", 403, "The call does not say on whose behalf it is made"
+)
 NOT_FOUND = ProblemType("not-found", 404, "Not found")
 METHOD_NOT_ALLOWED = ProblemType("method-not-allowed", 405, "Method not allowed")
 NOT_ACCEPTABLE = ProblemType("not-acceptable", 406, "Not acceptable")

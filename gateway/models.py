@@ -14,6 +14,7 @@ from gateway.oversight.models import BreakGlassReview
 from gateway.portal.logins import PortalLogin
 from gateway.rate_limits import RateCounter
 from gateway.signals.models import AbsenceSignal, AtHomeAlert, Exemption
+from gateway.staff.models import StaffMember
 from gateway.statistics.models import StatisticsSnapshot
 from gateway.webhooks.models import WebhookAttempt, WebhookMessage, WebhookSubscription
 
@@ -42,6 +43,7 @@ __all__ = [
     "PortalLogin",
     "RateCounter",
     "RegionGemeente",
+    "StaffMember",
     "StatisticsSnapshot",
     "UsedClientAssertion",
     "WebhookAttempt",

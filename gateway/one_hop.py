@@ -11,8 +11,9 @@ the portal, the demo and the maintenance run; what changes is where the work run
   signature and claims and leaves the organisation to be confirmed;
 - :class:`OneHopRoute` turns the plain endpoint into an ``async`` one that makes a single
   :func:`~starlette.concurrency.run_in_threadpool` call, in which the caller's organisation is
-  confirmed (registered, active, within its rate limit), the endpoint runs, and the session is
-  closed. The response model is validated on the event loop afterwards (CPU only);
+  confirmed (registered, active, within its rate limit; the staff member it acts for,
+  registered), the endpoint runs (its audit entries naming that staff member), and the session
+  is closed. The response model is validated on the event loop afterwards (CPU only);
 - a request refused before its endpoint runs (a body that does not validate, a missing scope,
   a body that is not JSON) has its caller confirmed first, by :func:`install_caller_first`, so
   a token of a suspended or unregistered organisation gets its 401, and a caller over its rate
@@ -36,6 +37,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from gateway.auditing.service import acting_for
 from gateway.deps import Principal, confirm_principal
 from gateway.errors import AuthenticationError, GatewayError
 from gateway.rate_limits import RateLimitedError
@@ -78,10 +80,13 @@ def _work(endpoint: Callable[..., Any] | None, request: Request, **values: Any) 
     """Confirm the caller, if the request has one, run ``endpoint``, close the session."""
     state = request.state
     try:
-        principal = getattr(state, "principal", None)
+        principal: Principal | None = getattr(state, "principal", None)
         if principal is not None:
             confirm_principal(request, principal)
-        return endpoint(**values) if endpoint is not None else None
+        if endpoint is None:
+            return None
+        with acting_for(principal.acting_for if principal is not None else None):
+            return endpoint(**values)
     finally:
         session = getattr(state, "session", None)
         if session is not None:

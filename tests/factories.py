@@ -17,13 +17,26 @@ from joserfc.jwk import ECKey, RSAKey
 from sqlalchemy.orm import Session
 
 from audit.entry import Actor
-from gateway.auth.assertions import sign_client_assertion, token_request_form
+from gateway.auth.assertions import (
+    sign_client_assertion,
+    staff_token_request_form,
+    token_request_form,
+)
+from gateway.auth.scopes import ROLE_SCOPES, Scope
 from gateway.organisations import service
 from gateway.organisations.identifiers import OrganisationRole
+from gateway.staff.models import StaffMember
 
 TOKEN_URL = "http://127.0.0.1:8000/oauth/token"
 TEST_ACTOR = Actor(type="system", id="test-setup")
 _counter = itertools.count(1)
+TEST_STAFF_ID = "staff-1"  # every organisation that exchanges has it (register())
+STAFF_ROLES = {
+    OrganisationRole.OPVANG: "pedagogisch medewerker",
+    OrganisationRole.SCHOOL: "intern begeleider",
+    OrganisationRole.SWV: "orthopedagoog",
+    OrganisationRole.LEERPLICHT: "leerplichtambtenaar",
+}
 
 
 def identifier_for(role: OrganisationRole) -> str:
@@ -53,9 +66,18 @@ class RegisteredClient:
     role: OrganisationRole
     key: ECKey | RSAKey
     token_url: str = TOKEN_URL  # the audience of its client assertions
+    staff_id: str | None = None  # the registered staff member its tokens act for, if any
 
     def assertion(self, **overrides: Any) -> str:
         return sign_client_assertion(self.key, self.organisation_id, self.token_url, **overrides)
+
+    def staff_form(self, staff_id: str | None = None, scope: str | None = None) -> dict[str, str]:
+        """A token-exchange request on behalf of ``staff_id`` (default: its staff member)."""
+        staff = staff_id or self.staff_id
+        assert staff is not None, "this organisation has no staff member"
+        return staff_token_request_form(
+            self.key, self.organisation_id, self.token_url, staff, scope
+        )
 
 
 def register(
@@ -88,7 +110,19 @@ def register(
     key = key or ECKey.generate_key("P-256", private=True)
     key.ensure_kid()
     service.add_key(session, organisation.id, key.as_dict(private=False), actor=TEST_ACTOR)
-    return RegisteredClient(organisation.id, role, key, token_url)
+    staff_id = None
+    if Scope.EXCHANGE in ROLE_SCOPES[role]:  # test data: no audit entry of its registration
+        staff_id = TEST_STAFF_ID
+        session.add(
+            StaffMember(
+                organisation_id=organisation.id,
+                staff_id=staff_id,
+                display_name="Test Medewerker",
+                role=STAFF_ROLES[role],
+            )
+        )
+        session.commit()
+    return RegisteredClient(organisation.id, role, key, token_url, staff_id)
 
 
 def request_token(
@@ -98,8 +132,13 @@ def request_token(
     return client.post("/oauth/token", data=form)
 
 
-def access_token(client: TestClient, registered: RegisteredClient) -> str:
-    response = request_token(client, registered)
+def access_token(client: TestClient, registered: RegisteredClient, *, own: bool = False) -> str:
+    """A token on behalf of the organisation's staff member, as calls about children need;
+    the organisation's own token (client credentials) with ``own``, or when it has no staff."""
+    if own or registered.staff_id is None:
+        response = request_token(client, registered)
+    else:
+        response = client.post("/oauth/token", data=registered.staff_form())
     assert response.status_code == 200, response.text
     token: str = response.json()["access_token"]
     return token

@@ -82,6 +82,21 @@ def test_demo_credentials_obtain_a_token_that_reaches_me(
     assert me.status_code == 200
     assert me.json()["role"] == "school"
     assert httpx2.get(f"{url}/docs").status_code == 200
+    # The demo token acts for the school's demo staff member; --own is the school's own.
+    own = subprocess.run(
+        [GATEWAY, "demo-token", "school", "--own"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert own.returncode == 0, own.stderr
+    as_staff = {"Authorization": f"Bearer {access_token}"}
+    as_school = {"Authorization": f"Bearer {own.stdout.strip()}"}
+    staff = httpx2.get(f"{url}/api/v1/organisations/me/staff", headers=as_school).json()
+    assert [m["role"] for m in staff["items"]] == ["intern begeleider"]
+    assert httpx2.get(f"{url}/api/v1/exchanges", headers=as_staff).status_code == 200
+    assert httpx2.get(f"{url}/api/v1/exchanges", headers=as_school).status_code == 403
 
     # The log is JSON, names each request, and holds none of the secrets that passed by.
     credentials = json.loads((settings.data_dir / "demo-credentials.json").read_text())

@@ -42,10 +42,16 @@ from gateway.deps import (
     get_principal,
     require_json,
 )
-from gateway.errors import ConflictError, ServiceUnavailableError, problem_responses
+from gateway.errors import (
+    ConflictError,
+    ServiceUnavailableError,
+    ValidationFailedError,
+    problem_responses,
+)
 from gateway.one_hop import OneHopRoute
 from gateway.portal.login import LoginRequiredError, current_officer
 from gateway.rate_limits import RateLimits
+from gateway.staff.schemas import STAFF_ID
 from gateway.tracing import TRACE_ID
 
 # Tree sizes are stored as 64-bit integers.
@@ -61,6 +67,10 @@ _ENTRIES = (
     "check it against the inclusion proofs. Every read is itself recorded as `audit.read`."
 )
 _ORGANISATION = "Only entries naming this organisation id as actor, requester or source."
+_ON_BEHALF_OF = (
+    "Only the calls `organisation` made on behalf of this staff member (its own staff id, as "
+    "the organisation registered it); needs `organisation`."
+)
 _TRACE_ID = (
     "Only entries of this W3C trace (32 lowercase hex digits): the trace id of the "
     "`traceparent` a call sent or got back."
@@ -273,6 +283,7 @@ class EntrySearch(BaseModel):
     action: str | None = Field(default=None, max_length=64)
     outcome: str | None = Field(default=None, max_length=32)
     trace_id: str | None = Field(default=None, pattern=TRACE_ID, description=_TRACE_ID)
+    on_behalf_of: str | None = Field(default=None, pattern=STAFF_ID, description=_ON_BEHALF_OF)
     since: datetime | None = None
     until: datetime | None = None
     offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
@@ -293,6 +304,7 @@ def entries(
     action: Annotated[str | None, Query(max_length=64)] = None,
     outcome: Annotated[str | None, Query(max_length=32)] = None,
     trace_id: Annotated[str | None, Query(pattern=TRACE_ID, description=_TRACE_ID)] = None,
+    on_behalf_of: Annotated[str | None, Query(pattern=STAFF_ID, description=_ON_BEHALF_OF)] = None,
     since: datetime | None = None,
     until: datetime | None = None,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
@@ -305,6 +317,7 @@ def entries(
         action=action,
         outcome=outcome,
         trace_id=trace_id,
+        on_behalf_of=on_behalf_of,
         since=since,
         until=until,
         offset=offset,
@@ -340,6 +353,14 @@ def _page(
 ) -> AuditEntryPage:
     """One page of what ``search`` selects among what ``reader`` may see; ``child_ref`` is the
     search's child, resolved from a BSN when it named one."""
+    acting_for = None
+    if search.on_behalf_of is not None:
+        if search.organisation is None:
+            raise ValidationFailedError(
+                "A staff id is its organisation's own: name the organisation too.",
+                errors=[{"pointer": "#/organisation", "detail": "required with on_behalf_of"}],
+            )
+        acting_for = (search.organisation, search.on_behalf_of)
     where = EntryFilter(
         actor_id=reader.own_actions_of,
         visible_to=reader.visible_to,
@@ -349,6 +370,7 @@ def _page(
         action=search.action,
         outcome=search.outcome,
         trace_id=search.trace_id,
+        acting_for=acting_for,
         since=search.since,
         until=search.until,
     )

@@ -7,6 +7,9 @@ or not at all, and if the entry cannot be written the action does not happen (50
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -40,13 +43,45 @@ def organisation_actor(organisation_id: str, role: str) -> Actor:
     return Actor(type="organisation", id=organisation_id, role=role)
 
 
+@dataclass(frozen=True)
+class ActingFor:
+    """An organisation's client acting on behalf of one of its staff members (RFC 8693)."""
+
+    organisation_id: str
+    staff_id: str
+    staff_role: str
+
+
+_acting_for: ContextVar[ActingFor | None] = ContextVar("acting_for", default=None)
+
+
+@contextmanager
+def acting_for(acting: ActingFor | None) -> Iterator[None]:
+    """While this lasts, entries the organisation is the actor of name the staff member."""
+    token = _acting_for.set(acting)
+    try:
+        yield
+    finally:
+        _acting_for.reset(token)
+
+
 def record(session: Session, entry: Entry) -> Appended:
     """Append ``entry`` in the caller's transaction; the caller commits. An entry without trace
     context gets the current one (:mod:`gateway.tracing`): the call's, the maintenance run's
-    or the CLI command's."""
+    or the CLI command's. An entry whose actor is an organisation acting for a staff member
+    (:func:`acting_for`) records the staff member as ``on_behalf_of``, and their role."""
     trace = tracing.current()
     if entry.trace_id is None and trace is not None:
         entry = replace(entry, trace_id=trace.trace_id, span_id=trace.span_id)
+    acting = _acting_for.get()
+    if (
+        acting is not None
+        and entry.on_behalf_of is None
+        and entry.actor.type == "organisation"
+        and entry.actor.id == acting.organisation_id
+    ):
+        extra = {**entry.extra, "staff_role": acting.staff_role}
+        entry = replace(entry, on_behalf_of=acting.staff_id, extra=extra)
     try:
         appended = store.append(session, entry)
     except SQLAlchemyError as exc:

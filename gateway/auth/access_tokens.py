@@ -1,9 +1,13 @@
 """Access tokens: short-lived JWTs per RFC 9068 (JWT Profile for OAuth 2.0 Access Tokens).
 
 Signed ES256 with the gateway's key; the public half is served at ``/.well-known/jwks.json``.
-A token names the organisation (``sub`` and ``client_id``), its role and its scopes. Being
-self-contained, it is not stored; the organisation's status is checked on every use instead,
-so suspending an organisation stops its live tokens at once.
+A token names the organisation (``client_id``), its role and its scopes. A token from the
+client-credentials grant is the organisation's own (``sub`` is the ``client_id`` too); one from
+the token exchange (:mod:`gateway.auth.token_exchange`, RFC 8693) is issued to the organisation's
+client acting on behalf of one of its registered staff members: ``sub`` is the staff id and
+``act`` (RFC 8693 §4.1) names the client as the acting party. Being self-contained, it is not
+stored; the organisation's status (and the staff member's registration) is checked on every use
+instead, so suspending an organisation stops its live tokens at once.
 
 A token that verified is remembered (its exact text, in memory, up to ``MAX_REMEMBERED``) with
 its claims until it expires: the same bytes under the same keys verify the same way, and only
@@ -40,6 +44,7 @@ class AccessTokenClaims:
     role: OrganisationRole
     scopes: frozenset[Scope]
     token_id: str
+    staff_id: str | None = None  # the staff member the client acts for, if any
 
 
 class AccessTokens:
@@ -58,15 +63,21 @@ class AccessTokens:
         self._verified: dict[str, tuple[AccessTokenClaims, int]] = {}
 
     def issue(
-        self, organisation_id: str, role: OrganisationRole, scopes: frozenset[Scope]
+        self,
+        organisation_id: str,
+        role: OrganisationRole,
+        scopes: frozenset[Scope],
+        *,
+        staff_id: str | None = None,
     ) -> dict[str, Any]:
-        """Return an RFC 6749 §5.1 token response."""
+        """Return an RFC 6749 §5.1 token response; with ``staff_id``, a token on that staff
+        member's behalf."""
         now = datetime.now(UTC)
         lifetime = self._settings.access_token_lifetime
-        claims = {
+        claims: dict[str, Any] = {
             "iss": self._settings.issuer,
             "aud": self._settings.api_audience,
-            "sub": organisation_id,
+            "sub": staff_id or organisation_id,
             "client_id": organisation_id,
             "role": role.value,
             "scope": " ".join(sorted(scopes)),
@@ -75,6 +86,8 @@ class AccessTokens:
             "exp": int((now + timedelta(seconds=lifetime)).timestamp()),
             "jti": uuid.uuid4().hex,
         }
+        if staff_id is not None:
+            claims["act"] = {"sub": organisation_id}
         header = {"alg": ALGORITHM, "typ": TOKEN_TYPE, "kid": self._key.kid}
         return {
             "access_token": jwt.encode(header, claims, self._key),
@@ -108,6 +121,7 @@ class AccessTokens:
             iss={"essential": True, "value": self._settings.issuer},
             aud={"essential": True, "value": self._settings.api_audience},
             sub={"essential": True},
+            client_id={"essential": True},
             exp={"essential": True},
             nbf={"essential": True},
             jti={"essential": True},
@@ -116,13 +130,15 @@ class AccessTokens:
             registry.validate(decoded.claims)
             role = OrganisationRole(decoded.claims["role"])
             scopes = frozenset(Scope(s) for s in str(decoded.claims.get("scope", "")).split())
+            organisation_id, staff_id = _parties(decoded.claims)
         except (JoseError, KeyError, ValueError) as exc:
             raise AuthenticationError(f"The access token is not valid: {_reason(exc)}.") from exc
         claims = AccessTokenClaims(
-            organisation_id=str(decoded.claims["sub"]),
+            organisation_id=organisation_id,
             role=role,
             scopes=scopes,
             token_id=str(decoded.claims["jti"]),
+            staff_id=staff_id,
         )
         return claims, int(decoded.claims["exp"])
 
@@ -134,6 +150,20 @@ class AccessTokens:
                 for key in self._published
             ]
         }
+
+
+def _parties(claims: dict[str, Any]) -> tuple[str, str | None]:
+    """The organisation (its client) and the staff member it acts for, if it acts for one."""
+    client_id, subject, act = claims["client_id"], claims["sub"], claims.get("act")
+    if not isinstance(client_id, str) or not isinstance(subject, str):
+        raise ValueError("client_id and sub are strings")
+    if act is None:
+        if subject != client_id:
+            raise ValueError("a token without act is the client's own: its sub is the client_id")
+        return client_id, None
+    if not isinstance(act, dict) or act.get("sub") != client_id or set(act) != {"sub"}:
+        raise ValueError("act names the token's own client, and nothing more")
+    return client_id, subject
 
 
 def _reason(exc: Exception) -> str:

@@ -10,12 +10,15 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from gateway.auth.assertions import JWT_TOKEN_TYPE, TOKEN_EXCHANGE
 from gateway.auth.token_endpoint import (
+    ClientCredentialsGrant,
     TokenRequest,
     TokenServer,
     oauth_problem,
     reject_repeated_parameters,
 )
+from gateway.auth.token_exchange import TokenExchangeGrant
 from gateway.deps import AccessTokensDep, RateLimitsDep, SessionDep, SettingsDep
 from gateway.errors import problem_responses
 
@@ -33,7 +36,14 @@ _TOKEN_REQUEST_SCHEMA: dict[str, Any] = {
                     "required": ["grant_type"],
                     "maxProperties": MAX_FORM_FIELDS,
                     "properties": {
-                        "grant_type": {"type": "string", "enum": ["client_credentials"]},
+                        "grant_type": {
+                            "type": "string",
+                            "enum": ["client_credentials", TOKEN_EXCHANGE],
+                            "description": "client_credentials for the organisation's own "
+                            "token (its staff register, webhooks); the token exchange (RFC "
+                            "8693) for a token on behalf of a registered staff member, which "
+                            "every call about a child needs.",
+                        },
                         "scope": {"type": "string", "examples": ["exchange"]},
                         "client_assertion_type": {
                             "type": "string",
@@ -43,6 +53,17 @@ _TOKEN_REQUEST_SCHEMA: dict[str, Any] = {
                             "type": "string",
                             "description": "JWT signed with the organisation's private key "
                             "(RFC 7523): iss = sub = client_id, aud = the token URL, exp, jti.",
+                        },
+                        "subject_token": {
+                            "type": "string",
+                            "description": "Token exchange only: a JWT signed with the same "
+                            "key naming the staff member: iss = client_id, sub = the staff id "
+                            "(see /api/v1/organisations/me/staff), aud = the token URL, exp.",
+                        },
+                        "subject_token_type": {"type": "string", "enum": [JWT_TOKEN_TYPE]},
+                        "requested_token_type": {
+                            "type": "string",
+                            "enum": ["urn:ietf:params:oauth:token-type:access_token"],
                         },
                     },
                 }
@@ -54,7 +75,7 @@ _TOKEN_REQUEST_SCHEMA: dict[str, Any] = {
 
 @router.post(
     "/oauth/token",
-    summary="Obtain an access token (client credentials, private_key_jwt)",
+    summary="Obtain an access token (client credentials or token exchange, private_key_jwt)",
     openapi_extra=_TOKEN_REQUEST_SCHEMA,
     response_model=None,
     responses=problem_responses(400, 401, 413, 415, 429, 503),
@@ -88,7 +109,7 @@ async def issue_token(
     except ValueError:
         return oauth_problem("invalid_request", "The request has too many parameters.")
 
-    server = TokenServer(session, settings, tokens)
+    server = TokenServer(session, settings, tokens, (ClientCredentialsGrant, TokenExchangeGrant))
     token_request = TokenRequest(settings.token_url, request.headers, form)
 
     def respond() -> Response:  # one worker hop, the session closed in it

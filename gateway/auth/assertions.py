@@ -1,4 +1,5 @@
-"""Client side of ``private_key_jwt``: signing a client assertion (RFC 7523 §3).
+"""Client side of ``private_key_jwt``: signing a client assertion (RFC 7523 §3), and the token
+exchange on behalf of a staff member (RFC 8693, :mod:`gateway.auth.token_exchange`).
 
 The gateway itself only verifies assertions; this is for the demo CLI, for integrators who want
 a reference, and for tests.
@@ -14,6 +15,8 @@ from joserfc import jwt
 from joserfc.jwk import ECKey, RSAKey
 
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"  # noqa: S105 - a grant
+JWT_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:jwt"  # noqa: S105 - a type URI
 
 
 def sign_client_assertion(
@@ -54,4 +57,23 @@ def token_request_form(assertion: str, scope: str | None = None) -> dict[str, st
     }
     if scope:
         form["scope"] = scope
+    return form
+
+
+def staff_token_request_form(
+    key: ECKey | RSAKey,
+    client_id: str,
+    audience: str,
+    staff_id: str,
+    scope: str | None = None,
+) -> dict[str, str]:
+    """A token-exchange request for a token on behalf of ``staff_id``: the client assertion
+    authenticates the organisation, the subject token (signed with the same key) names the
+    staff member."""
+    form = token_request_form(sign_client_assertion(key, client_id, audience), scope)
+    form["grant_type"] = TOKEN_EXCHANGE
+    form["subject_token"] = sign_client_assertion(
+        key, client_id, audience, claims={"sub": staff_id}
+    )
+    form["subject_token_type"] = JWT_TOKEN_TYPE
     return form

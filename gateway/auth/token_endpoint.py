@@ -1,11 +1,13 @@
 """The OAuth2 token endpoint, built on Authlib's authorization server.
 
-Grant: client credentials (RFC 6749 §4.4). Client authentication: ``private_key_jwt``
-(RFC 7523 §2.2, as profiled by OpenID Connect Core §9) everywhere, ``client_secret_basic``
-in dev only. Authlib does the protocol; this module supplies what Authlib leaves to the host:
-how clients and their keys are found, how a used ``jti`` is remembered, which scopes a role
-may hold, and how responses are written (errors as problem+json that keep RFC 6749's ``error``
-and ``error_description`` members, so OAuth client libraries still understand them).
+Grants: client credentials (RFC 6749 §4.4), and token exchange (RFC 8693) for a token on behalf
+of a registered staff member (:mod:`gateway.auth.token_exchange`). Client authentication:
+``private_key_jwt`` (RFC 7523 §2.2, as profiled by OpenID Connect Core §9) everywhere,
+``client_secret_basic`` in dev only. Authlib does the protocol; this module supplies what
+Authlib leaves to the host: how clients and their keys are found, how a used ``jti`` is
+remembered, which scopes a role may hold, and how responses are written (errors as
+problem+json that keep RFC 6749's ``error`` and ``error_description`` members, so OAuth client
+libraries still understand them).
 
 Authlib ships server integrations for Flask and Django only; the small adapter to Starlette
 requests and responses lives here.
@@ -41,6 +43,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import JSONResponse
 
 from gateway.auth.access_tokens import AccessTokens
+from gateway.auth.assertions import TOKEN_EXCHANGE
 from gateway.auth.client_secrets import verify_client_secret
 from gateway.auth.models import UsedClientAssertion
 from gateway.auth.scopes import ROLE_SCOPES, Scope
@@ -48,6 +51,7 @@ from gateway.errors import ProblemType, problem_response
 from gateway.organisations.models import Organisation
 from gateway.organisations.service import find_organisation
 from gateway.settings import Settings
+from gateway.staff.models import StaffMember
 
 PRIVATE_KEY_JWT = "private_key_jwt"
 CLIENT_SECRET_BASIC = "client_secret_basic"  # noqa: S105 - a method name
@@ -86,7 +90,9 @@ class OrganisationClient(ClientMixin):  # type: ignore[misc]
         return False
 
     def check_grant_type(self, grant_type: str) -> bool:
-        return grant_type == "client_credentials"
+        return grant_type == "client_credentials" or (
+            grant_type == TOKEN_EXCHANGE and Scope.EXCHANGE in ROLE_SCOPES[self.organisation.role]
+        )
 
 
 class PrivateKeyJWTAuthentication(JWTBearerClientAssertion):  # type: ignore[misc]
@@ -161,16 +167,22 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):  # type: ignore[mis
 
     def validate_token_request(self) -> None:
         super().validate_token_request()
-        organisation: Organisation = self.client.organisation
-        if not organisation.is_active:
-            raise UnauthorizedClientError(description="The organisation is suspended.")
-        requested = set(scope_to_list(self.request.payload.scope) or [])
-        allowed = {scope.value for scope in ROLE_SCOPES[organisation.role]}
-        if not requested <= allowed:
-            raise InvalidScopeError(
-                description=f"A {organisation.role.value} client may request only: "
-                + " ".join(sorted(allowed))
-            )
+        check_client_may_ask(self.client, self.request.payload.scope)
+
+
+def check_client_may_ask(client: OrganisationClient, scope: str | None) -> None:
+    """An authenticated client gets a token only while its organisation is active, and only
+    for scopes its role may hold."""
+    organisation = client.organisation
+    if not organisation.is_active:
+        raise UnauthorizedClientError(description="The organisation is suspended.")
+    requested = set(scope_to_list(scope) or [])
+    allowed = {s.value for s in ROLE_SCOPES[organisation.role]}
+    if not requested <= allowed:
+        raise InvalidScopeError(
+            description=f"A {organisation.role.value} client may request only: "
+            + " ".join(sorted(allowed))
+        )
 
 
 class TokenRequest(OAuth2Request):  # type: ignore[misc]
@@ -189,17 +201,25 @@ class TokenRequest(OAuth2Request):  # type: ignore[misc]
 
 
 class TokenServer(AuthorizationServer):  # type: ignore[misc]
-    """One per request: it holds the request's database session."""
+    """One per request: it holds the request's database session (``session``, which grants
+    read too) and serves the grants it is given."""
 
-    def __init__(self, session: Session, settings: Settings, tokens: AccessTokens) -> None:
+    def __init__(
+        self,
+        session: Session,
+        settings: Settings,
+        tokens: AccessTokens,
+        grants: tuple[type[grants.BaseGrant], ...] = (ClientCredentialsGrant,),
+    ) -> None:
         super().__init__(scopes_supported=[scope.value for scope in Scope])
-        self._session = session
-        self._settings = settings
+        self.session = session
+        self.settings = settings
         self._tokens = tokens
         self.register_client_auth_method(
             PRIVATE_KEY_JWT, PrivateKeyJWTAuthentication(session, settings)
         )
-        self.register_grant(ClientCredentialsGrant)
+        for grant in grants:
+            self.register_grant(grant)
         self.register_token_generator("default", self._generate_token)
 
     def authenticate_client(
@@ -217,10 +237,10 @@ class TokenServer(AuthorizationServer):  # type: ignore[misc]
         return client
 
     def query_client(self, client_id: str) -> OrganisationClient | None:
-        organisation = find_organisation(self._session, client_id)
+        organisation = find_organisation(self.session, client_id)
         if organisation is None:
             return None
-        return OrganisationClient(organisation, secrets_allowed=self._settings.is_dev)
+        return OrganisationClient(organisation, secrets_allowed=self.settings.is_dev)
 
     def _generate_token(
         self,
@@ -235,7 +255,8 @@ class TokenServer(AuthorizationServer):  # type: ignore[misc]
         requested = set(scope_to_list(scope) or [])
         allowed = ROLE_SCOPES[organisation.role]
         granted = frozenset(s for s in allowed if s.value in requested) if requested else allowed
-        return self._tokens.issue(organisation.id, organisation.role, granted)
+        staff_id = user.staff_id if isinstance(user, StaffMember) else None
+        return self._tokens.issue(organisation.id, organisation.role, granted, staff_id=staff_id)
 
     def save_token(self, token: dict[str, Any], request: TokenRequest) -> None:
         # Access tokens are self-contained JWTs; only the fact of issuance is logged.

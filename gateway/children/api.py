@@ -8,15 +8,14 @@ from datetime import date, datetime
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.auth.scopes import Scope
 from gateway.children import service
 from gateway.deps import (
     CurrentClient,
     DeciderDep,
+    ForStaff,
     PseudonymKeyDep,
     SessionDep,
     require_json,
-    require_scope,
 )
 from gateway.one_hop import OneHopRoute
 from gateway.policy.decision import SafetyCode
@@ -47,7 +46,7 @@ class SafetyCodeOut(BaseModel):
 @router.put(
     "/safety-code",
     summary="Set a child's safety code (opvang only; decided and audited)",
-    dependencies=[Depends(require_scope(Scope.EXCHANGE))],
+    dependencies=[ForStaff],
 )
 def set_safety_code(
     body: SafetyCodeChange,
@@ -116,7 +115,7 @@ class GuardianOut(BaseModel):
 @router.put(
     "/guardians",
     summary="Record a child's parents and guardians (opvang, school, swv; decided and audited)",
-    dependencies=[Depends(require_scope(Scope.EXCHANGE))],
+    dependencies=[ForStaff],
 )
 def record_guardians(
     body: GuardiansChange,

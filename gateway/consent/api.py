@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from audit import store
-from gateway.auth.scopes import Scope
 from gateway.children.models import Child
 from gateway.consent.fhir import as_fhir, as_record
 from gateway.consent.models import Consent
-from gateway.deps import CurrentClient, DeciderDep, SessionDep, require_scope
+from gateway.deps import CurrentClient, DeciderDep, ForStaff, SessionDep
 from gateway.errors import NotFoundError
 from gateway.exchanges.models import Exchange
 from gateway.one_hop import OneHopRoute
@@ -26,7 +25,7 @@ FHIR_JSON = "application/fhir+json"
     "/{consent_id}",
     summary="A consent, for the recipient and the source of its exchange (?format=fhir for "
     "FHIR R5)",
-    dependencies=[Depends(require_scope(Scope.EXCHANGE))],
+    dependencies=[ForStaff],
     responses={200: {"content": {FHIR_JSON: {}}}},
 )
 def read_consent(

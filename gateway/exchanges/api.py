@@ -13,7 +13,6 @@ from fastapi import APIRouter, Body, Depends, Header, Query, Response, status
 from sqlalchemy.orm import Session
 
 from gateway.auditing.receipts import EntryReceipt
-from gateway.auth.scopes import Scope
 from gateway.children import service as children
 from gateway.children.models import Child
 from gateway.children.schemas import ChildIdentity
@@ -23,10 +22,10 @@ from gateway.deps import (
     MAX_OFFSET,
     CurrentClient,
     ExchangesDep,
+    ForStaff,
     PseudonymKeyDep,
     SessionDep,
     require_json,
-    require_scope,
 )
 from gateway.exchanges.models import Direction, ExchangeStatus
 from gateway.exchanges.schemas import (
@@ -48,7 +47,7 @@ router = APIRouter(
     route_class=OneHopRoute,
     prefix="/exchanges",
     tags=["exchanges"],
-    dependencies=[Depends(require_json), Depends(require_scope(Scope.EXCHANGE))],
+    dependencies=[Depends(require_json), ForStaff],
 )
 
 

@@ -10,15 +10,14 @@ from sqlalchemy.orm import Session
 
 from audit import store
 from gateway.auditing import service as auditing
-from gateway.auth.scopes import Scope
 from gateway.deps import (
     CurrentClient,
     DeciderDep,
     ExchangesDep,
+    ForStaff,
     PseudonymKeyDep,
     SessionDep,
     require_json,
-    require_scope,
 )
 from gateway.errors import ValidationFailedError
 from gateway.exchanges.api import named_child, order_of
@@ -45,7 +44,7 @@ def read_policies(decider: DeciderDep) -> PolicyCatalogue:
 @router.post(
     "/decisions/preview",
     summary="Dry run: what would this exchange share, and why",
-    dependencies=[Depends(require_scope(Scope.EXCHANGE))],
+    dependencies=[ForStaff],
 )
 def preview_decision(
     body: PreviewRequest,

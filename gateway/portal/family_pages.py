@@ -223,6 +223,7 @@ def history(
                 "source": names.get(entry["source_id"] or "", ""),
                 "what": ACTION_TEXT.get(entry["action"], entry["action"]),
                 "action": entry["action"],
+                "staff_role": entry["extra"].get("staff_role"),
                 "purpose": spec.get("title", entry["purpose"]),
                 "fields": [field_label(spec, f) for f in entry["fields"]],
                 "informed": entry["legal_basis"] in {"legal_duty", "public_task"},

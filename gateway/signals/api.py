@@ -7,15 +7,14 @@ from datetime import date
 
 from fastapi import APIRouter, Depends, Response, status
 
-from gateway.auth.scopes import Scope
 from gateway.deps import (
     CurrentClient,
     ExchangesDep,
+    ForStaff,
     PseudonymKeyDep,
     SessionDep,
     SignalsDep,
     require_json,
-    require_scope,
 )
 from gateway.errors import ForbiddenError, ValidationFailedError
 from gateway.exchanges.api import named_child
@@ -40,7 +39,7 @@ from gateway.signals.thresholds import Absence, Facts, assess
 router = APIRouter(
     route_class=OneHopRoute,
     tags=["leerplicht"],
-    dependencies=[Depends(require_json), Depends(require_scope(Scope.EXCHANGE))],
+    dependencies=[Depends(require_json), ForStaff],
 )
 
 

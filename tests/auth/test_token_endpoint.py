@@ -64,7 +64,7 @@ def test_access_token_is_an_rfc9068_jwt_verifiable_with_the_published_jwks(
     client: TestClient, session: Session
 ) -> None:
     school = register(session)
-    token = access_token(client, school)
+    token = access_token(client, school, own=True)
 
     keys = client.get("/.well-known/jwks.json").json()
     verified = jwt.decode(token, ECKey.import_key(keys["keys"][0]), algorithms=["ES256"])

@@ -41,7 +41,7 @@ def test_an_opvang_sets_rood_and_it_is_audited_by_reference(
     entry = last_entry(session)
     assert entry["action"] == "safety.change"
     assert entry["outcome"] == "allowed"
-    assert entry["extra"] == {"from": "none", "to": "rood"}
+    assert entry["extra"] == {"from": "none", "to": "rood", "staff_role": "pedagogisch medewerker"}
     assert entry["child_ref"] and BSN not in json.dumps(entry)
 
 

@@ -19,7 +19,7 @@ from audit import store
 from gateway.consent.models import Consent, ConsentStatus
 from gateway.exchanges.service import Exchanges
 from gateway.organisations.identifiers import OrganisationRole
-from tests.factories import access_token, bearer, register
+from tests.factories import RegisteredClient, access_token, bearer, register
 
 YOUNG = {"bsn": "111222333", "birth_date": "2021-05-01"}  # 5 in 2026
 TEEN = {"bsn": "123456782", "birth_date": "2012-02-01"}  # 14 in 2026
@@ -34,7 +34,8 @@ WARM_PAYLOAD = {
 @dataclass
 class Party:
     id: str
-    headers: dict[str, str]
+    headers: dict[str, str]  # on behalf of its staff member (tests.factories.TEST_STAFF_ID)
+    registered: RegisteredClient
 
 
 @dataclass
@@ -61,7 +62,11 @@ class World:
         registered = register(
             self.session, role, token_url=self.app.state.settings.token_url, **registration
         )
-        party = Party(registered.organisation_id, bearer(access_token(self.client, registered)))
+        party = Party(
+            registered.organisation_id,
+            bearer(access_token(self.client, registered)),
+            registered,
+        )
         self.parties[name] = party
         return party
 

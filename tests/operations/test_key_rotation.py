@@ -86,7 +86,9 @@ def test_a_retired_token_key_only_verifies_and_never_signs(
     ) as client:
         token = access_token(client, school)
 
-    assert jwt.decode(token, ECKey.import_key(new_pem)).claims["sub"] == school.organisation_id
+    assert (
+        jwt.decode(token, ECKey.import_key(new_pem)).claims["client_id"] == school.organisation_id
+    )
 
 
 @pytest.mark.parametrize(

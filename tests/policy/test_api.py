@@ -186,7 +186,7 @@ def test_every_preview_is_recorded_without_values(client: TestClient, session: S
     assert entry["fields"] == ["development_summary", "home_language"]
     assert entry["processing_activity_id"] == "urn:kindkoppeling:verwerking:warme-overdracht"
     assert entry["requester_id"] == school.organisation_id
-    assert entry["extra"] == {"stripped_count": "1"}
+    assert entry["extra"] == {"stripped_count": "1", "staff_role": "pedagogisch medewerker"}
     assert b"bsn" not in leaves[0]
 
 

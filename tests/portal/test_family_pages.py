@@ -210,6 +210,9 @@ def test_the_history_shows_who_received_what_and_marks_legal_duty_as_informed(
     history = fatma.get(link.group(0)).text
 
     assert "heeft gegevens ontvangen" in history
+    # which role at which organisation read it, as the school's and the office's staff are
+    assert "heeft gegevens ontvangen, door een intern begeleider" in history
+    assert "door een leerplichtambtenaar" in history
     assert "Thuistaal" in history
     assert "u bent geïnformeerd" in history
     assert "Nederlands en Arabisch" not in history  # names of fields, never values

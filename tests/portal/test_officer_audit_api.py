@@ -11,13 +11,24 @@ import pytest
 
 from audit import store
 from gateway.organisations.identifiers import OrganisationRole
-from tests.exchanges.world import TEEN, YOUNG, World
-from tests.portal.family import as_officer, break_glass
+from tests.exchanges.world import TEEN, WARM_PAYLOAD, YOUNG, Party, World
+from tests.factories import access_token, bearer
+from tests.portal.family import (
+    DAAN,
+    MILA,
+    NOOR,
+    as_officer,
+    break_glass,
+    offer_warm,
+    offer_zorg,
+    parent,
+)
 from tests.portal.live import LiveGateway, log_in
 from tests.security.test_rate_limits import strict_limits
 
 ENTRIES = "/api/v1/audit/entries"
 SEARCH = f"{ENTRIES}/_search"
+STAFF = "/api/v1/organisations/me/staff"
 
 
 def entries_of(response: httpx.Response) -> list[dict[str, Any]]:
@@ -145,3 +156,51 @@ def test_an_officers_reads_are_rate_limited_like_a_clients(live: LiveGateway, st
     assert refused.headers["content-type"] == "application/problem+json"
     assert int(refused.headers["retry-after"]) >= 1
     assert httpx.get(f"{live.url}{ENTRIES}", headers=story.school.headers).status_code == 200
+
+
+def test_an_officer_finds_exactly_the_calls_made_on_behalf_of_one_staff_member(
+    live: LiveGateway, world: World
+) -> None:
+    ib = {"staff_id": "ib-0042", "display_name": "J. de Vries", "role": "intern begeleider"}
+    for school in (world.school, world.other_school):  # the same id at two schools
+        own = bearer(access_token(world.client, school.registered, own=True))
+        assert world.client.post(STAFF, json=ib, headers=own).status_code == 201
+    as_ib = {
+        school.id: Party(school.id, bearer(token_for(world, school, "ib-0042")), school.registered)
+        for school in (world.school, world.other_school)
+    }
+    exchange_id = offer_warm(world, NOOR, parent("moeder", "fatma"))
+    world.grant_all(exchange_id)
+    world.deliver(world.kinderopvang, exchange_id, WARM_PAYLOAD)
+    assert world.fetch(as_ib[world.school.id], exchange_id).status_code == 200
+    offer_zorg(world, world.school, DAAN, parent("moeder", "els"))  # the school's staff-1
+    offer_zorg(world, as_ib[world.other_school.id], MILA, parent("moeder", "els"))
+    world.add("operator", OrganisationRole.GATEWAY)
+    officer = as_officer(live, world, "fg-gateway", world.operator.id)
+
+    query = {"organisation": world.school.id, "on_behalf_of": "ib-0042", "limit": 500}
+    found = officer.get(ENTRIES, params=query)
+    searched = officer.post(SEARCH, json=query)
+    without_organisation = officer.get(ENTRIES, params={"on_behalf_of": "ib-0042"})
+
+    world.session.expire_all()
+    acting = [
+        (index, json.loads(leaf)["actor"]["id"])
+        for index, leaf, _ in store.iter_leaves(world.session)
+        if json.loads(leaf)["on_behalf_of"] == "ib-0042"
+    ]
+    expected = [index for index, actor in acting if actor == world.school.id]
+    assert expected
+    assert any(actor == world.other_school.id for _, actor in acting)  # left out
+    assert [item["index"] for item in found.json()["items"]] == expected
+    assert [item["index"] for item in searched.json()["items"]] == expected
+    assert {e["action"] for e in entries_of(found)} == {"fetch"}
+    assert without_organisation.status_code == 422
+    assert "organisation" in json.dumps(without_organisation.json()["errors"])
+
+
+def token_for(world: World, party: Party, staff_id: str) -> str:
+    response = world.client.post("/oauth/token", data=party.registered.staff_form(staff_id))
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token

@@ -49,6 +49,11 @@ def objects(live: LiveGateway, world: World) -> Objects:
         json={"url": "https://lvs.example/hooks", "event_types": ["exchange.delivered"]},
         headers=world.kinderopvang.headers,
     ).json()
+    staff = {"staff_id": "pm-0007", "display_name": "Geheime Medewerker", "role": "mentor"}
+    registered = world.client.post(
+        "/api/v1/organisations/me/staff", json=staff, headers=world.kinderopvang.headers
+    )
+    assert registered.status_code == 201, registered.text
     return Objects(
         ids={
             "exchange_id": exchange_id,
@@ -57,8 +62,15 @@ def objects(live: LiveGateway, world: World) -> Objects:
             "child_id": consent.child_id,
             "break_glass_id": break_glass(world),
             "webhook_id": webhook["id"],
+            "staff_id": staff["staff_id"],
         },
-        secrets=[*WARM_PAYLOAD.values(), NOOR["bsn"], consent.child_id, webhook["secret"]],
+        secrets=[
+            *WARM_PAYLOAD.values(),
+            NOOR["bsn"],
+            consent.child_id,
+            webhook["secret"],
+            staff["display_name"],
+        ],
     )
 
 
