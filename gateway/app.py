@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
+from functools import partial
 
 from fastapi import FastAPI
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from gateway import migrations
@@ -34,6 +36,7 @@ from gateway.middleware import (
 from gateway.notifications.sending import Mailer, SmtpServer
 from gateway.one_hop import install_caller_first
 from gateway.organisations.api import router as organisations_router
+from gateway.organisations.certificates import self_signed_pems
 from gateway.outbox import run_periodically as run_outbox_periodically
 from gateway.policy.api import router as policy_router
 from gateway.policy.service import make_decider
@@ -44,6 +47,7 @@ from gateway.signals.api import router as signals_router
 from gateway.signals.service import Signals
 from gateway.staff.api import router as staff_router
 from gateway.statistics.api import router as statistics_router
+from gateway.tls import refresh_periodically, trust
 from gateway.webhooks.api import router as webhooks_router
 from gateway.webhooks.delivery import Deliverer
 
@@ -66,6 +70,11 @@ def outbox_workers(app: FastAPI, settings: Settings) -> list[Callable[[], int]]:
         )
         workers.append(mailer.run_once)
     return workers
+
+
+def registered_self_signed(sessions: Callable[[], Session]) -> list[str]:
+    with sessions() as session:
+        return self_signed_pems(session)
 
 
 def contact(settings: Settings) -> dict[str, str]:
@@ -103,6 +112,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             asyncio.create_task(run_outbox_periodically(work, settings.outbox_interval))
             for work in outbox_workers(app, settings)
         ]
+        if trust.serving:  # this process terminates mutual TLS (gateway serve with TLS)
+            workers.append(
+                asyncio.create_task(
+                    refresh_periodically(
+                        settings.tls_trust_refresh,
+                        partial(registered_self_signed, app.state.sessions),
+                    )
+                )
+            )
         yield
         for worker in workers:
             worker.cancel()

@@ -25,7 +25,7 @@ from audit import store
 from audit.export import write_export
 from audit.note import Signer
 from audit.verify import verify_log
-from gateway import demo, leases, migrations, tracing
+from gateway import demo, leases, migrations, tls, tracing
 from gateway.auditing import service as auditing
 from gateway.auditing.witnessing import standing as witnessing_standing
 from gateway.auditing.witnessing import submit_latest
@@ -102,22 +102,17 @@ def serve(
 ) -> None:
     """Run the HTTP service. In dev, migrations run at start; in production run
     ``gateway db upgrade`` first (/health/ready answers 503 until then). Behind a reverse proxy,
-    set FORWARDED_ALLOW_IPS to its address so client addresses come from X-Forwarded-For."""
-    import uvicorn
-
+    set FORWARDED_ALLOW_IPS to its address so client addresses come from X-Forwarded-For.
+    With GATEWAY_TLS_CERT_FILE and GATEWAY_TLS_KEY_FILE it serves HTTPS itself and asks clients
+    for a certificate (mutual TLS, RFC 8705)."""
     settings = Settings()
     configure_logging(settings.log_level)
-    typer.echo(f"kindkoppeling on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    scheme = "https" if settings.tls_cert_file else "http"
+    typer.echo(
+        f"kindkoppeling on {scheme}://{host}:{port}  (API docs: {scheme}://{host}:{port}/docs)"
+    )
     with _metrics_directory(workers):
-        uvicorn.run(
-            "gateway.app:create_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_config=None,
-            access_log=False,
-        )
+        tls.serve("gateway.app:create_app", settings, host=host, port=port, workers=workers)
 
 
 @contextmanager

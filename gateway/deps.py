@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
+from cryptography import x509
 from fastapi import Depends, Request, Security
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import HTTPAuthorizationCredentials, OAuth2
@@ -25,6 +26,7 @@ from audit.note import Signer
 from gateway.auditing.service import ActingFor, organisation_actor
 from gateway.auditing.witnessing import Witnesses
 from gateway.auth.access_tokens import AccessTokens
+from gateway.auth.certificates import from_scope, thumbprint
 from gateway.auth.scopes import Scope
 from gateway.errors import (
     AUTHENTICATION_REQUIRED,
@@ -74,6 +76,12 @@ async def get_bearer(
     if scheme.lower() != "bearer" or not token:
         return None
     return HTTPAuthorizationCredentials(scheme=scheme, credentials=token)
+
+
+def client_certificate(request: Request) -> x509.Certificate | None:
+    """The certificate the client presented over mutual TLS, if any (no I/O)."""
+    settings: Settings = request.app.state.settings
+    return from_scope(request.scope, settings.tls_client_cert_header)
 
 
 async def get_settings(request: Request) -> Settings:
@@ -213,6 +221,14 @@ async def get_principal(
     except AuthenticationError as exc:
         exc.headers = _challenge("invalid_token")
         raise
+    if claims.certificate is not None:
+        presented = client_certificate(request)
+        if presented is None or thumbprint(presented) != claims.certificate:
+            raise AuthenticationError(
+                "The token is bound to a client certificate (RFC 8705); present it over mutual "
+                "TLS with that same certificate.",
+                headers=_challenge("invalid_token"),
+            )
     request.state.client_id = claims.organisation_id
     counted = rate_limits.api.hit_held(claims.organisation_id)
     principal = Principal(

@@ -9,7 +9,12 @@ from gateway.decisions.models import DecisionRecord, PolicyBundleRecord
 from gateway.exchanges.models import Exchange, Payload
 from gateway.leases import JobLease
 from gateway.notifications.models import ContactAddress, MailMessage
-from gateway.organisations.models import Organisation, OrganisationKey, RegionGemeente
+from gateway.organisations.models import (
+    Organisation,
+    OrganisationCertificate,
+    OrganisationKey,
+    RegionGemeente,
+)
 from gateway.oversight.models import BreakGlassReview
 from gateway.portal.logins import PortalLogin
 from gateway.rate_limits import RateCounter
@@ -37,6 +42,7 @@ __all__ = [
     "MailMessage",
     "Notice",
     "Organisation",
+    "OrganisationCertificate",
     "OrganisationKey",
     "Payload",
     "PolicyBundleRecord",

@@ -90,6 +90,32 @@ class Settings(BaseSettings):
         description="Seconds between an assertion's iat (or now) and its exp that we accept.",
     )
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    tls_cert_file: Path | None = Field(
+        default=None,
+        description="PEM certificate (with its chain) for `gateway serve` to terminate TLS "
+        "itself; with tls_key_file. Unset: plain HTTP, for a reverse proxy in front.",
+    )
+    tls_key_file: Path | None = Field(default=None, description="PEM key of tls_cert_file.")
+    tls_client_ca_file: Path | None = Field(
+        default=None,
+        description="PEM bundle of the CA certificates (PKIoverheid) that client certificates "
+        "of tls_client_auth must chain to (RFC 8705 §2.1). `gateway serve` with TLS asks "
+        "clients for a certificate and trusts these and the registered self-signed ones.",
+    )
+    tls_client_cert_header: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9-]+$",
+        description="Behind a reverse proxy that terminates mutual TLS: the header in which "
+        "it passes the client certificate (URL-escaped PEM, nginx $ssl_client_escaped_cert). "
+        "Set it only when every request comes through that proxy and it overwrites the header "
+        "on each; then the header is the only source of client certificates.",
+    )
+    tls_trust_refresh: int = Field(
+        default=30,
+        ge=1,
+        description="Seconds between reloads of the registered self-signed client certificates "
+        "into the TLS handshake's trust (for those registered through another process).",
+    )
     policy_dir: Path = Field(
         default_factory=default_policy_dir, description="The Rego policy bundle (policies/)."
     )

@@ -5,9 +5,11 @@ A token names the organisation (``client_id``), its role and its scopes. A token
 client-credentials grant is the organisation's own (``sub`` is the ``client_id`` too); one from
 the token exchange (:mod:`gateway.auth.token_exchange`, RFC 8693) is issued to the organisation's
 client acting on behalf of one of its registered staff members: ``sub`` is the staff id and
-``act`` (RFC 8693 §4.1) names the client as the acting party. Being self-contained, it is not
-stored; the organisation's status (and the staff member's registration) is checked on every use
-instead, so suspending an organisation stops its live tokens at once.
+``act`` (RFC 8693 §4.1) names the client as the acting party. A token issued over mutual TLS
+is bound to the client's certificate (``cnf`` ``x5t#S256``, RFC 8705 §3) and works only over
+that certificate. Being self-contained, it is not stored; the organisation's status (and the
+staff member's registration) is checked on every use instead, so suspending an organisation
+stops its live tokens at once.
 
 A token that verified is remembered (its exact text, in memory, up to ``MAX_REMEMBERED``) with
 its claims until it expires: the same bytes under the same keys verify the same way, and only
@@ -45,6 +47,7 @@ class AccessTokenClaims:
     scopes: frozenset[Scope]
     token_id: str
     staff_id: str | None = None  # the staff member the client acts for, if any
+    certificate: str | None = None  # cnf x5t#S256: the client certificate it is bound to
 
 
 class AccessTokens:
@@ -69,9 +72,11 @@ class AccessTokens:
         scopes: frozenset[Scope],
         *,
         staff_id: str | None = None,
+        certificate: str | None = None,
     ) -> dict[str, Any]:
         """Return an RFC 6749 §5.1 token response; with ``staff_id``, a token on that staff
-        member's behalf."""
+        member's behalf; with ``certificate`` (a thumbprint), one bound to that client
+        certificate (RFC 8705 §3)."""
         now = datetime.now(UTC)
         lifetime = self._settings.access_token_lifetime
         claims: dict[str, Any] = {
@@ -88,6 +93,8 @@ class AccessTokens:
         }
         if staff_id is not None:
             claims["act"] = {"sub": organisation_id}
+        if certificate is not None:
+            claims["cnf"] = {"x5t#S256": certificate}
         header = {"alg": ALGORITHM, "typ": TOKEN_TYPE, "kid": self._key.kid}
         return {
             "access_token": jwt.encode(header, claims, self._key),
@@ -131,6 +138,7 @@ class AccessTokens:
             role = OrganisationRole(decoded.claims["role"])
             scopes = frozenset(Scope(s) for s in str(decoded.claims.get("scope", "")).split())
             organisation_id, staff_id = _parties(decoded.claims)
+            certificate = _bound_to(decoded.claims)
         except (JoseError, KeyError, ValueError) as exc:
             raise AuthenticationError(f"The access token is not valid: {_reason(exc)}.") from exc
         claims = AccessTokenClaims(
@@ -139,6 +147,7 @@ class AccessTokens:
             scopes=scopes,
             token_id=str(decoded.claims["jti"]),
             staff_id=staff_id,
+            certificate=certificate,
         )
         return claims, int(decoded.claims["exp"])
 
@@ -164,6 +173,17 @@ def _parties(claims: dict[str, Any]) -> tuple[str, str | None]:
     if not isinstance(act, dict) or act.get("sub") != client_id or set(act) != {"sub"}:
         raise ValueError("act names the token's own client, and nothing more")
     return client_id, subject
+
+
+def _bound_to(claims: dict[str, Any]) -> str | None:
+    """The thumbprint of the certificate the token is bound to (RFC 8705 §3.1), if any."""
+    cnf = claims.get("cnf")
+    if cnf is None:
+        return None
+    thumbprint = cnf.get("x5t#S256") if isinstance(cnf, dict) else None
+    if not isinstance(thumbprint, str):
+        raise ValueError("cnf names no x5t#S256 certificate thumbprint")
+    return thumbprint
 
 
 def _reason(exc: Exception) -> str:

@@ -19,7 +19,7 @@ from gateway.auth.token_endpoint import (
     reject_repeated_parameters,
 )
 from gateway.auth.token_exchange import TokenExchangeGrant
-from gateway.deps import AccessTokensDep, RateLimitsDep, SessionDep, SettingsDep
+from gateway.deps import AccessTokensDep, RateLimitsDep, SessionDep, SettingsDep, client_certificate
 from gateway.errors import problem_responses
 
 router = APIRouter(tags=["oauth"])
@@ -45,6 +45,12 @@ _TOKEN_REQUEST_SCHEMA: dict[str, Any] = {
                             "every call about a child needs.",
                         },
                         "scope": {"type": "string", "examples": ["exchange"]},
+                        "client_id": {
+                            "type": "string",
+                            "description": "With tls_client_auth or "
+                            "self_signed_tls_client_auth (RFC 8705): the organisation id; the "
+                            "client certificate of the TLS connection authenticates it.",
+                        },
                         "client_assertion_type": {
                             "type": "string",
                             "enum": ["urn:ietf:params:oauth:client-assertion-type:jwt-bearer"],
@@ -109,7 +115,13 @@ async def issue_token(
     except ValueError:
         return oauth_problem("invalid_request", "The request has too many parameters.")
 
-    server = TokenServer(session, settings, tokens, (ClientCredentialsGrant, TokenExchangeGrant))
+    server = TokenServer(
+        session,
+        settings,
+        tokens,
+        (ClientCredentialsGrant, TokenExchangeGrant),
+        certificate=client_certificate(request),
+    )
     token_request = TokenRequest(settings.token_url, request.headers, form)
 
     def respond() -> Response:  # one worker hop, the session closed in it

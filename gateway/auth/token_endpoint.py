@@ -3,11 +3,13 @@
 Grants: client credentials (RFC 6749 §4.4), and token exchange (RFC 8693) for a token on behalf
 of a registered staff member (:mod:`gateway.auth.token_exchange`). Client authentication:
 ``private_key_jwt`` (RFC 7523 §2.2, as profiled by OpenID Connect Core §9) everywhere,
-``client_secret_basic`` in dev only. Authlib does the protocol; this module supplies what
-Authlib leaves to the host: how clients and their keys are found, how a used ``jti`` is
-remembered, which scopes a role may hold, and how responses are written (errors as
-problem+json that keep RFC 6749's ``error`` and ``error_description`` members, so OAuth client
-libraries still understand them).
+``tls_client_auth`` and ``self_signed_tls_client_auth`` (RFC 8705 §2) over mutual TLS,
+``client_secret_basic`` in dev only. A token requested over mutual TLS, by whichever method,
+is bound to the client's certificate (RFC 8705 §3). Authlib does the protocol; this module
+supplies what Authlib leaves to the host: how clients and their keys are found, how a used
+``jti`` is remembered, which scopes a role may hold, and how responses are written (errors as
+problem+json that keep RFC 6749's ``error`` and ``error_description`` members, so OAuth
+client libraries still understand them).
 
 Authlib ships server integrations for Flask and Django only; the small adapter to Starlette
 requests and responses lives here.
@@ -16,8 +18,9 @@ requests and responses lives here.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, ClassVar
 
 import structlog
@@ -34,6 +37,7 @@ from authlib.oauth2.rfc6749 import (
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc6749.util import scope_to_list
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
+from cryptography import x509
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
@@ -44,10 +48,16 @@ from starlette.responses import JSONResponse
 
 from gateway.auth.access_tokens import AccessTokens
 from gateway.auth.assertions import TOKEN_EXCHANGE
+from gateway.auth.certificates import CertificateError, thumbprint, verify_chain
 from gateway.auth.client_secrets import verify_client_secret
 from gateway.auth.models import UsedClientAssertion
 from gateway.auth.scopes import ROLE_SCOPES, Scope
 from gateway.errors import ProblemType, problem_response
+from gateway.organisations.certificates import (
+    SELF_SIGNED_TLS_CLIENT_AUTH,
+    TLS_CLIENT_AUTH,
+    matching,
+)
 from gateway.organisations.models import Organisation
 from gateway.organisations.service import find_organisation
 from gateway.settings import Settings
@@ -87,7 +97,8 @@ class OrganisationClient(ClientMixin):  # type: ignore[misc]
             return bool(self.organisation.keys)
         if method == CLIENT_SECRET_BASIC:
             return self._secrets_allowed and self.organisation.client_secret_hash is not None
-        return False
+        # For these, MutualTLSAuthentication has found the matching certificate.
+        return method in {TLS_CLIENT_AUTH, SELF_SIGNED_TLS_CLIENT_AUTH}
 
     def check_grant_type(self, grant_type: str) -> bool:
         return grant_type == "client_credentials" or (
@@ -162,8 +173,40 @@ class PrivateKeyJWTAuthentication(JWTBearerClientAssertion):  # type: ignore[mis
         return True
 
 
+class MutualTLSAuthentication:
+    """RFC 8705 §2: the client names itself (``client_id``) and the certificate of its TLS
+    connection proves it: a self-signed one by being the registered one, a PKI one by its OIN
+    and by a chain to the configured CA bundle."""
+
+    def __init__(
+        self, method: str, certificate: x509.Certificate | None, ca_bundle: Path | None
+    ) -> None:
+        self._method = method
+        self._certificate = certificate
+        self._ca_bundle = ca_bundle
+
+    def __call__(
+        self, query_client: Callable[[str], OrganisationClient | None], request: TokenRequest
+    ) -> OrganisationClient | None:
+        client_id = request.form.get("client_id")
+        if self._certificate is None or not client_id:
+            return None
+        client = query_client(client_id)
+        if client is None or matching(client.organisation, self._certificate, self._method) is None:
+            return None
+        if self._method == TLS_CLIENT_AUTH:
+            try:
+                verify_chain(self._certificate, self._ca_bundle)
+            except CertificateError:
+                return None
+        return client
+
+
+ALL_METHODS = [PRIVATE_KEY_JWT, TLS_CLIENT_AUTH, SELF_SIGNED_TLS_CLIENT_AUTH, CLIENT_SECRET_BASIC]
+
+
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):  # type: ignore[misc]
-    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = [PRIVATE_KEY_JWT, CLIENT_SECRET_BASIC]
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ALL_METHODS
 
     def validate_token_request(self) -> None:
         super().validate_token_request()
@@ -202,7 +245,7 @@ class TokenRequest(OAuth2Request):  # type: ignore[misc]
 
 class TokenServer(AuthorizationServer):  # type: ignore[misc]
     """One per request: it holds the request's database session (``session``, which grants
-    read too) and serves the grants it is given."""
+    read too) and client certificate, and serves the grants it is given."""
 
     def __init__(
         self,
@@ -210,14 +253,20 @@ class TokenServer(AuthorizationServer):  # type: ignore[misc]
         settings: Settings,
         tokens: AccessTokens,
         grants: tuple[type[grants.BaseGrant], ...] = (ClientCredentialsGrant,),
+        certificate: x509.Certificate | None = None,
     ) -> None:
         super().__init__(scopes_supported=[scope.value for scope in Scope])
         self.session = session
         self.settings = settings
         self._tokens = tokens
+        self._bound_to = thumbprint(certificate) if certificate is not None else None
         self.register_client_auth_method(
             PRIVATE_KEY_JWT, PrivateKeyJWTAuthentication(session, settings)
         )
+        for method in (TLS_CLIENT_AUTH, SELF_SIGNED_TLS_CLIENT_AUTH):
+            self.register_client_auth_method(
+                method, MutualTLSAuthentication(method, certificate, settings.tls_client_ca_file)
+            )
         for grant in grants:
             self.register_grant(grant)
         self.register_token_generator("default", self._generate_token)
@@ -232,7 +281,8 @@ class TokenServer(AuthorizationServer):  # type: ignore[misc]
                 raise
             raise InvalidClientError(
                 description="No usable client authentication: send client_assertion_type and "
-                "client_assertion (private_key_jwt, RFC 7523)."
+                "client_assertion (private_key_jwt, RFC 7523), or client_id over mutual TLS "
+                "with a registered certificate (RFC 8705)."
             ) from exc
         return client
 
@@ -256,7 +306,13 @@ class TokenServer(AuthorizationServer):  # type: ignore[misc]
         allowed = ROLE_SCOPES[organisation.role]
         granted = frozenset(s for s in allowed if s.value in requested) if requested else allowed
         staff_id = user.staff_id if isinstance(user, StaffMember) else None
-        return self._tokens.issue(organisation.id, organisation.role, granted, staff_id=staff_id)
+        return self._tokens.issue(
+            organisation.id,
+            organisation.role,
+            granted,
+            staff_id=staff_id,
+            certificate=self._bound_to,
+        )
 
     def save_token(self, token: dict[str, Any], request: TokenRequest) -> None:
         # Access tokens are self-contained JWTs; only the fact of issuance is logged.

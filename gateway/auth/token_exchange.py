@@ -1,7 +1,7 @@
 """Token exchange (RFC 8693): an organisation's client gets a token on behalf of one of its staff.
 
 The request is a token request with the same client authentication as client credentials
-(``private_key_jwt``), and:
+(``private_key_jwt``, or a client certificate over mutual TLS), and:
 
 - ``grant_type=urn:ietf:params:oauth:grant-type:token-exchange``;
 - ``subject_token``: a JWT the organisation signs with one of its registered keys, naming the
@@ -32,9 +32,9 @@ from joserfc.jwk import KeySet
 
 from gateway.auth.assertions import JWT_TOKEN_TYPE, TOKEN_EXCHANGE
 from gateway.auth.token_endpoint import (
+    ALL_METHODS,
     ASSERTION_ALGORITHMS,
     ASSERTION_LEEWAY_SECONDS,
-    PRIVATE_KEY_JWT,
     OrganisationClient,
     TokenServer,
     check_client_may_ask,
@@ -48,7 +48,7 @@ ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"  # noqa: S10
 
 class TokenExchangeGrant(grants.BaseGrant, grants.TokenEndpointMixin):  # type: ignore[misc]
     GRANT_TYPE = TOKEN_EXCHANGE
-    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = [PRIVATE_KEY_JWT]
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ALL_METHODS
 
     def validate_token_request(self) -> None:
         client: OrganisationClient = self.authenticate_token_endpoint_client()

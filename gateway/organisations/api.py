@@ -6,12 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from gateway.deps import AdminClient, CurrentClient, SessionDep, require_json
+from gateway.deps import AdminClient, CurrentClient, SessionDep, SettingsDep, require_json
+from gateway.errors import problem_responses
 from gateway.one_hop import OneHopRoute
-from gateway.organisations import service
+from gateway.organisations import certificates, service
 from gateway.organisations.identifiers import OrganisationRole
 from gateway.organisations.models import OrganisationStatus
 from gateway.organisations.schemas import (
+    CertificateCreate,
+    CertificateOut,
     KeyCreate,
     KeyOut,
     OrganisationCreate,
@@ -19,6 +22,7 @@ from gateway.organisations.schemas import (
     OrganisationOut,
     OrganisationUpdate,
 )
+from gateway.tls import trust
 
 router = APIRouter(
     route_class=OneHopRoute,
@@ -84,3 +88,28 @@ def add_key(
 ) -> KeyOut:
     key = service.add_key(session, organisation_id, body.jwk, actor=admin.actor)
     return KeyOut(kid=key.kid, jwk=key.jwk, created_at=key.created_at)
+
+
+@router.post(
+    "/{organisation_id}/certificates",
+    status_code=status.HTTP_201_CREATED,
+    summary="Register a client certificate for mutual TLS, RFC 8705 (admin)",
+    responses=problem_responses(409),
+)
+def add_certificate(
+    organisation_id: str,
+    body: CertificateCreate,
+    admin: AdminClient,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> CertificateOut:
+    registered = certificates.add_certificate(
+        session,
+        organisation_id,
+        body.certificate,
+        actor=admin.actor,
+        ca_bundle=settings.tls_client_ca_file,
+    )
+    if registered.self_signed:  # this process's handshakes trust it now; others at refresh
+        trust.add([registered.pem])
+    return CertificateOut.of(registered)

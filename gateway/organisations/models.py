@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gateway.db import Base, str_enum, utcnow
@@ -52,6 +52,12 @@ class Organisation(Base):
         lazy="select",
     )
 
+    certificates: Mapped[list[OrganisationCertificate]] = relationship(
+        order_by="OrganisationCertificate.id",
+        cascade="all, delete-orphan",
+        lazy="select",
+    )
+
     region: Mapped[list[RegionGemeente]] = relationship(
         order_by="RegionGemeente.gemeente_code",
         cascade="all, delete-orphan",
@@ -85,6 +91,26 @@ class OrganisationKey(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     organisation: Mapped[Organisation] = relationship(back_populates="keys")
+
+
+class OrganisationCertificate(Base):
+    """A client certificate for mutual TLS (RFC 8705). One from a PKI (``tls_client_auth``)
+    identifies the organisation by the OIN in its subject's serialNumber, so a renewed
+    certificate under the same OIN works too; a self-signed one
+    (``self_signed_tls_client_auth``) only by its own thumbprint."""
+
+    __tablename__ = "organisation_certificates"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    organisation_id: Mapped[str] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    thumbprint: Mapped[str] = mapped_column(String(43), unique=True)  # x5t#S256
+    subject_serial: Mapped[str | None] = mapped_column(String(64), index=True)  # the OIN
+    self_signed: Mapped[bool] = mapped_column()
+    pem: Mapped[str] = mapped_column(Text)
+    not_after: Mapped[datetime] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class RegionGemeente(Base):

@@ -8,7 +8,11 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.organisations.identifiers import OrganisationRole
-from gateway.organisations.models import Organisation, OrganisationStatus
+from gateway.organisations.models import (
+    Organisation,
+    OrganisationCertificate,
+    OrganisationStatus,
+)
 
 NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]*$"
 
@@ -62,6 +66,37 @@ class KeyCreate(BaseModel):
     )
 
 
+class CertificateCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    certificate: str = Field(
+        max_length=16_384,
+        description="A client certificate in PEM for mutual TLS (RFC 8705). One a PKIoverheid "
+        "CA issued (tls_client_auth) must chain to the gateway's client CA bundle and carry "
+        "the organisation's OIN as the subject's serialNumber; a self-signed one "
+        "(self_signed_tls_client_auth) is known by its thumbprint alone.",
+        examples=["-----BEGIN CERTIFICATE-----\n…\n-----END CERTIFICATE-----\n"],
+    )
+
+
+class CertificateOut(BaseModel):
+    thumbprint: str = Field(description="x5t#S256: base64url SHA-256 of the DER certificate.")
+    oin: str | None = Field(description="The subject's serialNumber (PKIoverheid: the OIN).")
+    method: str = Field(examples=["tls_client_auth", "self_signed_tls_client_auth"])
+    not_after: datetime
+    created_at: datetime
+
+    @classmethod
+    def of(cls, certificate: OrganisationCertificate) -> CertificateOut:
+        return cls(
+            thumbprint=certificate.thumbprint,
+            oin=certificate.subject_serial,
+            method="self_signed_tls_client_auth" if certificate.self_signed else "tls_client_auth",
+            not_after=certificate.not_after,
+            created_at=certificate.created_at,
+        )
+
+
 class KeyOut(BaseModel):
     kid: str
     jwk: dict[str, Any]
@@ -77,6 +112,7 @@ class OrganisationOut(BaseModel):
     gemeente: str | None
     region: list[str]
     keys: list[KeyOut]
+    certificates: list[CertificateOut]
     created_at: datetime
     updated_at: datetime
 
@@ -91,6 +127,7 @@ class OrganisationOut(BaseModel):
             gemeente=organisation.gemeente_code,
             region=organisation.region_codes,
             keys=[KeyOut(kid=k.kid, jwk=k.jwk, created_at=k.created_at) for k in organisation.keys],
+            certificates=[CertificateOut.of(c) for c in organisation.certificates],
             created_at=organisation.created_at,
             updated_at=organisation.updated_at,
         )

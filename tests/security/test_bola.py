@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,8 +18,12 @@ import pytest
 from fastapi.routing import APIRoute
 
 from gateway.consent.models import ConsentStatus
+from gateway.organisations import certificates
 from gateway.portal import family_pages, officer_pages
+from gateway.settings import Settings
 from tests.exchanges.world import WARM_PAYLOAD, World
+from tests.factories import TEST_ACTOR, bearer
+from tests.mtls import serving_mutual_tls
 from tests.portal.family import NOOR, as_officer, break_glass, offer_warm, parent
 from tests.portal.live import LiveGateway, csrf_of, log_in
 from tests.tally import TALLY
@@ -231,3 +236,41 @@ def test_the_rightful_parent_and_officer_do_reach_those_pages(
     assert answers == [200, 404]
     officer = as_officer(live, world, "fg-regenboog", world.school.id)
     assert "acuut risico" in officer.get("/portaal/fg/break-glass").text
+
+
+def test_over_mutual_tls_no_api_object_route_serves_an_unrelated_organisation(
+    live: LiveGateway, world: World, objects: Objects, tmp_path: Path
+) -> None:
+    """The same sweep over the mTLS path: ``gateway serve`` terminating TLS, each outsider
+    presenting its own PKI certificate with a token bound to it (RFC 8705)."""
+    outsiders = [world.stranger, world.other_school, world.swv, world.leerplicht, world.shelter]
+    routes = api_object_routes(live)
+    settings: Settings = live.app.state.settings  # the world's issuer, audience and keys
+    with serving_mutual_tls(settings, tmp_path) as gateway:
+        callers = []
+        for number, outsider in enumerate([*outsiders, world.kinderopvang]):
+            certificate = gateway.pki.client(f"0000000100{number:010d}", f"Partij {number}")
+            certificates.add_certificate(
+                world.session,
+                outsider.id,
+                certificate.pem,
+                actor=TEST_ACTOR,
+                ca_bundle=gateway.bundle,
+            )
+            issued = gateway.token(outsider.registered, certificate)
+            assert issued.status_code == 200, issued.text
+            callers.append((gateway.client(certificate), bearer(issued.json()["access_token"])))
+        *strangers, (source, source_token) = callers
+        for method, path in routes:
+            url = fill(path, objects.ids)
+            for tls_client, token in strangers:
+                response = tls_client.request(
+                    method, url, json=API_BODIES.get((method, path), {}), headers=token
+                )
+                assert_nothing_leaks(response, objects, f"{method} {path} over mTLS")
+        # The ids were real: the source, over its own certificate, still reaches its exchange.
+        own = source.get(f"/api/v1/exchanges/{objects.ids['exchange_id']}", headers=source_token)
+        for tls_client, _ in callers:
+            tls_client.close()
+    assert own.status_code == 200
+    TALLY["routes_swept"] += len(routes)

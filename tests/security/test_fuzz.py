@@ -20,8 +20,10 @@ not part of the suite. Chains of calls are the BOLA sweep's and the scenario tes
 from __future__ import annotations
 
 from contextlib import suppress
+from pathlib import Path
 from typing import Any
 
+import requests
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, given, settings
@@ -36,11 +38,15 @@ from schemathesis.checks import (
 )
 from sqlalchemy.orm import Session
 
+from gateway.organisations import certificates
 from gateway.organisations.identifiers import OrganisationRole
-from tests.factories import access_token, bearer, register
+from gateway.settings import Settings
+from tests.factories import TEST_ACTOR, access_token, bearer, register
+from tests.mtls import serving_mutual_tls
 from tests.tally import TALLY
 
 EXAMPLES = 25
+MUTUAL_TLS_EXAMPLES = 10  # over real TLS to another process: the path, not the app, is new
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -66,10 +72,18 @@ def problem_shape(response: Any) -> str | None:
 
 
 def fuzz(
-    operation: Any, mode: GenerationMode, who: str, headers: dict[str, str], failures: list[str]
+    operation: Any,
+    mode: GenerationMode,
+    who: str,
+    headers: dict[str, str],
+    failures: list[str],
+    examples: int = EXAMPLES,
+    **call: Any,
 ) -> None:
+    """``call``: how to reach the gateway, if not in process (``base_url``, TLS options)."""
+
     @settings(
-        max_examples=EXAMPLES,
+        max_examples=examples,
         deadline=None,
         database=None,
         phases=[Phase.explicit, Phase.generate],
@@ -78,7 +92,7 @@ def fuzz(
     @given(case=operation.as_strategy(generation_mode=mode))
     def run(case: schemathesis.Case) -> None:
         TALLY["fuzz_cases"] += 1
-        response = case.call(headers=headers)
+        response = case.call(headers=headers, **call)
         try:
             case.validate_response(response, checks=CHECKS, headers=headers)
         except Exception as failure:
@@ -109,4 +123,49 @@ def test_generated_requests_get_declared_answers_and_never_a_5xx(
                 with suppress(Unsatisfiable):
                     fuzz(operation, mode, who, headers, failures)
 
+    assert not failures, "\n\n".join(failures[:10])
+
+
+def test_over_mutual_tls_generated_requests_with_a_bound_token_get_declared_answers(
+    client: TestClient, session: Session, settings: Settings, tmp_path: Path
+) -> None:
+    """The same, over the mTLS path: ``gateway serve`` terminating TLS, a school presenting its
+    PKI certificate and a token bound to it (RFC 8705)."""
+    school = register(session, token_url=settings.token_url)
+    with serving_mutual_tls(settings, tmp_path) as gateway:
+        certificate = gateway.pki.client("00000001001234567000", "Basisschool De Regenboog")
+        certificates.add_certificate(
+            session,
+            school.organisation_id,
+            certificate.pem,
+            actor=TEST_ACTOR,
+            ca_bundle=gateway.bundle,
+        )
+        issued = gateway.token(school, certificate)
+        assert issued.status_code == 200, issued.text
+        headers = bearer(issued.json()["access_token"])
+        tls = {
+            "verify": str(gateway.bundle),  # the server's certificate is from the same PKI
+            "cert": certificate.write(tmp_path, "fuzzing-school"),
+        }
+        schema = schemathesis.openapi.from_dict(client.app.openapi())  # type: ignore[attr-defined]
+        failures: list[str] = []
+        operations = [result.ok() for result in schema.get_all_operations()]
+        for operation in operations:
+            for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+                with suppress(Unsatisfiable):
+                    fuzz(
+                        operation,
+                        mode,
+                        "school over mTLS",
+                        headers,
+                        failures,
+                        examples=MUTUAL_TLS_EXAMPLES,
+                        base_url=gateway.url,
+                        **tls,
+                    )
+        me = f"{gateway.url}/api/v1/organisations/me"
+        control = requests.get(me, headers=headers, timeout=10, **tls)
+
+    assert control.status_code == 200  # the bound token worked throughout
     assert not failures, "\n\n".join(failures[:10])
