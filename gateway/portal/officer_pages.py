@@ -56,6 +56,8 @@ LOG_FILTERS = (
     "actie",
     "uitkomst",
     "spoor",
+    "organisatie",
+    "medewerker",
     "van",
     "tot",
 )  # the search form's fields
@@ -129,6 +131,8 @@ def search(
     actie: str | None = None,
     uitkomst: str | None = None,
     spoor: str | None = None,
+    organisatie: str | None = None,
+    medewerker: str | None = None,
     van: str | None = None,
     tot: str | None = None,
     pagina: int = 1,
@@ -139,6 +143,8 @@ def search(
         "actie": actie,
         "uitkomst": uitkomst,
         "spoor": spoor,
+        "organisatie": organisatie,
+        "medewerker": medewerker,
         "van": van,
         "tot": tot,
     }
@@ -184,6 +190,10 @@ def _log_page(
     """One page of the log search; ``child`` overrides the reference in ``filters``. A form
     that could not be read (``bsn_error``) searches nothing, so no read is recorded."""
     shown = {name: filters.get(name) or "" for name in LOG_FILTERS}
+    organisation = shown["organisatie"].strip() or None
+    staff = shown["medewerker"].strip() or None
+    # A staff id is its organisation's own: without one named, the officer's own organisation.
+    acting_for = (organisation or user.organisation_id, staff) if staff else None
     where = EntryFilter(
         visible_to=user.scope,
         child_ref=child or shown["kind"] or None,
@@ -191,6 +201,8 @@ def _log_page(
         action=shown["actie"] or None,
         outcome=shown["uitkomst"] or None,
         trace_id=shown["spoor"].strip().lower() or None,
+        involving=organisation,
+        acting_for=acting_for,
         since=_day(shown["van"]),
         until=_day(shown["tot"], end=True),
     )

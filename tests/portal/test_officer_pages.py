@@ -18,9 +18,12 @@ import pytest
 from audit import store
 from audit.__main__ import main as audit_main
 from gateway.organisations.identifiers import OrganisationRole
-from tests.exchanges.world import TEEN, YOUNG, World
+from tests.exchanges.world import TEEN, YOUNG, Party, World
+from tests.factories import access_token, bearer
 from tests.portal.family import as_officer, break_glass
 from tests.portal.live import LiveGateway, csrf_of
+
+STAFF = "/api/v1/organisations/me/staff"
 
 
 @pytest.fixture
@@ -278,3 +281,30 @@ def test_an_officer_finds_the_entries_of_one_trace(
 
     assert "1 vermelding gevonden" in found.text
     assert traced["id"] in found.text
+
+
+def test_an_officer_finds_the_calls_made_on_behalf_of_one_staff_member(
+    live: LiveGateway, world: World, gateway_officer: httpx.Client
+) -> None:
+    own = bearer(access_token(world.client, world.other_school.registered, own=True))
+    staff = {"staff_id": "zc-0003", "display_name": "A. Jansen", "role": "zorgcoördinator"}
+    assert world.client.post(STAFF, json=staff, headers=own).status_code == 201
+    issued = world.client.post(
+        "/oauth/token", data=world.other_school.registered.staff_form("zc-0003")
+    )
+    as_coordinator = Party(
+        world.other_school.id,
+        bearer(issued.json()["access_token"]),
+        world.other_school.registered,
+    )
+    theirs = world.create(as_coordinator, world.swv, "tlv-aanvraag", ["onderwijsbehoeften"])
+    world.create(world.other_school, world.swv, "tlv-aanvraag", ["onderwijsbehoeften"])
+
+    found = gateway_officer.get(
+        "/portaal/fg/logboek",
+        params={"organisatie": world.other_school.id, "medewerker": "zc-0003"},
+    )
+
+    assert "1 vermelding gevonden" in found.text
+    assert theirs["id"] in found.text
+    assert "zc-0003 (zorgcoördinator)" in found.text
