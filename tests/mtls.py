@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from sqlalchemy.orm import Session
 
+from gateway.organisations import certificates
 from gateway.settings import Settings
 from gateway.tls import GRACEFUL_SHUTDOWN_SECONDS
-from tests.factories import RegisteredClient
+from tests.factories import TEST_ACTOR, RegisteredClient
 from tests.pki import Issued, Pki
 from tests.portal.live import free_port
 
@@ -40,6 +42,15 @@ class MutualTLSGateway:
             name = certificate.certificate.serial_number
             context.load_cert_chain(*certificate.write(self.directory, f"client-{name}"))
         return httpx.Client(base_url=self.url, verify=context, timeout=10)
+
+    def enrol(self, session: Session, organisation_id: str, oin: str, name: str) -> Issued:
+        """A client certificate from the test PKI with ``oin``, registered for the organisation
+        (as the operator would, through the service)."""
+        certificate = self.pki.client(oin, name)
+        certificates.add_certificate(
+            session, organisation_id, certificate.pem, actor=TEST_ACTOR, ca_bundle=self.bundle
+        )
+        return certificate
 
     def token(
         self,

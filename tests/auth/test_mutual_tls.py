@@ -63,15 +63,8 @@ def test_a_token_bound_to_certificate_a_works_only_over_certificate_a(
     gateway: MutualTLSGateway, session: Session
 ) -> None:
     school = register(session, token_url=gateway.settings.token_url)
-    certificate_a = gateway.pki.client(SCHOOL_OIN, "Basisschool De Regenboog")
-    certificate_b = gateway.pki.client(SCHOOL_OIN, "Basisschool De Regenboog", "Tweede koppeling")
-    certificates.add_certificate(
-        session,
-        school.organisation_id,
-        certificate_a.pem,
-        actor=TEST_ACTOR,
-        ca_bundle=gateway.bundle,
-    )
+    certificate_a = gateway.enrol(session, school.organisation_id, SCHOOL_OIN, "De Regenboog")
+    certificate_b = gateway.pki.client(SCHOOL_OIN, "De Regenboog", "Tweede koppeling")
 
     issued = gateway.token(school, certificate_a)
     own = gateway.token(school, certificate_a, staff=False)
@@ -118,10 +111,7 @@ def test_a_certificate_authenticates_only_the_organisation_it_is_registered_for(
 ) -> None:
     school = register(session, token_url=gateway.settings.token_url)
     other = register(session, token_url=gateway.settings.token_url)
-    registered = gateway.pki.client(SCHOOL_OIN, "Basisschool De Regenboog")
-    certificates.add_certificate(
-        session, school.organisation_id, registered.pem, actor=TEST_ACTOR, ca_bundle=gateway.bundle
-    )
+    registered = gateway.enrol(session, school.organisation_id, SCHOOL_OIN, "De Regenboog")
     other_oin = gateway.pki.client("00000001005555555000", "Basisschool De Regenboog")
     foreign = Pki.make("Een andere root").client(SCHOOL_OIN, "Basisschool De Regenboog")
 
@@ -192,10 +182,7 @@ def test_a_bound_token_still_needs_its_signature_audience_and_lifetime(
     gateway: MutualTLSGateway, session: Session, settings: Settings
 ) -> None:
     school = register(session, token_url=settings.token_url)
-    certificate = gateway.pki.client(SCHOOL_OIN, "Basisschool De Regenboog")
-    certificates.add_certificate(
-        session, school.organisation_id, certificate.pem, actor=TEST_ACTOR, ca_bundle=gateway.bundle
-    )
+    certificate = gateway.enrol(session, school.organisation_id, SCHOOL_OIN, "De Regenboog")
     key = load_keys(settings).token_signing_key
     now = int(time.time())
     good = {

@@ -18,11 +18,10 @@ import pytest
 from fastapi.routing import APIRoute
 
 from gateway.consent.models import ConsentStatus
-from gateway.organisations import certificates
 from gateway.portal import family_pages, officer_pages
 from gateway.settings import Settings
 from tests.exchanges.world import WARM_PAYLOAD, World
-from tests.factories import TEST_ACTOR, bearer
+from tests.factories import bearer
 from tests.mtls import serving_mutual_tls
 from tests.portal.family import NOOR, as_officer, break_glass, offer_warm, parent
 from tests.portal.live import LiveGateway, csrf_of, log_in
@@ -249,14 +248,8 @@ def test_over_mutual_tls_no_api_object_route_serves_an_unrelated_organisation(
     with serving_mutual_tls(settings, tmp_path) as gateway:
         callers = []
         for number, outsider in enumerate([*outsiders, world.kinderopvang]):
-            certificate = gateway.pki.client(f"0000000100{number:010d}", f"Partij {number}")
-            certificates.add_certificate(
-                world.session,
-                outsider.id,
-                certificate.pem,
-                actor=TEST_ACTOR,
-                ca_bundle=gateway.bundle,
-            )
+            oin = f"0000000100{number:010d}"
+            certificate = gateway.enrol(world.session, outsider.id, oin, f"Partij {number}")
             issued = gateway.token(outsider.registered, certificate)
             assert issued.status_code == 200, issued.text
             callers.append((gateway.client(certificate), bearer(issued.json()["access_token"])))

@@ -38,10 +38,9 @@ from schemathesis.checks import (
 )
 from sqlalchemy.orm import Session
 
-from gateway.organisations import certificates
 from gateway.organisations.identifiers import OrganisationRole
 from gateway.settings import Settings
-from tests.factories import TEST_ACTOR, access_token, bearer, register
+from tests.factories import access_token, bearer, register
 from tests.mtls import serving_mutual_tls
 from tests.tally import TALLY
 
@@ -133,13 +132,8 @@ def test_over_mutual_tls_generated_requests_with_a_bound_token_get_declared_answ
     PKI certificate and a token bound to it (RFC 8705)."""
     school = register(session, token_url=settings.token_url)
     with serving_mutual_tls(settings, tmp_path) as gateway:
-        certificate = gateway.pki.client("00000001001234567000", "Basisschool De Regenboog")
-        certificates.add_certificate(
-            session,
-            school.organisation_id,
-            certificate.pem,
-            actor=TEST_ACTOR,
-            ca_bundle=gateway.bundle,
+        certificate = gateway.enrol(
+            session, school.organisation_id, "00000001001234567000", "De Regenboog"
         )
         issued = gateway.token(school, certificate)
         assert issued.status_code == 200, issued.text
