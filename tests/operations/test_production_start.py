@@ -21,7 +21,11 @@ import pytest
 from joserfc.jwk import ECKey
 from prometheus_client.parser import text_string_to_metric_families
 
-from gateway.auth.assertions import sign_client_assertion, token_request_form
+from gateway.auth.assertions import (
+    sign_client_assertion,
+    staff_token_request_form,
+    token_request_form,
+)
 from gateway.demo import CREDENTIALS_FILE_NAME, load_credentials
 from tests.conftest import drop_database, fresh_database_url
 from tests.factories import with_check_digit
@@ -120,10 +124,12 @@ def workers_of(pid: int) -> list[int]:
 class Party:
     def __init__(self, client: httpx.Client, entry: dict[str, Any], token_url: str) -> None:
         self.client, self.entry = client, entry
-        assertion = sign_client_assertion(
-            ECKey.import_key(entry["private_jwk"]), entry["client_id"], token_url
-        )
-        response = client.post("/oauth/token", data=token_request_form(assertion, None))
+        key, client_id = ECKey.import_key(entry["private_jwk"]), entry["client_id"]
+        if entry["staff_id"]:  # on behalf of the demo organisation's staff member
+            form = staff_token_request_form(key, client_id, token_url, entry["staff_id"])
+        else:
+            form = token_request_form(sign_client_assertion(key, client_id, token_url), None)
+        response = client.post("/oauth/token", data=form)
         assert response.status_code == 200, response.text
         self.headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
 

@@ -25,7 +25,7 @@ from gateway.keys import load_keys
 from gateway.organisations.identifiers import OrganisationRole
 from gateway.settings import Settings
 from tests.conftest import migrated_database
-from tests.factories import bearer, register, request_token
+from tests.factories import bearer, register
 from tests.portal.live import free_port
 from tests.reliability.processes import REPO, gateway_process
 from tests.reliability.writes import GUARDIANS, offer
@@ -85,7 +85,7 @@ def test_two_server_processes_behave_as_one(database: str, tmp_path: Path) -> No
             )
         with httpx.Client(base_url=first, timeout=30) as client:
             tokens = [
-                bearer(request_token(client, party).json()["access_token"])  # type: ignore[arg-type]
+                bearer(client.post("/oauth/token", data=party.staff_form()).json()["access_token"])
                 for party in (reader, writer)
             ]
             assert client.put("/api/v1/children/guardians", json=GUARDIANS, headers=tokens[1])
