@@ -103,9 +103,12 @@ def matching(
 ) -> OrganisationCertificate | None:
     """The organisation's registration ``certificate`` authenticates it under with ``method``:
     for a self-signed one the very certificate, for a PKI one any under the same OIN (its
-    chain is checked by the caller)."""
+    chain and validity are checked by the caller). Never an expired one."""
     wanted_self_signed = method == SELF_SIGNED_TLS_CLIENT_AUTH
     serial, print_ = subject_serial(certificate), thumbprint(certificate)
+    now = datetime.now(UTC)
+    if certificate.not_valid_after_utc <= now:
+        return None
     for registered in organisation.certificates:
         if registered.self_signed != wanted_self_signed:
             continue
