@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import date, timedelta
 from typing import Any
 
@@ -35,12 +36,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from audit.entry import Actor
-from gateway.auditing.service import organisation_actor
+from gateway.auditing.service import ActingFor, acting_for, organisation_actor
 from gateway.children import service as children
 from gateway.children.bsn import pseudonym
 from gateway.children.models import Child
 from gateway.children.service import GuardianFacts
 from gateway.consent.models import Consent, ConsentStatus, Notice
+from gateway.demo import DEMO_STAFF
 from gateway.errors import GatewayError
 from gateway.exchanges.models import Direction, Exchange
 from gateway.exchanges.service import Exchanges, NewExchange
@@ -89,14 +91,15 @@ class Scenario:
         )
 
     def guardians(self, by: Organisation, child: Child, *facts: GuardianFacts) -> dict[str, str]:
-        recorded = children.record_guardians(
-            self.session,
-            child,
-            list(facts),
-            organisation=by,
-            actor=_actor(by),
-            decider=self.exchanges.decider,
-        )
+        with _staff_of(by):
+            recorded = children.record_guardians(
+                self.session,
+                child,
+                list(facts),
+                organisation=by,
+                actor=_actor(by),
+                decider=self.exchanges.decider,
+            )
         named = {g.id: g.relation for g in recorded}
         self.names.update(named)
         return named
@@ -118,7 +121,8 @@ class Scenario:
             requested_fields=fields,
             **options,
         )
-        exchange, _ = self.exchanges.create(self.session, source, _actor(source), order)
+        with _staff_of(source):
+            exchange, _ = self.exchanges.create(self.session, source, _actor(source), order)
         decision = exchange.decision
         self.say(f"  {source.name} → {recipient.name}: {purpose}, asks {', '.join(fields)}")
         self.say(
@@ -151,16 +155,18 @@ class Scenario:
         self.say(f"    now: {exchange.status.value}, fields {exchange.decision['fields']}")
 
     def deliver(self, source: Organisation, exchange: Exchange, payload: dict[str, Any]) -> None:
-        delivered = self.exchanges.deliver(
-            self.session, source, _actor(source), exchange.id, payload
-        )
+        with _staff_of(source):
+            delivered = self.exchanges.deliver(
+                self.session, source, _actor(source), exchange.id, payload
+            )
         stored = delivered.exchange.payload.fields if delivered.exchange.payload else []
         self.say(f"    {source.name} delivers {len(payload)} fields; stored encrypted: {stored}")
         for field, why in delivered.stripped.items():
             self.say(f"    stripped before storage: {field} ({why})")
 
     def fetch(self, recipient: Organisation, exchange: Exchange) -> None:
-        fetched = self.exchanges.fetch(self.session, recipient, _actor(recipient), exchange.id)
+        with _staff_of(recipient):
+            fetched = self.exchanges.fetch(self.session, recipient, _actor(recipient), exchange.id)
         self.say(f"    {recipient.name} received:")
         for line in json.dumps(fetched.fields, indent=2, ensure_ascii=False).splitlines():
             self.say(f"      {line}")
@@ -354,9 +360,10 @@ class Scenario:
         signal = assess(facts, self.signals.today())
         assert signal is not None
         self.say(f"    {signal.type.value} signal: {signal.reason}")
-        reported = self.signals.report(
-            self.session, school, _actor(school), child, "GM0344", signal
-        )
+        with _staff_of(school):
+            reported = self.signals.report(
+                self.session, school, _actor(school), child, "GM0344", signal
+            )
         stored = reported.exchange.payload.fields if reported.exchange.payload else []
         self.say(f"    delivered to leerplicht, encrypted: {', '.join(stored)}")
         return reported.exchange
@@ -371,3 +378,9 @@ def run_scenario(session: Session, exchanges: Exchanges, pseudonym_key: bytes, s
 
 def _actor(organisation: Organisation) -> Actor:
     return organisation_actor(organisation.id, organisation.role.value)
+
+
+def _staff_of(organisation: Organisation) -> AbstractContextManager[None]:
+    """The organisation acts for its demo staff member, as its API calls would."""
+    staff_id, _, role = DEMO_STAFF[organisation.role]
+    return acting_for(ActingFor(organisation.id, staff_id, role))
