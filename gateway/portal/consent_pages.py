@@ -28,7 +28,7 @@ from gateway.exchanges.service import Exchanges
 from gateway.organisations.identifiers import OrganisationRole
 from gateway.organisations.models import Organisation, OrganisationStatus
 from gateway.organisations.service import list_organisations, organisation_names
-from gateway.portal.csrf import check_csrf
+from gateway.portal.csrf import CheckedForm
 from gateway.portal.family_pages import Citizen, household_of
 from gateway.portal.household import Member, consent_of, field_label
 from gateway.portal.pages import render
@@ -147,15 +147,15 @@ def ahead_form(
 
 
 @router.post("/kinderen/{child_id}/vooraf/{purpose}")
-async def ahead_give(
+def ahead_give(
     child_id: str,
     purpose: str,
     request: Request,
     session: SessionDep,
     user: Citizen,
     exchanges: ExchangesDep,
+    form: CheckedForm,
 ) -> Response:
-    form = await check_csrf(request)
     member = household_of(exchanges, session, user).member(child_id)
     holder = _holder(member)
     spec = _purposes(exchanges).get(purpose)

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 from starlette.datastructures import FormData
 
 from gateway.errors import FORBIDDEN, ForbiddenError
@@ -40,3 +41,8 @@ async def check_csrf(request: Request) -> FormData:
             problem=FORBIDDEN,
         )
     return form
+
+
+# The checked form as a dependency: read on the event loop, so the handler can be a plain
+# function that FastAPI runs on its thread pool, with its database work off the event loop.
+CheckedForm = Annotated[FormData, Depends(check_csrf)]

@@ -27,7 +27,7 @@ from gateway.exchanges.models import Exchange
 from gateway.exchanges.service import Exchanges
 from gateway.inzage import service as inzage
 from gateway.organisations.service import organisation_names
-from gateway.portal.csrf import check_csrf
+from gateway.portal.csrf import CheckedForm
 from gateway.portal.household import (
     Explanation,
     Household,
@@ -137,10 +137,14 @@ def request_page(
 
 
 @router.post("/verzoeken/{consent_id}")
-async def answer(
-    consent_id: str, request: Request, session: SessionDep, user: Citizen, exchanges: ExchangesDep
+def answer(
+    consent_id: str,
+    request: Request,
+    session: SessionDep,
+    user: Citizen,
+    exchanges: ExchangesDep,
+    form: CheckedForm,
 ) -> Response:
-    form = await check_csrf(request)
     family = household_of(exchanges, session, user)
     consent = consent_of(session, family, consent_id)
     explanation = explain(session, exchanges.decider.bundle, consent)
@@ -191,10 +195,14 @@ def revoke_page(
 
 
 @router.post("/toestemmingen/{consent_id}/intrekken")
-async def revoke(
-    consent_id: str, request: Request, session: SessionDep, user: Citizen, exchanges: ExchangesDep
+def revoke(
+    consent_id: str,
+    request: Request,
+    session: SessionDep,
+    user: Citizen,
+    exchanges: ExchangesDep,
+    _: CheckedForm,
 ) -> Response:
-    await check_csrf(request)
     family = household_of(exchanges, session, user)
     consent = consent_of(session, family, consent_id)
     exchanges.revoke_consent(session, consent.id, consent.holder, via=user.login_ref)
@@ -307,17 +315,17 @@ def held_page(
 
 
 @router.post("/kinderen/{child_id}/gegevens/{exchange_id}/reactie")
-async def react(
+def react(
     child_id: str,
     exchange_id: str,
     request: Request,
     session: SessionDep,
     user: Citizen,
     exchanges: ExchangesDep,
+    form: CheckedForm,
 ) -> Response:
     """A parent's reaction (zienswijze) to what is held, where the purpose allows one; it goes
     to the recipient with the payload."""
-    form = await check_csrf(request)
     member = household_of(exchanges, session, user).member(child_id)
     found = inzage.held_exchange(session, member, exchange_id)
     exchanges.add_reaction(

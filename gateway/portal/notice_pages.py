@@ -12,7 +12,7 @@ from audit.entry import Actor
 from gateway.deps import ExchangesDep, SessionDep
 from gateway.errors import ValidationFailedError
 from gateway.notifications import service
-from gateway.portal.csrf import check_csrf
+from gateway.portal.csrf import CheckedForm
 from gateway.portal.family_pages import Citizen
 from gateway.portal.pages import render
 
@@ -55,11 +55,14 @@ def email_page(
 
 
 @router.post("")
-async def email_change(
-    request: Request, session: SessionDep, user: Citizen, exchanges: ExchangesDep
+def email_change(
+    request: Request,
+    session: SessionDep,
+    user: Citizen,
+    exchanges: ExchangesDep,
+    form: CheckedForm,
 ) -> Response:
     assert user.person_pseudonym
-    form = await check_csrf(request)
     actor = _actor(user.login_ref)
     if form.get("actie") == "verwijderen":
         service.delete_address(session, user.person_pseudonym, actor)

@@ -42,7 +42,7 @@ from gateway.exchanges.service import Exchanges
 from gateway.organisations.service import organisation_names
 from gateway.oversight import service as oversight
 from gateway.oversight.service import Officer
-from gateway.portal.csrf import check_csrf
+from gateway.portal.csrf import CheckedForm
 from gateway.portal.decision_text import EXCHANGE_STATUS, describe
 from gateway.portal.login import current_officer
 from gateway.portal.pages import render
@@ -152,16 +152,16 @@ def search(
 
 
 @router.post("/logboek/kind")
-async def search_by_bsn(
+def search_by_bsn(
     request: Request,
     session: SessionDep,
     user: CurrentOfficer,
     exchanges: ExchangesDep,
     key: PseudonymKeyDep,
+    form: CheckedForm,
 ) -> Response:
     """A child's entries found by BSN. The BSN travels in a form body, never in a URL, and is
     not kept: the page that follows names the child by the log's own reference."""
-    form = await check_csrf(request)
     try:
         child = pseudonym(validate_bsn(str(form.get("bsn", ""))), key)
     except InvalidBSNError:
@@ -243,10 +243,13 @@ def queue(request: Request, session: SessionDep, user: CurrentOfficer) -> Respon
 
 
 @router.post("/break-glass/{exchange_id}")
-async def review(
-    exchange_id: str, request: Request, session: SessionDep, user: CurrentOfficer
+def review(
+    exchange_id: str,
+    request: Request,
+    session: SessionDep,
+    user: CurrentOfficer,
+    form: CheckedForm,
 ) -> Response:
-    form = await check_csrf(request)
     oversight.review_break_glass(session, user, exchange_id, str(form.get("note", "")))
     return RedirectResponse("/portaal/fg/break-glass", status_code=303)
 
@@ -277,15 +280,15 @@ def decisions_page(
 
 
 @router.post("/uitwisselingen/{exchange_id}/beslissingen")
-async def replay_page(
+def replay_page(
     exchange_id: str,
     request: Request,
     session: SessionDep,
     user: CurrentOfficer,
     exchanges: ExchangesDep,
+    _: CheckedForm,
 ) -> Response:
     """ "Beslissing opnieuw uitrekenen": each decision again, under the bundle of its day."""
-    await check_csrf(request)
     exchange = oversight.visible_exchange(session, user, exchange_id)
     replayed = oversight.replay_decisions(session, user, exchange)
     rows = [r.record for r in replayed]
