@@ -14,9 +14,11 @@ works after it.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+import httpx2
 from authlib.integrations.starlette_client import OAuth, OAuthError
 from fastapi import APIRouter, Request
 from sqlalchemy.orm import Session
@@ -146,6 +148,33 @@ def identify(
     )
 
 
+def _sign_in(
+    sessions: Callable[[], Session], claims: dict[str, Any], settings: Settings, key: bytes
+) -> tuple[PortalUser, str]:
+    """Who the provider's claims name, and a new login for them (in the thread pool)."""
+    with sessions() as session:
+        user = identify(
+            claims, issuer=str(settings.login_issuer), session=session, pseudonym_key=key
+        )
+        login_id = logins.start(session)
+        session.commit()
+    return user, login_id
+
+
+def _provider_unreachable(request: Request) -> Response:
+    return render(
+        request,
+        "message.html",
+        {
+            "title": "Inloggen is nu niet mogelijk",
+            "message": "De inlogdienst is nu niet bereikbaar. Probeer het over een paar "
+            "minuten opnieuw.",
+            "link": ("/portaal/inloggen", "Opnieuw proberen"),
+        },
+        status_code=503,
+    )
+
+
 def build_router(oauth: OAuth | None, settings: Settings) -> APIRouter:
     router = APIRouter(prefix="/portaal", include_in_schema=False)
     callback_url = f"{settings.public_url}/portaal/callback"
@@ -163,7 +192,10 @@ def build_router(oauth: OAuth | None, settings: Settings) -> APIRouter:
                 status_code=503,
             )
         request.session[SESSION_NEXT] = safe_next(next)
-        redirect: Response = await oauth.login.authorize_redirect(request, callback_url)
+        try:
+            redirect: Response = await oauth.login.authorize_redirect(request, callback_url)
+        except httpx2.HTTPError:  # its metadata or keys could not be fetched
+            return _provider_unreachable(request)
         return redirect
 
     @router.get("/callback")
@@ -172,6 +204,8 @@ def build_router(oauth: OAuth | None, settings: Settings) -> APIRouter:
             return RedirectResponse("/portaal/inloggen", status_code=303)
         try:
             token = await oauth.login.authorize_access_token(request)
+        except httpx2.HTTPError:
+            return _provider_unreachable(request)
         except OAuthError:
             return render(
                 request,
@@ -184,24 +218,18 @@ def build_router(oauth: OAuth | None, settings: Settings) -> APIRouter:
                 status_code=400,
             )
         next_page = request.session.get(SESSION_NEXT)
-        with request.app.state.sessions() as session:
-            try:
-                user = identify(
-                    token["userinfo"],
-                    issuer=str(settings.login_issuer),
-                    session=session,
-                    pseudonym_key=key,
-                )
-            except LoginRefusedError as refused:
-                request.session.clear()
-                return render(
-                    request,
-                    "message.html",
-                    {"title": "U kunt hier niet inloggen", "message": refused.message},
-                    status_code=403,
-                )
-            login_id = logins.start(session)
-            session.commit()
+        try:
+            user, login_id = await run_in_threadpool(
+                _sign_in, request.app.state.sessions, token["userinfo"], settings, key
+            )
+        except LoginRefusedError as refused:
+            request.session.clear()
+            return render(
+                request,
+                "message.html",
+                {"title": "U kunt hier niet inloggen", "message": refused.message},
+                status_code=403,
+            )
         request.session.clear()  # a new session for the new login
         request.session[SESSION_USER] = asdict(user)
         request.session[SESSION_LOGIN] = login_id

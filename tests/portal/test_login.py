@@ -7,16 +7,21 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import httpx
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from gateway.app import create_app
 from gateway.organisations.identifiers import OrganisationRole
 from gateway.portal import logins
 from gateway.portal.logins import LOGIN_LIFETIME, PortalLogin
 from gateway.portal.setup import SESSION_COOKIE
+from gateway.settings import Settings
+from tests.conftest import PUBLIC_URL
 from tests.exchanges.world import World
 from tests.portal.family import as_officer
-from tests.portal.live import LiveGateway, browser, choose_person, csrf_of, log_in
+from tests.portal.live import LiveGateway, browser, choose_person, csrf_of, free_port, log_in
 
 
 def test_pages_need_a_login_and_send_you_there(live: LiveGateway) -> None:
@@ -191,3 +196,19 @@ def test_an_integrator_logs_in_as_the_parent_of_their_own_child_by_bsn(
     assert home.status_code == 200
     assert "Testpersoon 9990" in home.text
     assert "Warme overdracht" in home.text
+
+
+def test_an_unreachable_identity_provider_gets_a_page_not_a_500(settings: Settings) -> None:
+    closed = free_port()  # nothing listens here
+    unreachable = settings.model_copy(
+        update={
+            "oidc_issuer": f"http://127.0.0.1:{closed}",
+            "oidc_client_secret": SecretStr("portal-secret"),
+        }
+    )
+    with TestClient(create_app(unreachable), base_url=PUBLIC_URL) as client:
+        page = client.get("/portaal/inloggen")
+
+    assert page.status_code == 503
+    assert page.headers["content-type"].startswith("text/html")
+    assert "niet bereikbaar" in page.text
