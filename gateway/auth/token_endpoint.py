@@ -121,6 +121,10 @@ class PrivateKeyJWTAuthentication(JWTBearerClientAssertion):  # type: ignore[mis
         return [self._settings.token_url, self._settings.issuer]
 
     def resolve_client_public_key(self, client: OrganisationClient) -> KeySet:
+        if not client.organisation.keys:  # none registered yet, or all removed
+            raise InvalidClientError(
+                description="This client has no registered key to verify its assertion with."
+            )
         return KeySet.import_key_set({"keys": [k.jwk for k in client.organisation.keys]})
 
     def process_assertion_claims(self, assertion: str, resolve_key: Any) -> Any:

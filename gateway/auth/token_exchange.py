@@ -82,6 +82,11 @@ class TokenExchangeGrant(grants.BaseGrant, grants.TokenEndpointMixin):  # type: 
     def _staff_named(self, client: OrganisationClient, subject_token: str) -> str:
         """The staff id of a subject token signed by one of the client's registered keys."""
         server: TokenServer = self.server
+        if not client.organisation.keys:
+            raise InvalidRequestError(
+                description="The subject_token is signed with a registered key, and this "
+                "client has none."
+            )
         keys = KeySet.import_key_set({"keys": [k.jwk for k in client.organisation.keys]})
         try:
             token = jwt.decode(subject_token, keys, algorithms=ASSERTION_ALGORITHMS)

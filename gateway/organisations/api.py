@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from gateway.deps import AdminClient, CurrentClient, SessionDep, SettingsDep, require_json
 from gateway.errors import problem_responses
@@ -113,3 +113,35 @@ def add_certificate(
     if registered.self_signed:  # this process's handshakes trust it now; others at refresh
         trust.add([registered.pem])
     return CertificateOut.of(registered)
+
+
+@router.delete(
+    "/{organisation_id}/keys/{kid}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Remove a key: no new token is issued on it (admin)",
+    responses=problem_responses(404),
+)
+def remove_key(
+    organisation_id: str,
+    kid: Annotated[str, Path(max_length=128)],
+    admin: AdminClient,
+    session: SessionDep,
+) -> Response:
+    service.remove_key(session, organisation_id, kid, actor=admin.actor)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.delete(
+    "/{organisation_id}/certificates/{thumbprint}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Remove a client certificate: it authenticates the organisation no more (admin)",
+    responses=problem_responses(404),
+)
+def remove_certificate(
+    organisation_id: str,
+    thumbprint: Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{43}$")],
+    admin: AdminClient,
+    session: SessionDep,
+) -> Response:
+    certificates.remove_certificate(session, organisation_id, thumbprint, actor=admin.actor)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -21,7 +21,7 @@ from gateway.auth.certificates import (
     thumbprint,
     verify_chain,
 )
-from gateway.errors import ConflictError, ValidationFailedError
+from gateway.errors import ConflictError, NotFoundError, ValidationFailedError
 from gateway.organisations.models import Organisation, OrganisationCertificate
 from gateway.organisations.service import get_organisation
 
@@ -96,6 +96,29 @@ def add_certificate(
     )
     session.commit()
     return registered
+
+
+def remove_certificate(
+    session: Session, organisation_id: str, print_: str, *, actor: Actor
+) -> None:
+    """A certificate that leaked or was replaced authenticates the organisation no more (tokens
+    already bound to it live out their lifetime; suspend the organisation to stop those)."""
+    organisation = get_organisation(session, organisation_id)
+    found = next((c for c in organisation.certificates if c.thumbprint == print_), None)
+    if found is None:
+        raise NotFoundError(f"No certificate {print_} is registered for this organisation.")
+    organisation.certificates.remove(found)
+    record(
+        session,
+        Entry(
+            action="admin.organisation.certificate.remove",
+            actor=actor,
+            outcome="success",
+            subject=organisation.id,
+            extra={"organisation_role": organisation.role.value, "thumbprint": print_},
+        ),
+    )
+    session.commit()
 
 
 def matching(

@@ -197,6 +197,18 @@ def add_key(
     return key_record
 
 
+def remove_key(session: Session, organisation_id: str, kid: str, *, actor: Actor) -> None:
+    """A key that leaked or was replaced: no new token is issued on it (tokens already issued
+    live out their lifetime; suspend the organisation to stop those at once)."""
+    organisation = get_organisation(session, organisation_id)
+    found = next((k for k in organisation.keys if k.kid == kid), None)
+    if found is None:
+        raise NotFoundError(f"No key {kid} is registered for this organisation.")
+    organisation.keys.remove(found)
+    _record_admin(session, actor, "admin.organisation.key.remove", organisation, kid=kid)
+    session.commit()
+
+
 def set_client_secret(session: Session, organisation_id: str, secret: str, *, actor: Actor) -> None:
     organisation = get_organisation(session, organisation_id)
     organisation.client_secret_hash = hash_client_secret(secret)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from gateway.app import create_app
 from gateway.auth.certificates import thumbprint
 from gateway.keys import load_keys
-from gateway.organisations import certificates
+from gateway.organisations import certificates, service
 from gateway.organisations.identifiers import OrganisationRole
 from gateway.settings import Settings
 from tests.conftest import PUBLIC_URL
@@ -122,6 +122,16 @@ def test_a_certificate_authenticates_only_the_organisation_it_is_registered_for(
         assert refused.status_code == 401, refused.text
         assert refused.json()["error"] == "invalid_client"
     assert gateway.token(school, registered).status_code == 200  # the control
+    # Without a key the certificate still gets the organisation its own token, but a staff
+    # member's needs a subject token signed with a registered key.
+    service.remove_key(session, school.organisation_id, str(school.key.kid), actor=TEST_ACTOR)
+    keyless = gateway.token(school, registered)
+    assert keyless.status_code == 400 and keyless.json()["error"] == "invalid_request"
+    assert gateway.token(school, registered, staff=False).status_code == 200
+    certificates.remove_certificate(
+        session, school.organisation_id, thumbprint(registered.certificate), actor=TEST_ACTOR
+    )
+    assert gateway.token(school, registered, staff=False).status_code == 401  # removed
     with pytest.raises(REFUSED_IN_HANDSHAKE):  # a chain to no trusted root fails the handshake
         gateway.token(school, foreign)
 
@@ -275,6 +285,8 @@ def test_certificates_that_cannot_be_registered_are_refused_with_a_reason(
         same_oin_elsewhere = add(
             pki.client(SCHOOL_OIN, "Basisschool De Regenboog", "Tweede").pem, other.organisation_id
         )
+        removed = with_bundle.delete(f"{path}/{first.json()['thumbprint']}", headers=admin)
+        removed_again = with_bundle.delete(f"{path}/{first.json()['thumbprint']}", headers=admin)
         school_token = bearer(access_token(with_bundle, school))
         by_school = with_bundle.post(
             path, json={"certificate": certificate.pem}, headers=school_token
@@ -287,4 +299,5 @@ def test_certificates_that_cannot_be_registered_are_refused_with_a_reason(
     assert first.status_code == 201 and first.json()["oin"] == SCHOOL_OIN
     assert again.status_code == 409 and same_oin_elsewhere.status_code == 409
     assert by_school.status_code == 403
-    assert [c["thumbprint"] for c in listed.json()["certificates"]] == [first.json()["thumbprint"]]
+    assert removed.status_code == 204 and removed_again.status_code == 404
+    assert listed.json()["certificates"] == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -9,6 +10,7 @@ from fastapi.testclient import TestClient
 from joserfc.jwk import ECKey, RSAKey
 from sqlalchemy.orm import Session
 
+from audit import store
 from gateway.organisations.identifiers import OrganisationRole
 from tests.factories import access_token, bearer, register, request_token
 
@@ -247,3 +249,25 @@ def test_places_and_regions_are_validated_and_regions_of_a_sector_do_not_overlap
         refused = add(name="Onjuist", **body)
         assert refused.status_code == 422, body
         assert refused.json()["errors"][0]["pointer"].startswith(pointer)
+
+
+def test_a_removed_key_gets_no_new_token_and_its_removal_is_audited(
+    client: TestClient, session: Session, admin: dict[str, str]
+) -> None:
+    school = register(session)
+    path = f"{ORGS}/{school.organisation_id}/keys/{school.key.kid}"
+    assert request_token(client, school).status_code == 200
+
+    removed = client.delete(path, headers=admin)
+    again = client.delete(path, headers=admin)
+    refused = request_token(client, school)
+
+    assert removed.status_code == 204
+    assert again.status_code == 404
+    assert refused.status_code == 401 and refused.json()["error"] == "invalid_client"
+    assert client.get(f"{ORGS}/{school.organisation_id}", headers=admin).json()["keys"] == []
+    session.expire_all()
+    entries = [json.loads(leaf) for _, leaf, _ in store.iter_leaves(session)]
+    [removal] = [e for e in entries if e["action"] == "admin.organisation.key.remove"]
+    assert removal["extra"]["kid"] == school.key.kid
+    assert removal["subject"] == school.organisation_id

@@ -17,12 +17,15 @@ import httpx
 import pytest
 from fastapi.routing import APIRoute
 
+from gateway.auth.certificates import thumbprint
 from gateway.consent.models import ConsentStatus
+from gateway.organisations import certificates
 from gateway.portal import family_pages, officer_pages
 from gateway.settings import Settings
 from tests.exchanges.world import WARM_PAYLOAD, World
-from tests.factories import bearer
+from tests.factories import TEST_ACTOR, bearer
 from tests.mtls import serving_mutual_tls
+from tests.pki import self_signed
 from tests.portal.family import NOOR, as_officer, break_glass, offer_warm, parent
 from tests.portal.live import LiveGateway, csrf_of, log_in
 from tests.tally import TALLY
@@ -58,6 +61,10 @@ def objects(live: LiveGateway, world: World) -> Objects:
         "/api/v1/organisations/me/staff", json=staff, headers=world.kinderopvang.headers
     )
     assert registered.status_code == 201, registered.text
+    certificate = self_signed("LVS koppeling", "Kinderopvang")
+    certificates.add_certificate(
+        world.session, world.kinderopvang.id, certificate.pem, actor=TEST_ACTOR, ca_bundle=None
+    )
     return Objects(
         ids={
             "exchange_id": exchange_id,
@@ -67,6 +74,8 @@ def objects(live: LiveGateway, world: World) -> Objects:
             "break_glass_id": break_glass(world),
             "webhook_id": webhook["id"],
             "staff_id": staff["staff_id"],
+            "kid": str(world.kinderopvang.registered.key.kid),
+            "thumbprint": thumbprint(certificate.certificate),
         },
         secrets=[
             *WARM_PAYLOAD.values(),
