@@ -17,7 +17,8 @@ from typing import Any
 import structlog
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
+
+from gateway.background import to_completion
 
 log = structlog.get_logger(__name__)
 
@@ -61,7 +62,7 @@ async def run_periodically(work: Callable[[], int], interval: float) -> None:
     (the database away) is logged and tried again."""
     while True:
         try:
-            await run_in_threadpool(work)
+            await to_completion(work)
         except Exception as exc:
             log.error("outbox_round_failed", error=type(exc).__name__, exc_info=exc)
         await asyncio.sleep(interval)

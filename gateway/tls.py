@@ -29,6 +29,7 @@ from cryptography.x509 import load_der_x509_certificate
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
+from gateway.background import to_completion
 from gateway.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -140,7 +141,7 @@ async def refresh_periodically(interval: float, registered: Callable[[], list[st
     """Keep the handshake's trust in step with the registered self-signed certificates."""
     while True:
         try:
-            trust.add(await asyncio.to_thread(registered))
+            trust.add(await to_completion(registered))
         except Exception as exc:
             log.warning("tls_trust_refresh_failed", error=type(exc).__name__)
         await asyncio.sleep(interval)

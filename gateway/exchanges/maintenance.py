@@ -21,12 +21,12 @@ from typing import Any
 
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.concurrency import run_in_threadpool
 
 from audit.note import Signer
 from gateway import leases, rate_limits, tracing
 from gateway.auditing import service as auditing
 from gateway.auditing.witnessing import Witnesses, submit_latest
+from gateway.background import to_completion
 from gateway.errors import GatewayError
 from gateway.exchanges.service import MaintenanceReport
 from gateway.portal import logins
@@ -107,7 +107,7 @@ async def run_periodically(
     database or the audit log unavailable) is logged and retried at the next tick."""
     while True:
         try:
-            await run_in_threadpool(
+            await to_completion(
                 run_once, sessions, signals, signer, witnesses, timedelta(seconds=interval)
             )
         except (GatewayError, OSError) as exc:
