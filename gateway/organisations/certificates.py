@@ -10,8 +10,7 @@ from cryptography import x509
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from audit.entry import Actor, Entry
-from gateway.auditing.service import record
+from audit.entry import Actor
 from gateway.auth.certificates import (
     CertificateError,
     is_self_signed,
@@ -23,7 +22,7 @@ from gateway.auth.certificates import (
 )
 from gateway.errors import ConflictError, NotFoundError, ValidationFailedError
 from gateway.organisations.models import Organisation, OrganisationCertificate
-from gateway.organisations.service import get_organisation
+from gateway.organisations.service import get_organisation, record_admin
 
 TLS_CLIENT_AUTH = "tls_client_auth"
 SELF_SIGNED_TLS_CLIENT_AUTH = "self_signed_tls_client_auth"
@@ -80,19 +79,14 @@ def add_certificate(
         not_after=not_after,
     )
     session.add(registered)
-    record(
+    method = SELF_SIGNED_TLS_CLIENT_AUTH if self_signed else TLS_CLIENT_AUTH
+    record_admin(
         session,
-        Entry(
-            action="admin.organisation.certificate.add",
-            actor=actor,
-            outcome="success",
-            subject=organisation.id,
-            extra={
-                "organisation_role": organisation.role.value,
-                "thumbprint": print_,
-                "method": SELF_SIGNED_TLS_CLIENT_AUTH if self_signed else TLS_CLIENT_AUTH,
-            },
-        ),
+        actor,
+        "admin.organisation.certificate.add",
+        organisation,
+        thumbprint=print_,
+        method=method,
     )
     session.commit()
     return registered
@@ -108,15 +102,8 @@ def remove_certificate(
     if found is None:
         raise NotFoundError(f"No certificate {print_} is registered for this organisation.")
     organisation.certificates.remove(found)
-    record(
-        session,
-        Entry(
-            action="admin.organisation.certificate.remove",
-            actor=actor,
-            outcome="success",
-            subject=organisation.id,
-            extra={"organisation_role": organisation.role.value, "thumbprint": print_},
-        ),
+    record_admin(
+        session, actor, "admin.organisation.certificate.remove", organisation, thumbprint=print_
     )
     session.commit()
 

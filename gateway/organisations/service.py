@@ -79,7 +79,7 @@ def register_organisation(
             f"An organisation with role {role.value} and identifier {canonical} is already "
             "registered."
         ) from exc
-    _record_admin(session, actor, "admin.organisation.register", organisation, role=role.value)
+    record_admin(session, actor, "admin.organisation.register", organisation, role=role.value)
     session.commit()
     return organisation
 
@@ -177,7 +177,7 @@ def set_status(
     """Suspend or reactivate; a suspended organisation gets no tokens and its tokens stop."""
     organisation = get_organisation(session, organisation_id)
     organisation.status = status
-    _record_admin(session, actor, "admin.organisation.status", organisation, status=status.value)
+    record_admin(session, actor, "admin.organisation.status", organisation, status=status.value)
     session.commit()
     return organisation
 
@@ -192,7 +192,7 @@ def add_key(
         raise ConflictError(f"The key {jwk['kid']} is already registered for this organisation.")
     key_record = OrganisationKey(organisation=organisation, kid=jwk["kid"], jwk=jwk)
     session.add(key_record)
-    _record_admin(session, actor, "admin.organisation.key.add", organisation, kid=jwk["kid"])
+    record_admin(session, actor, "admin.organisation.key.add", organisation, kid=jwk["kid"])
     session.commit()
     return key_record
 
@@ -205,20 +205,21 @@ def remove_key(session: Session, organisation_id: str, kid: str, *, actor: Actor
     if found is None:
         raise NotFoundError(f"No key {kid} is registered for this organisation.")
     organisation.keys.remove(found)
-    _record_admin(session, actor, "admin.organisation.key.remove", organisation, kid=kid)
+    record_admin(session, actor, "admin.organisation.key.remove", organisation, kid=kid)
     session.commit()
 
 
 def set_client_secret(session: Session, organisation_id: str, secret: str, *, actor: Actor) -> None:
     organisation = get_organisation(session, organisation_id)
     organisation.client_secret_hash = hash_client_secret(secret)
-    _record_admin(session, actor, "admin.organisation.secret.set", organisation)
+    record_admin(session, actor, "admin.organisation.secret.set", organisation)
     session.commit()
 
 
-def _record_admin(
+def record_admin(
     session: Session, actor: Actor, action: str, organisation: Organisation, **details: str
 ) -> None:
+    """An operator's change to ``organisation`` on the audit log (the caller commits)."""
     record(
         session,
         Entry(
