@@ -106,6 +106,25 @@ class OrganisationClient(ClientMixin):  # type: ignore[misc]
         )
 
 
+def assertion_audiences(settings: Settings) -> list[str]:
+    """Who a JWT a client signs for us may be addressed to: the token endpoint URL (RFC 7523
+    §3), or the issuer identifier, which RFC 7523bis prefers."""
+    return [settings.token_url, settings.issuer]
+
+
+def registered_keys(organisation: Organisation) -> KeySet | None:
+    """The public keys an organisation signs with; None while it has none (yet, or any more)."""
+    if not organisation.keys:
+        return None
+    return KeySet.import_key_set({"keys": [k.jwk for k in organisation.keys]})
+
+
+def lives_too_long(exp: object, settings: Settings) -> bool:
+    """Whether a client-signed JWT's ``exp`` lies further ahead than we accept."""
+    horizon = time.time() + settings.client_assertion_max_lifetime + ASSERTION_LEEWAY_SECONDS
+    return isinstance(exp, int | float) and exp > horizon
+
+
 class PrivateKeyJWTAuthentication(JWTBearerClientAssertion):  # type: ignore[misc]
     """RFC 7523 client assertions, checked against the organisation's registered JWKS."""
 
@@ -117,15 +136,15 @@ class PrivateKeyJWTAuthentication(JWTBearerClientAssertion):  # type: ignore[mis
         self._settings = settings
 
     def get_audiences(self) -> list[str]:
-        # RFC 7523 §3: the token endpoint URL; RFC 7523bis prefers the issuer identifier.
-        return [self._settings.token_url, self._settings.issuer]
+        return assertion_audiences(self._settings)
 
     def resolve_client_public_key(self, client: OrganisationClient) -> KeySet:
-        if not client.organisation.keys:  # none registered yet, or all removed
+        keys = registered_keys(client.organisation)
+        if keys is None:
             raise InvalidClientError(
                 description="This client has no registered key to verify its assertion with."
             )
-        return KeySet.import_key_set({"keys": [k.jwk for k in client.organisation.keys]})
+        return keys
 
     def process_assertion_claims(self, assertion: str, resolve_key: Any) -> Any:
         # Authlib leaves the algorithm list to joserfc's defaults; we name ours, so
@@ -141,14 +160,11 @@ class PrivateKeyJWTAuthentication(JWTBearerClientAssertion):  # type: ignore[mis
         return token.claims
 
     def verify_claims(self, claims: Any) -> None:
-        exp = claims.get("exp")
-        if isinstance(exp, int | float):
-            horizon = time.time() + self._settings.client_assertion_max_lifetime
-            if exp > horizon + ASSERTION_LEEWAY_SECONDS:
-                raise InvalidClientError(
-                    description="The client assertion lives too long; its exp may be at most "
-                    f"{self._settings.client_assertion_max_lifetime} seconds ahead."
-                )
+        if lives_too_long(claims.get("exp"), self._settings):
+            raise InvalidClientError(
+                description="The client assertion lives too long; its exp may be at most "
+                f"{self._settings.client_assertion_max_lifetime} seconds ahead."
+            )
         super().verify_claims(claims)
 
     def validate_jti(self, claims: Any, jti: Any) -> bool:

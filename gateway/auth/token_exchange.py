@@ -22,13 +22,11 @@ Authlib ships no token-exchange grant; this is one on its grant interface.
 from __future__ import annotations
 
 import re
-import time
 from typing import Any, ClassVar
 
 from authlib.oauth2.rfc6749 import InvalidRequestError, UnauthorizedClientError, grants
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
 
 from gateway.auth.assertions import JWT_TOKEN_TYPE, TOKEN_EXCHANGE
 from gateway.auth.token_endpoint import (
@@ -36,8 +34,10 @@ from gateway.auth.token_endpoint import (
     ASSERTION_ALGORITHMS,
     ASSERTION_LEEWAY_SECONDS,
     OrganisationClient,
-    TokenServer,
+    assertion_audiences,
     check_client_may_ask,
+    lives_too_long,
+    registered_keys,
 )
 from gateway.staff.models import StaffMember
 from gateway.staff.schemas import STAFF_ID
@@ -81,13 +81,13 @@ class TokenExchangeGrant(grants.BaseGrant, grants.TokenEndpointMixin):  # type: 
 
     def _staff_named(self, client: OrganisationClient, subject_token: str) -> str:
         """The staff id of a subject token signed by one of the client's registered keys."""
-        server: TokenServer = self.server
-        if not client.organisation.keys:
+        settings = self.server.settings
+        keys = registered_keys(client.organisation)
+        if keys is None:
             raise InvalidRequestError(
                 description="The subject_token is signed with a registered key, and this "
                 "client has none."
             )
-        keys = KeySet.import_key_set({"keys": [k.jwk for k in client.organisation.keys]})
         try:
             token = jwt.decode(subject_token, keys, algorithms=ASSERTION_ALGORITHMS)
         except (JoseError, ValueError, TypeError) as exc:
@@ -98,7 +98,7 @@ class TokenExchangeGrant(grants.BaseGrant, grants.TokenEndpointMixin):  # type: 
         registry = jwt.JWTClaimsRegistry(
             leeway=ASSERTION_LEEWAY_SECONDS,
             iss={"essential": True, "value": client.organisation.id},
-            aud={"essential": True, "values": [server.settings.token_url, server.settings.issuer]},
+            aud={"essential": True, "values": assertion_audiences(settings)},
             sub={"essential": True},
             exp={"essential": True},
         )
@@ -109,11 +109,10 @@ class TokenExchangeGrant(grants.BaseGrant, grants.TokenEndpointMixin):  # type: 
             raise InvalidRequestError(
                 description=f"The subject_token is not valid: {exc.description or exc.error}."
             ) from exc
-        horizon = time.time() + server.settings.client_assertion_max_lifetime
-        if claims["exp"] > horizon + ASSERTION_LEEWAY_SECONDS:
+        if lives_too_long(claims["exp"], settings):
             raise InvalidRequestError(
                 description="The subject_token lives too long; its exp may be at most "
-                f"{server.settings.client_assertion_max_lifetime} seconds ahead."
+                f"{settings.client_assertion_max_lifetime} seconds ahead."
             )
         staff_id = claims["sub"]
         if not isinstance(staff_id, str) or not re.match(STAFF_ID, staff_id):
