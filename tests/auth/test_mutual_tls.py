@@ -19,6 +19,7 @@ from joserfc import jwt
 from sqlalchemy.orm import Session
 
 from gateway.app import create_app
+from gateway.auth.assertions import token_request_form
 from gateway.auth.certificates import thumbprint
 from gateway.keys import load_keys
 from gateway.organisations import certificates, service
@@ -27,7 +28,6 @@ from gateway.settings import Settings
 from tests.conftest import PUBLIC_URL
 from tests.factories import (
     TEST_ACTOR,
-    RegisteredClient,
     access_token,
     bearer,
     forged_jwt,
@@ -146,9 +146,10 @@ def test_self_signed_certificates_registered_by_thumbprint(
     stranger = self_signed("LVS koppeling", "Basisschool De Regenboog")
 
     with gateway.client() as plain_tls:
-        admin = bearer(
-            plain_tls.post("/oauth/token", data=operator_form(operator)).json()["access_token"]
+        issued_to_operator = plain_tls.post(
+            "/oauth/token", data=token_request_form(operator.assertion())
         )
+        admin = bearer(issued_to_operator.json()["access_token"])
         added = plain_tls.post(
             f"/api/v1/organisations/{school.organisation_id}/certificates",
             json={"certificate": mine.pem},
@@ -178,14 +179,6 @@ def test_self_signed_certificates_registered_by_thumbprint(
     assert later_token.status_code == 200
     with pytest.raises(REFUSED_IN_HANDSHAKE):  # unregistered: refused in the handshake
         gateway.token(school, stranger)
-
-
-def operator_form(operator: RegisteredClient) -> dict[str, str]:
-    return {
-        "grant_type": "client_credentials",
-        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-        "client_assertion": operator.assertion(),
-    }
 
 
 def test_a_bound_token_still_needs_its_signature_audience_and_lifetime(
