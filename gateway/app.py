@@ -188,6 +188,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         page_prefixes=HTML_PREFIXES,
         static_prefix=STATIC_PATH,
         hsts_max_age=settings.hsts_max_age if settings.secure_cookies else None,
+        login_origin=settings.login_origin,
     )
     app.add_middleware(RequestContextMiddleware, api_version=app.version)
     return app

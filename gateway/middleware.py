@@ -154,10 +154,17 @@ class BodySizeLimitMiddleware:
         await response(scope, receive, send)
 
 
-PORTAL_CSP = (
-    b"default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-    b"frame-ancestors 'none'; base-uri 'none'"
-)
+def portal_csp(login_origin: str | None) -> bytes:
+    """The portal's policy. Its forms post to the portal itself, and logging out redirects to
+    the identity provider's end-session page: browsers hold that redirect to form-action too,
+    so the provider's origin is allowed there."""
+    form_action = "'self'" + (f" {login_origin}" if login_origin else "")
+    return (
+        "default-src 'none'; style-src 'self'; img-src 'self'; "
+        f"form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
+    ).encode()
+
+
 API_CSP = b"default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
 # Swagger UI and ReDoc run inline and remote scripts and show no personal data: only framing
 # is refused there.
@@ -172,7 +179,7 @@ class SecurityHeadersMiddleware:
     framing, no MIME sniffing, no referrer leaving the site, no caching of anything but static
     files (pages and API answers carry children's data), and HSTS when served over https.
     ``page_prefixes`` are the paths that answer with HTML pages, ``static_prefix`` the path of
-    their static files.
+    their static files, ``login_origin`` the identity provider's origin (see ``portal_csp``).
     """
 
     def __init__(
@@ -182,8 +189,10 @@ class SecurityHeadersMiddleware:
         page_prefixes: tuple[str, ...],
         static_prefix: str,
         hsts_max_age: int | None,
+        login_origin: str | None = None,
     ) -> None:
         self.app = app
+        self.portal_csp = portal_csp(login_origin)
         self.page_prefixes = page_prefixes
         self.static_prefix = static_prefix.rstrip("/") + "/"
         self.common: list[tuple[bytes, bytes]] = [
@@ -204,7 +213,7 @@ class SecurityHeadersMiddleware:
         if path.startswith(DOCS_PATHS):
             csp = DOCS_CSP
         elif path.startswith(self.page_prefixes):
-            csp = PORTAL_CSP
+            csp = self.portal_csp
         else:
             csp = API_CSP
         added = [*self.common, (b"content-security-policy", csp)]

@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.auditing.witnessing import Witnesses
 from gateway.policy.bundle import default_policy_dir
+from gateway.portal import assurance
 
 Environment = Literal["dev", "production"]
 
@@ -141,6 +142,39 @@ class Settings(BaseSettings):
     oidc_client_secret: SecretStr | None = Field(
         default=None, description="The portal's client secret at the provider."
     )
+    oidc_scopes: str = Field(
+        default="openid profile",
+        pattern=r"(^|\s)openid(\s|$)",
+        description="The scopes the portal asks the provider for, separated by spaces "
+        "(openid among them): those under which the broker releases the claims below.",
+    )
+    oidc_bsn_claim: str = Field(
+        default="bsn", min_length=1, description="The claim that carries a citizen's BSN."
+    )
+    oidc_roles_claim: str = Field(
+        default="roles",
+        min_length=1,
+        description="The claim that lists a person's roles; privacy_officer among them makes "
+        "them an officer.",
+    )
+    oidc_organisation_claim: str = Field(
+        default="organisation",
+        min_length=1,
+        description="The claim that names an officer's organisation, as <role>:<identifier>.",
+    )
+    oidc_parent_acr_values: str = Field(
+        default=assurance.PARENT_DEFAULT,
+        pattern=r"\S",
+        description="The acr values (levels of assurance) accepted for parents and children, "
+        "separated by spaces; sent as acr_values and checked against the ID token's acr. "
+        "Default: DigiD Substantieel or Hoog.",
+    )
+    oidc_officer_acr_values: str = Field(
+        default=assurance.OFFICER_DEFAULT,
+        pattern=r"\S",
+        description="The acr values accepted for privacy officers, likewise. Default: "
+        "eHerkenning EH3 or EH4.",
+    )
     maintenance_interval: int = Field(
         default=300,
         ge=0,
@@ -257,6 +291,25 @@ class Settings(BaseSettings):
         if self.oidc_issuer:
             return self.oidc_issuer.rstrip("/")
         return self.dev_oidc_issuer if self.is_dev else None
+
+    @property
+    def login_origin(self) -> str | None:
+        """The login provider's origin, when it is not this site's own."""
+        issuer = self.login_issuer
+        if issuer is None:
+            return None
+        login, site = urlsplit(issuer), urlsplit(self.public_url)
+        if (login.scheme, login.netloc) == (site.scheme, site.netloc):
+            return None
+        return f"{login.scheme}://{login.netloc}"
+
+    @property
+    def parent_acr_values(self) -> tuple[str, ...]:
+        return tuple(self.oidc_parent_acr_values.split())
+
+    @property
+    def officer_acr_values(self) -> tuple[str, ...]:
+        return tuple(self.oidc_officer_acr_values.split())
 
     @property
     def secure_cookies(self) -> bool:

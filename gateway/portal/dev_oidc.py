@@ -1,7 +1,11 @@
 """A small OpenID Connect provider for dev, demo and tests, built on Authlib's authorization
-server: Authorization Code with PKCE (S256, required), ID tokens signed with ES256, discovery
-and JWKS. It stands in for a DigiD or eHerkenning broker: the login page lets you pick one of
-the fictitious people in :mod:`gateway.portal.dev_people`.
+server: Authorization Code with PKCE (S256, required), ID tokens signed with ES256, discovery,
+JWKS and RP-Initiated Logout. It stands in for a DigiD or eHerkenning broker: the login page
+lets you pick one of the fictitious people in :mod:`gateway.portal.dev_people` and the level of
+assurance of the login (``acr``): DigiD Substantieel for citizens and eHerkenning EH3 for
+officers unless you choose another, so a login below the portal's level can be seen refused.
+It keeps no sessions of its own, so its end-session endpoint has nothing to end: it checks the
+request and sends the browser back to the portal.
 
 It is mounted only outside production. Codes live in memory for a minute and the signing key
 is made at start, so it serves exactly one process; that is all dev needs. Authlib has no
@@ -24,17 +28,20 @@ from authlib.oauth2.rfc6750 import BearerTokenGenerator
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import UserInfo
 from authlib.oidc.core.grants import OpenIDCode
+from authlib.oidc.rpinitiated import EndSessionEndpoint, EndSessionRequest
 from fastapi import APIRouter, Request
 from joserfc.jwk import ECKey
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from gateway.auth.token_endpoint import TokenRequest
 from gateway.children.bsn import InvalidBSNError
+from gateway.portal import assurance
 from gateway.portal.csrf import check_csrf
 from gateway.portal.dev_people import DEV_PEOPLE, DevPerson, dev_person, person_with_bsn
 from gateway.portal.pages import render
 
 CODE_LIFETIME = 60
+NO_LEVEL = "geen"  # the login form's choice for an ID token without acr
 ID_TOKEN_LIFETIME = 300
 
 
@@ -45,6 +52,11 @@ class DevClient(ClientMixin):  # type: ignore[misc]
     client_id: str
     client_secret: str
     redirect_uri: str
+    post_logout_redirect_uri: str
+
+    @property
+    def client_metadata(self) -> dict[str, Any]:
+        return {"post_logout_redirect_uris": [self.post_logout_redirect_uri]}
 
     def get_client_id(self) -> str:
         return self.client_id
@@ -71,13 +83,21 @@ class DevClient(ClientMixin):  # type: ignore[misc]
         return grant_type == "authorization_code"
 
 
+@dataclass(frozen=True)
+class DevLogin:
+    """A person as they logged in: who, and at which level of assurance."""
+
+    person: DevPerson
+    acr: str | None
+
+
 @dataclass
 class DevCode:
     code: str
     client_id: str
     redirect_uri: str
     scope: str
-    person: DevPerson
+    login: DevLogin
     nonce: str | None
     code_challenge: str | None
     code_challenge_method: str | None
@@ -96,7 +116,7 @@ class DevCode:
         return self.auth_time
 
     def get_acr(self) -> str | None:
-        return None
+        return self.login.acr
 
     def get_amr(self) -> list[str] | None:
         return None
@@ -118,6 +138,7 @@ class DevProvider(AuthorizationServer):  # type: ignore[misc]
             "default", BearerTokenGenerator(lambda *a, **k: secrets.token_urlsafe(32))
         )
         self.register_grant(CodeGrant, [RequiredS256Challenge(required=True), DevOpenIDCode(self)])
+        self.register_endpoint(DevEndSession)
 
     def query_client(self, client_id: str) -> DevClient | None:
         return self.client if client_id == self.client.client_id else None
@@ -143,6 +164,7 @@ class DevProvider(AuthorizationServer):  # type: ignore[misc]
             "authorization_endpoint": f"{self.issuer}/authorize",
             "token_endpoint": f"{self.issuer}/token",
             "jwks_uri": f"{self.issuer}/jwks",
+            "end_session_endpoint": f"{self.issuer}/logout",
             "response_types_supported": ["code"],
             "grant_types_supported": ["authorization_code"],
             "subject_types_supported": ["public"],
@@ -150,7 +172,8 @@ class DevProvider(AuthorizationServer):  # type: ignore[misc]
             "scopes_supported": ["openid", "profile"],
             "code_challenge_methods_supported": ["S256"],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-            "claims_supported": ["sub", "name", "bsn", "organisation", "roles"],
+            "claims_supported": ["sub", "name", "acr", "bsn", "organisation", "roles"],
+            "acr_values_supported": list(assurance.NAMES),
         }
 
 
@@ -180,7 +203,7 @@ class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
             client_id=request.client.get_client_id(),
             redirect_uri=request.payload.redirect_uri,
             scope=request.scope,
-            person=request.user,
+            login=request.user,
             nonce=data.get("nonce"),
             code_challenge=data.get("code_challenge"),
             code_challenge_method=data.get("code_challenge_method"),
@@ -195,8 +218,8 @@ class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
     def delete_authorization_code(self, authorization_code: DevCode) -> None:
         self.server.codes.pop(authorization_code.code, None)
 
-    def authenticate_user(self, authorization_code: DevCode) -> DevPerson:
-        return authorization_code.person
+    def authenticate_user(self, authorization_code: DevCode) -> DevLogin:
+        return authorization_code.login
 
 
 class DevOpenIDCode(OpenIDCode):  # type: ignore[misc]
@@ -225,8 +248,29 @@ class DevOpenIDCode(OpenIDCode):  # type: ignore[misc]
             "exp": now + ID_TOKEN_LIFETIME,
         }
 
-    def generate_user_info(self, user: DevPerson, scope: str) -> UserInfo:
-        return UserInfo(**user.claims())
+    def generate_user_info(self, user: DevLogin, scope: str) -> UserInfo:
+        return UserInfo(**user.person.claims())
+
+
+class DevEndSession(EndSessionEndpoint):  # type: ignore[misc]
+    """RP-Initiated Logout: the hint must be an ID token of this provider, and the portal is
+    sent back only to its registered post-logout page."""
+
+    def get_server_jwks(self) -> dict[str, Any]:
+        return {"keys": [self.server.key.as_dict(private=False)]}
+
+    def end_session(self, end_session_request: EndSessionRequest) -> None:
+        return None  # no sessions kept here: every login asks for a person again
+
+
+def _acr(person: DevPerson, level: str) -> str | None:
+    """The level a login gets: the one chosen, none, or by default Substantieel for citizens
+    and EH3 for officers."""
+    if level == NO_LEVEL:
+        return None
+    if level:
+        return level
+    return assurance.EH3 if person.organisation else assurance.DIGID_SUBSTANTIEEL
 
 
 def build_router(provider: DevProvider) -> APIRouter:
@@ -259,6 +303,8 @@ def build_router(provider: DevProvider) -> APIRouter:
             "dev_login.html",
             {
                 "people": DEV_PEOPLE,
+                "levels": [(acr, assurance.name(acr)) for acr in assurance.NAMES],
+                "no_level": NO_LEVEL,
                 "action": f"{request.url.path}?{urlencode(request.query_params)}",
                 "bsn_error": bsn_error,
             },
@@ -286,15 +332,29 @@ def build_router(provider: DevProvider) -> APIRouter:
             person = dev_person(str(form.get("person", "")))
         if person is None:
             return _login_error(request, "no_person", "Kies een persoon om mee in te loggen.")
+        level = str(form.get("level", ""))
+        if level not in {"", NO_LEVEL, *assurance.NAMES}:
+            return _login_error(request, "no_level", "Kies een betrouwbaarheidsniveau.")
+        login = DevLogin(person, _acr(person, level))
         oauth_request = _authorization_request(request)
         try:
-            grant = provider.get_consent_grant(oauth_request, end_user=person)
+            grant = provider.get_consent_grant(oauth_request, end_user=login)
         except OAuth2Error as exc:
             return _login_error(request, exc.error, exc.get_error_description())
         response: Response = provider.create_authorization_response(
-            oauth_request, grant_user=person, grant=grant
+            oauth_request, grant_user=login, grant=grant
         )
         return response
+
+    @router.get("/logout")
+    def logout(request: Request) -> Response:
+        logout_request = _authorization_request(request)
+        try:
+            ended = provider.validate_endpoint_request("end_session", logout_request)
+        except OAuth2Error as exc:
+            return _login_error(request, exc.error, exc.get_error_description())
+        response: Response | None = provider.create_endpoint_response("end_session", ended)
+        return response or render(request, "message.html", {"title": "U bent uitgelogd"})
 
     @router.post("/token")
     async def token(request: Request) -> Response:

@@ -29,7 +29,10 @@ def install_portal(app: FastAPI, settings: Settings, session_secret: bytes) -> N
         provider = dev_oidc.DevProvider(
             settings.dev_oidc_issuer,
             dev_oidc.DevClient(
-                settings.oidc_client_id, client_secret, f"{settings.public_url}/portaal/callback"
+                settings.oidc_client_id,
+                client_secret,
+                f"{settings.public_url}/portaal/callback",
+                f"{settings.public_url}/portaal/uitgelogd",
             ),
         )
         app.include_router(dev_oidc.build_router(provider))
