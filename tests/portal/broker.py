@@ -26,7 +26,7 @@ from joserfc.jwk import ECKey, RSAKey
 
 from gateway.portal import assurance
 from gateway.settings import Settings
-from tests.portal.live import live_settings
+from tests.portal.live import LiveGateway, free_port, live_settings, running
 
 SERVER = Path(__file__).parent / "oidc_provider" / "server.mjs"
 CLIENT_ID = "kindkoppeling-portal"
@@ -137,9 +137,7 @@ def running_broker(port: int, portal_url: str, alg: str) -> Iterator[Broker]:
         broker.stop()
 
 
-def portal_settings(
-    broker: Broker, database_url: str, data_dir: Path, port: int, **overrides: Any
-) -> Settings:
+def portal_settings(broker: Broker, database_url: str, data_dir: Path, port: int) -> Settings:
     """A dev gateway whose portal logs in at ``broker``, configured as for a real broker."""
     return live_settings(
         database_url,
@@ -152,8 +150,19 @@ def portal_settings(
         oidc_bsn_claim=BSN_CLAIM,
         oidc_roles_claim=ROLES_CLAIM,
         oidc_organisation_claim=ORGANISATION_CLAIM,
-        **overrides,
     )
+
+
+@contextmanager
+def portal_at_broker(
+    database_url: str, data_dir: Path, alg: str
+) -> Iterator[tuple[Broker, LiveGateway]]:
+    """The broker, and a live gateway whose portal logs in there."""
+    portal_port, broker_port = free_port(), free_port()
+    with running_broker(broker_port, f"http://127.0.0.1:{portal_port}", alg) as broker:
+        settings = portal_settings(broker, database_url, data_dir, portal_port)
+        with running(settings, portal_port) as live:
+            yield broker, live
 
 
 def broker_form(page: httpx.Response) -> str:

@@ -84,13 +84,16 @@ def browser(gateway: LiveGateway) -> httpx.Client:
     return client
 
 
-def choose_person(client: httpx.Client, page: httpx.Response, person: str) -> httpx.Response:
-    """Submit the dev provider's login form on ``page`` as ``person``."""
+def choose_person(
+    client: httpx.Client, page: httpx.Response, person: str, level: str = ""
+) -> httpx.Response:
+    """Submit the dev provider's login form on ``page`` as ``person``, at the default level of
+    assurance or the ``level`` (an acr value) chosen."""
     action = re.search(r'<form method="post" action="([^"]+)"', page.text)
     assert action, "no login form"
     return client.post(
         action.group(1).replace("&amp;", "&"),
-        data={"csrf_token": csrf_of(page.text), "person": person},
+        data={"csrf_token": csrf_of(page.text), "person": person, "level": level},
     )
 
 

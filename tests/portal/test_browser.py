@@ -17,10 +17,13 @@ from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, Page, sync_playwright
+from sqlalchemy.orm import Session
 
 from gateway.organisations.identifiers import OrganisationRole
-from tests.exchanges.world import WARM_PAYLOAD, YOUNG, World
+from tests.exchanges.world import WARM_PAYLOAD, YOUNG, World, make_world
+from tests.portal.broker import citizen, portal_at_broker
 from tests.portal.family import NOOR, as_officer, break_glass, offer_warm, parent
 from tests.portal.live import LiveGateway
 
@@ -228,3 +231,30 @@ def test_a_parent_gives_consent_ahead_of_time_in_the_browser(
     fatma.check("vooraf-gegeven")
     assert "(vooraf gegeven)" in fatma.page.locator("main").inner_text()
     fatma.close()
+
+
+def test_a_parent_logs_in_and_out_through_an_independent_broker_in_the_browser(
+    browser: Browser, database_url: str, session: Session, tmp_path: Path, backend: str
+) -> None:
+    # panva's oidc-provider as the broker: its login form, its logout confirmation, and a
+    # logout form on the portal that redirects to another origin (allowed by form-action).
+    with portal_at_broker(database_url, tmp_path / "var", "ES256") as (_, live):
+        world = make_world(TestClient(live.app, base_url=live.url), session)
+        offer_warm(world, NOOR, parent("moeder", "fatma"))
+        fatma = Visitor(browser, live, "fatma-broker", backend)
+
+        fatma.page.goto(f"{live.url}/portaal")
+        for name, value in citizen("fatma-at-broker", "100000034").items():
+            fatma.page.get_by_label(name, exact=True).fill(value)
+        fatma.page.get_by_role("button", name="Log in").click()
+        fatma.page.get_by_role("heading", name="Mijn kinderen").wait_for()
+        fatma.check("broker-mijn-kinderen")
+        assert "Warme overdracht" in fatma.page.locator("main").inner_text()
+
+        fatma.page.get_by_role("button", name="Uitloggen").click()
+        fatma.page.get_by_role("button", name="Yes, sign me out").click()
+        fatma.page.get_by_role("heading", name="U bent uitgelogd").wait_for()
+        fatma.check("broker-uitgelogd")
+        fatma.page.goto(f"{live.url}/portaal")
+        fatma.page.get_by_role("heading", name="Broker login (login)").wait_for()
+        fatma.close()

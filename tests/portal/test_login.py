@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import func, select, update
@@ -14,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from gateway.app import create_app
 from gateway.organisations.identifiers import OrganisationRole
-from gateway.portal import logins
+from gateway.portal import assurance, logins
+from gateway.portal.dev_oidc import NO_LEVEL
 from gateway.portal.logins import LOGIN_LIFETIME, PortalLogin
 from gateway.portal.setup import SESSION_COOKIE
 from gateway.settings import Settings
@@ -212,3 +215,88 @@ def test_an_unreachable_identity_provider_gets_a_page_not_a_500(settings: Settin
     assert page.status_code == 503
     assert page.headers["content-type"].startswith("text/html")
     assert "niet bereikbaar" in page.text
+
+
+@pytest.mark.parametrize(
+    ("person", "level", "needed"),
+    [
+        ("fatma", assurance.DIGID_BASIS, "DigiD Substantieel of DigiD Hoog"),
+        ("fatma", NO_LEVEL, "DigiD Substantieel of DigiD Hoog"),
+        ("fg-regenboog", assurance.EH2, "eHerkenning EH3 of eHerkenning EH4"),
+    ],
+)
+def test_a_login_below_the_level_chosen_at_the_dev_provider_is_refused(
+    live: LiveGateway, world: World, person: str, level: str, needed: str
+) -> None:
+    if person == "fg-regenboog":
+        as_officer(live, world, "fg-regenboog", world.school.id).close()  # known organisation
+    client = browser(live)
+    page = client.get("/portaal/inloggen")
+
+    refused = choose_person(client, page, person, level)
+
+    assert refused.status_code == 403
+    assert f"Log opnieuw in met {needed}." in refused.text
+    assert client.get("/portaal", follow_redirects=False).status_code == 303
+
+
+def test_the_portal_asks_the_dev_provider_for_the_officers_level_on_officer_pages(
+    live: LiveGateway,
+) -> None:
+    client = browser(live)
+    parents = client.get("/portaal/inloggen")
+    officers = client.get("/portaal/fg")
+
+    assert parse_qs(parents.url.query.decode())["acr_values"] == [assurance.PARENT_DEFAULT]
+    assert parse_qs(officers.url.query.decode())["acr_values"] == [assurance.OFFICER_DEFAULT]
+
+
+def test_logout_passes_the_dev_providers_end_session_with_the_id_token(
+    live: LiveGateway, session: Session
+) -> None:
+    fatma = log_in(live, "fatma")
+    home = fatma.get("/portaal")
+
+    out = fatma.post("/portaal/uitloggen", data={"csrf_token": csrf_of(home.text)})
+
+    [ended] = [r for r in out.history if r.url.path == "/dev-oidc/logout"]
+    query = parse_qs(ended.url.query.decode())
+    assert query["post_logout_redirect_uri"] == [f"{live.url}/portaal/uitgelogd"]
+    assert query["id_token_hint"][0].count(".") == 2  # a JWT: the provider checks it was its own
+    assert out.url.path == "/portaal/uitgelogd"
+    assert "misschien nog niet" not in out.text
+    assert session.scalar(select(func.count()).select_from(PortalLogin)) == 0
+
+
+def test_the_dev_provider_redirects_no_one_after_logout_on_a_forged_hint(
+    live: LiveGateway,
+) -> None:
+    forged = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
+    with httpx.Client(base_url=live.url) as client:
+        response = client.get(
+            "/dev-oidc/logout",
+            params={
+                "id_token_hint": forged,
+                "post_logout_redirect_uri": "https://evil.example/after",
+            },
+        )
+        unregistered = client.get(
+            "/dev-oidc/logout", params={"post_logout_redirect_uri": "https://evil.example/x"}
+        )
+
+    assert response.status_code == 400
+    assert "location" not in response.headers
+    assert unregistered.status_code == 200
+    assert "location" not in unregistered.headers
+
+
+def test_the_login_keeps_its_id_token_sealed_and_no_bsn_in_the_database(
+    live: LiveGateway, session: Session
+) -> None:
+    log_in(live, "fatma")  # the dev provider's ID token carries her BSN
+
+    [sealed] = session.scalars(select(PortalLogin.sealed_id_token)).all()
+
+    assert sealed is not None
+    assert b"100000034" not in sealed
+    assert b"eyJ" not in sealed  # no JWT (base64url of '{"') in clear

@@ -17,9 +17,9 @@ from gateway.organisations.service import find_organisation
 from gateway.portal import assurance
 from gateway.portal.setup import SESSION_COOKIE
 from tests.exchanges.world import World
-from tests.portal.broker import Broker, citizen, fill_in, officer, portal_settings, running_broker
+from tests.portal.broker import Broker, citizen, fill_in, officer, portal_at_broker
 from tests.portal.family import DAAN, NOOR, offer_warm, offer_zorg, parent
-from tests.portal.live import LiveGateway, browser, csrf_of, free_port, running
+from tests.portal.live import LiveGateway, browser, csrf_of
 
 FATMA_BSN = "100000034"
 DAAN_BSN = "100000095"
@@ -31,25 +31,22 @@ def alg(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def ports() -> tuple[int, int]:
-    return free_port(), free_port()
-
-
-@pytest.fixture
-def broker(ports: tuple[int, int], alg: str) -> Iterator[Broker]:
-    portal_port, broker_port = ports
-    with running_broker(broker_port, f"http://127.0.0.1:{portal_port}", alg) as started:
+def portal(
+    alg: str, database_url: str, engine: Engine, tmp_path: Path
+) -> Iterator[tuple[Broker, LiveGateway]]:
+    with portal_at_broker(database_url, tmp_path / "var", alg) as started:
         yield started
 
 
 @pytest.fixture
-def live(
-    broker: Broker, ports: tuple[int, int], database_url: str, engine: Engine, tmp_path: Path
-) -> Iterator[LiveGateway]:
+def broker(portal: tuple[Broker, LiveGateway]) -> Broker:
+    return portal[0]
+
+
+@pytest.fixture
+def live(portal: tuple[Broker, LiveGateway]) -> LiveGateway:
     """The gateway, its portal logging in at the broker (overrides the dev-provider ``live``)."""
-    port = ports[0]
-    with running(portal_settings(broker, database_url, tmp_path / "var", port), port) as gateway:
-        yield gateway
+    return portal[1]
 
 
 def start_login(live: LiveGateway, client: httpx.Client | None = None) -> httpx.Response:

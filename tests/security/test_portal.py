@@ -7,9 +7,11 @@ from __future__ import annotations
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from gateway.app import create_app
 from gateway.settings import Settings
+from tests.conftest import PUBLIC_URL
 from tests.exchanges.world import World
 from tests.portal.family import NOOR, offer_warm, parent
 from tests.portal.live import LiveGateway, browser, choose_person, csrf_of, log_in
@@ -102,6 +104,22 @@ def test_portal_pages_forbid_scripts_framing_and_sniffing(live: LiveGateway) -> 
     assert page.headers["referrer-policy"] == "same-origin"
     assert "<script" not in page.text.lower()
     assert "strict-transport-security" not in page.headers  # plain http in tests
+
+
+def test_portal_forms_may_lead_only_here_and_to_the_login_provider(settings: Settings) -> None:
+    # Logging out posts a form whose answer redirects to the provider's end-session page, and
+    # browsers hold that redirect to form-action: the provider's origin, and nothing else.
+    issuer = "https://login.example.nl/oidc"
+    broker = settings.model_copy(
+        update={"oidc_issuer": issuer, "oidc_client_secret": SecretStr("s")}
+    )
+    for configured, allowed in ((settings, "'self'"), (broker, "'self' https://login.example.nl")):
+        with TestClient(create_app(configured), base_url=PUBLIC_URL) as client:
+            page = client.get("/portaal/uitgelogd")
+        directives = dict(
+            d.strip().split(" ", 1) for d in page.headers["content-security-policy"].split(";")
+        )
+        assert directives["form-action"] == allowed
 
 
 def test_api_answers_are_not_cached_sniffed_or_framed(client: TestClient) -> None:
