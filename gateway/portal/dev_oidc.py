@@ -41,8 +41,8 @@ from gateway.portal.dev_people import DEV_PEOPLE, DevPerson, dev_person, person_
 from gateway.portal.pages import render
 
 CODE_LIFETIME = 60
-NO_LEVEL = "geen"  # the login form's choice for an ID token without acr
 ID_TOKEN_LIFETIME = 300
+NO_LEVEL = "geen"  # the login form's choice for an ID token without acr
 
 
 @dataclass(frozen=True)
@@ -158,6 +158,9 @@ class DevProvider(AuthorizationServer):  # type: ignore[misc]
             return RedirectResponse(header_map.pop("Location"), status_code=302)
         return JSONResponse(body, status_code=status, headers=header_map)
 
+    def jwks(self) -> dict[str, Any]:
+        return {"keys": [self.key.as_dict(private=False)]}
+
     def metadata(self) -> dict[str, Any]:
         return {
             "issuer": self.issuer,
@@ -257,7 +260,8 @@ class DevEndSession(EndSessionEndpoint):  # type: ignore[misc]
     sent back only to its registered post-logout page."""
 
     def get_server_jwks(self) -> dict[str, Any]:
-        return {"keys": [self.server.key.as_dict(private=False)]}
+        jwks: dict[str, Any] = self.server.jwks()
+        return jwks
 
     def end_session(self, end_session_request: EndSessionRequest) -> None:
         return None  # no sessions kept here: every login asks for a person again
@@ -282,7 +286,7 @@ def build_router(provider: DevProvider) -> APIRouter:
 
     @router.get("/jwks")
     def jwks() -> dict[str, Any]:
-        return {"keys": [provider.key.as_dict(private=False)]}
+        return provider.jwks()
 
     def _authorization_request(request: Request) -> TokenRequest:
         params = dict(request.query_params)

@@ -159,8 +159,8 @@ def identify(
     accepted = settings.officer_acr_values if is_officer else settings.parent_acr_values
     if claims.get("acr") not in accepted:
         raise LoginRefusedError(
-            "U bent ingelogd op een te laag betrouwbaarheidsniveau. Log opnieuw in met "
-            f"{assurance.names(accepted)}."
+            "U bent ingelogd op een te laag niveau. Voor de gegevens van kinderen is "
+            f"{assurance.names(accepted)} nodig. Log opnieuw in op dat niveau."
         )
     if is_officer:
         organisation_claim = str(claims.get(settings.oidc_organisation_claim) or "")

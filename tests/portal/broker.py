@@ -68,6 +68,7 @@ class Broker:
     port: int
     portal_url: str
     alg: str
+    rp_initiated_logout: bool = True
     jwks: dict[str, Any] = field(default_factory=signing_keys)
     process: subprocess.Popen[str] | None = None
 
@@ -87,6 +88,7 @@ class Broker:
             "list_claims": [ROLES_CLAIM],
             "acr_values": list(assurance.NAMES),
             "cookie_key": secrets.token_urlsafe(32),
+            "rp_initiated_logout": self.rp_initiated_logout,
         }
 
     def start(self) -> None:
@@ -128,8 +130,10 @@ class Broker:
 
 
 @contextmanager
-def running_broker(port: int, portal_url: str, alg: str) -> Iterator[Broker]:
-    broker = Broker(f"http://127.0.0.1:{port}", port, portal_url, alg)
+def running_broker(
+    port: int, portal_url: str, alg: str, rp_initiated_logout: bool = True
+) -> Iterator[Broker]:
+    broker = Broker(f"http://127.0.0.1:{port}", port, portal_url, alg, rp_initiated_logout)
     broker.start()
     try:
         yield broker
@@ -155,11 +159,12 @@ def portal_settings(broker: Broker, database_url: str, data_dir: Path, port: int
 
 @contextmanager
 def portal_at_broker(
-    database_url: str, data_dir: Path, alg: str
+    database_url: str, data_dir: Path, alg: str, rp_initiated_logout: bool = True
 ) -> Iterator[tuple[Broker, LiveGateway]]:
     """The broker, and a live gateway whose portal logs in there."""
     portal_port, broker_port = free_port(), free_port()
-    with running_broker(broker_port, f"http://127.0.0.1:{portal_port}", alg) as broker:
+    portal_url = f"http://127.0.0.1:{portal_port}"
+    with running_broker(broker_port, portal_url, alg, rp_initiated_logout) as broker:
         settings = portal_settings(broker, database_url, data_dir, portal_port)
         with running(settings, portal_port) as live:
             yield broker, live

@@ -236,7 +236,7 @@ def test_a_login_below_the_level_chosen_at_the_dev_provider_is_refused(
     refused = choose_person(client, page, person, level)
 
     assert refused.status_code == 403
-    assert f"Log opnieuw in met {needed}." in refused.text
+    assert f"is {needed} nodig" in refused.text
     assert client.get("/portaal", follow_redirects=False).status_code == 303
 
 

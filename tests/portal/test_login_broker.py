@@ -11,12 +11,14 @@ from urllib.parse import parse_qs
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from gateway.organisations.service import find_organisation
 from gateway.portal import assurance
 from gateway.portal.setup import SESSION_COOKIE
-from tests.exchanges.world import World
+from tests.exchanges.world import World, make_world
 from tests.portal.broker import Broker, citizen, fill_in, officer, portal_at_broker
 from tests.portal.family import DAAN, NOOR, offer_warm, offer_zorg, parent
 from tests.portal.live import LiveGateway, browser, csrf_of
@@ -83,7 +85,7 @@ def log_in_at_broker(
 
 @pytest.mark.parametrize("alg", ["RS256", "ES256"], indirect=True)
 def test_a_parent_logs_in_with_claims_from_userinfo_and_sees_their_child(
-    live: LiveGateway, world: World, broker: Broker
+    live: LiveGateway, world: World
 ) -> None:
     offer_warm(world, NOOR, parent("moeder", "fatma"))
 
@@ -145,7 +147,7 @@ def test_a_login_below_the_level_is_refused_with_the_level_it_needs(
     client, _, refused = log_in_at_broker(live, **claims)
 
     assert refused.status_code == 403
-    assert "te laag betrouwbaarheidsniveau" in refused.text
+    assert "te laag niveau" in refused.text
     assert needed in refused.text
     assert client.get("/portaal", follow_redirects=False).status_code == 303  # no login
 
@@ -187,6 +189,22 @@ def test_logout_ends_the_brokers_session_so_the_next_login_asks_again(
     assert out.url.path == "/portaal/uitgelogd"
     assert "misschien nog niet" not in out.text
     assert "Broker login (login)" in next_login.text
+
+
+def test_without_an_end_session_endpoint_logout_is_local_and_says_so(
+    database_url: str, engine: Engine, session: Session, tmp_path: Path
+) -> None:
+    with portal_at_broker(database_url, tmp_path / "var", "RS256", False) as (_, live):
+        world = make_world(TestClient(live.app, base_url=live.url), session)
+        offer_warm(world, NOOR, parent("moeder", "fatma"))
+        client, _, home = log_in_at_broker(live, **citizen("fatma-at-broker", FATMA_BSN))
+
+        out = client.post("/portaal/uitloggen", data={"csrf_token": csrf_of(home.text)})
+        next_login = start_login(live, client)
+
+    assert out.url.path == "/portaal/uitgelogd"
+    assert "misschien nog niet bij de inlogdienst" in out.text
+    assert next_login.url.path == "/portaal"  # what the page warned of: the broker let them in
 
 
 @pytest.mark.parametrize("alg", ["RS256", "ES256"], indirect=True)

@@ -15,7 +15,8 @@
 // KK_OIDC_CONFIG (JSON): port, issuer, client {client_id, client_secret, redirect_uris,
 // post_logout_redirect_uris, id_token_signed_response_alg}, jwks {keys: [private JWKs]},
 // claims {scope: [claim names]}, list_claims [claims whose value is a list], acr_values
-// [supported values], cookie_key.
+// [supported values], cookie_key, rp_initiated_logout (false: a provider without an
+// end_session_endpoint).
 // KK_OIDC_PROVIDER_ENTRY: the file URL of oidc-provider's module (scripts/oidc-provider).
 // It listens on 127.0.0.1 only and prints "listening" when ready.
 
@@ -32,7 +33,10 @@ const provider = new Provider(config.issuer, {
   acrValues: config.acr_values,
   pkce: { required: () => true },
   cookies: { keys: [config.cookie_key] },
-  features: { devInteractions: { enabled: false } },
+  features: {
+    devInteractions: { enabled: false },
+    rpInitiatedLogout: { enabled: config.rp_initiated_logout },
+  },
   interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
   findAccount: async (ctx, sub) => {
     const account = accounts.get(sub);
