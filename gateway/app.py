@@ -95,7 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if settings.is_dev:
+        if settings.migrates_at_start:
             await run_in_threadpool(migrations.upgrade, engine)
         maintenance = None
         if settings.maintenance_interval:

@@ -75,7 +75,7 @@ def _session(settings: Settings) -> Iterator[Session]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.effective_database_url)
     try:
-        if settings.is_dev:
+        if settings.migrates_at_start:
             migrations.upgrade(engine)
         with make_sessionmaker(engine)() as session:
             yield session
@@ -100,8 +100,10 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
 ) -> None:
-    """Run the HTTP service. In dev, migrations run at start; in production run
-    ``gateway db upgrade`` first (/health/ready answers 503 until then). Behind a reverse proxy,
+    """Run the HTTP service. In dev (or with GATEWAY_MIGRATE_AT_START=true) migrations run at
+    start, once however many workers start; in production run ``gateway db upgrade`` first
+    (/health/ready answers 503 until then). A worker that fails to start makes the command exit
+    non-zero. Behind a reverse proxy,
     set FORWARDED_ALLOW_IPS to its address so client addresses come from X-Forwarded-For.
     With GATEWAY_TLS_CERT_FILE and GATEWAY_TLS_KEY_FILE it serves HTTPS itself and asks clients
     for a certificate (mutual TLS, RFC 8705)."""

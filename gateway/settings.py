@@ -175,6 +175,12 @@ class Settings(BaseSettings):
         description="The acr values accepted for privacy officers, likewise. Default: "
         "eHerkenning EH3 or EH4.",
     )
+    migrate_at_start: bool | None = Field(
+        default=None,
+        description="Apply pending database migrations when the service starts (each process "
+        "takes the migration lock first, so starting together is safe); unset: in dev yes, in "
+        "production no (run `gateway db upgrade` before the start).",
+    )
     maintenance_interval: int = Field(
         default=300,
         ge=0,
@@ -314,6 +320,10 @@ class Settings(BaseSettings):
     @property
     def secure_cookies(self) -> bool:
         return self.public_url.startswith("https://")
+
+    @property
+    def migrates_at_start(self) -> bool:
+        return self.is_dev if self.migrate_at_start is None else self.migrate_at_start
 
     @property
     def is_dev(self) -> bool:

@@ -129,7 +129,12 @@ def serve(app: str, settings: Settings, *, host: str, port: int, workers: int) -
         **tls,
     )
     if workers > 1:
-        Multiprocess(config, sockets=[config.bind_socket()]).run()
+        supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+        supervisor.run()
+        # A worker that failed to start stops the others, and uvicorn then returns as from a
+        # clean shutdown: exit non-zero, so a supervisor or orchestrator sees the failure.
+        if any(worker.exitcode == STARTUP_FAILURE for worker in supervisor.processes):
+            raise SystemExit(STARTUP_FAILURE)
         return
     server = uvicorn.Server(config)
     server.run()

@@ -153,7 +153,10 @@ def test_the_image_is_slim_unprivileged_and_checks_readiness() -> None:
     for name, rest in instructions:
         by_name.setdefault(name, []).append(rest)
 
-    assert re.fullmatch(r"python:3\.1[1-9]-slim(-\w+)?", by_name["FROM"][0])
+    base = dict(arg.split("=", 1) for arg in by_name["ARG"])["BASE_IMAGE"]
+    assert re.fullmatch(r"python:3\.1[1-9]-slim(-\w+)?", base)
+    assert by_name["FROM"] == ["${BASE_IMAGE}"]
+    assert "python3 -m venv /opt/venv" in text  # never into the base's own Python
     user = by_name["USER"][-1].split(":")[0]
     assert user not in {"root", "0"}
     assert "/health/ready" in by_name["HEALTHCHECK"][0] + text.split("HEALTHCHECK", 1)[1]
