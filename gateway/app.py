@@ -15,6 +15,8 @@ from gateway import migrations
 from gateway.auditing.api import router as audit_router
 from gateway.auth.access_tokens import AccessTokens
 from gateway.auth.api import router as oauth_router
+from gateway.auth.revocation import from_settings as revocation_from_settings
+from gateway.auth.revocation import refresh_periodically as refresh_revocation
 from gateway.children.api import router as children_router
 from gateway.consent.api import router as consents_router
 from gateway.db import make_engine, make_sessionmaker
@@ -112,6 +114,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             asyncio.create_task(run_outbox_periodically(work, settings.outbox_interval))
             for work in outbox_workers(app, settings)
         ]
+        if settings.tls_client_ca_file is not None:  # PKI client certificates: revocation
+            workers.append(asyncio.create_task(refresh_revocation(app.state.revocation)))
         if trust.serving:  # this process terminates mutual TLS (gateway serve with TLS)
             workers.append(
                 asyncio.create_task(
@@ -145,6 +149,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
+    app.state.revocation = revocation_from_settings(settings)
     app.state.access_tokens = AccessTokens(
         settings, keys.token_signing_key, keys.token_retired_keys
     )

@@ -26,7 +26,7 @@ from audit.note import Signer
 from gateway.auditing.service import ActingFor, organisation_actor
 from gateway.auditing.witnessing import Witnesses
 from gateway.auth.access_tokens import AccessTokens
-from gateway.auth.certificates import from_scope, thumbprint
+from gateway.auth.certificates import CertificateError, from_scope, is_self_signed, thumbprint
 from gateway.auth.scopes import Scope
 from gateway.errors import (
     AUTHENTICATION_REQUIRED,
@@ -229,6 +229,8 @@ async def get_principal(
                 "TLS with that same certificate.",
                 headers=_challenge("invalid_token"),
             )
+        if not is_self_signed(presented):
+            request.state.pki_certificate = presented  # its revocation: in the worker hop
     request.state.client_id = claims.organisation_id
     counted = rate_limits.api.hit_held(claims.organisation_id)
     principal = Principal(
@@ -267,6 +269,15 @@ def confirm_principal(request: Request, principal: Principal) -> None:
                 "has not registered or has removed.",
                 headers=_challenge("invalid_token"),
             )
+    pki_certificate = getattr(request.state, "pki_certificate", None)
+    if pki_certificate is not None:
+        try:
+            request.app.state.revocation.check(pki_certificate)
+        except CertificateError as exc:
+            raise AuthenticationError(
+                f"The client certificate the token is bound to is not good: {exc}",
+                headers=_challenge("invalid_token"),
+            ) from exc
     principal.confirmed = organisation
 
 

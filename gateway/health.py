@@ -44,7 +44,22 @@ def ready(request: Request) -> dict[str, str]:
         "migrations": "ok",
         "policy": "ok",
         "witnesses": _witnesses(request),
+        "revocation": _revocation(request),
     }
+
+
+def _revocation(request: Request) -> str:
+    """ "ok", "none configured" (no client CA bundle), or the client CAs whose CRL is stale,
+    and what happens to their certificates. Not a 503: every other client still works."""
+    settings = request.app.state.settings
+    if settings.tls_client_ca_file is None:
+        return "none configured"
+    revocation = request.app.state.revocation
+    stale = revocation.stale()
+    if not stale:
+        return "ok"
+    outcome = "refused" if revocation.fails_closed else "let through (soft fail)"
+    return f"stale CRL of {'; '.join(stale)}: their certificates are {outcome}"
 
 
 def _witnesses(request: Request) -> str:

@@ -117,6 +117,28 @@ class Settings(BaseSettings):
         description="Seconds between reloads of the registered self-signed client certificates "
         "into the TLS handshake's trust (for those registered through another process).",
     )
+    tls_revocation_refresh: int = Field(
+        default=300,
+        ge=1,
+        description="Seconds between fetches of the known CRLs of client CAs: a revoked "
+        "certificate's tokens stop working within one refresh.",
+    )
+    tls_crl_grace: int = Field(
+        default=3600,
+        ge=0,
+        description="Seconds past a CRL's nextUpdate that it is still used when no newer one "
+        "can be fetched; after that its CA is stale.",
+    )
+    tls_revocation_soft_fail: bool = Field(
+        default=False,
+        description="Let certificates of a stale CA (no current CRL) through instead of "
+        "refusing them; the CA still shows as stale in /health/ready and the metrics.",
+    )
+    tls_ocsp: bool = Field(
+        default=False,
+        description="Ask the OCSP responder named in a client certificate (RFC 6960) before "
+        "its CRL.",
+    )
     policy_dir: Path = Field(
         default_factory=default_policy_dir, description="The Rego policy bundle (policies/)."
     )

@@ -12,7 +12,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,7 @@ def _issue(
     usage: list[x509.ObjectIdentifier] | None = None,
     san: x509.GeneralName | None = None,
     days: int = 30,
+    extensions: tuple[x509.ExtensionType, ...] = (),
 ) -> Issued:
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.now(UTC)
@@ -97,6 +98,8 @@ def _issue(
         builder = builder.add_extension(x509.ExtendedKeyUsage(usage), critical=False)
     if san is not None:
         builder = builder.add_extension(x509.SubjectAlternativeName([san]), critical=False)
+    for extension in extensions:
+        builder = builder.add_extension(extension, critical=False)
     return Issued(builder.sign(signing_key, hashes.SHA256()), key)
 
 
@@ -121,14 +124,43 @@ class Pki:
         )
         return cls(root, organisation_ca, server)
 
-    def client(self, oin: str, organisation: str, system: str = "LVS koppeling") -> Issued:
-        """A client certificate with the OIN in the subject's serialNumber."""
+    def client(
+        self,
+        oin: str,
+        organisation: str,
+        system: str = "LVS koppeling",
+        *,
+        crl: str | None = None,
+        ocsp: str | None = None,
+    ) -> Issued:
+        """A client certificate with the OIN in the subject's serialNumber; with ``crl`` and
+        ``ocsp``, the addresses where its CA publishes its status (CRL distribution point and
+        AIA OCSP responder)."""
+        extensions: list[x509.ExtensionType] = []
+        if crl is not None:
+            name = x509.UniformResourceIdentifier(crl)
+            point = x509.DistributionPoint([name], None, None, None)
+            extensions.append(x509.CRLDistributionPoints([point]))
+        if ocsp is not None:
+            location = x509.UniformResourceIdentifier(ocsp)
+            access = x509.AccessDescription(AuthorityInformationAccessOID.OCSP, location)
+            extensions.append(x509.AuthorityInformationAccess([access]))
         return _issue(
             _name(system, organisation, oin),
             self.organisation_ca,
             ca=False,
             usage=[ExtendedKeyUsageOID.CLIENT_AUTH],
             san=x509.DNSName(f"{oin}.koppeling.test"),
+            extensions=tuple(extensions),
+        )
+
+    def ocsp_responder(self) -> Issued:
+        """A responder certificate the organisation CA made for OCSP signing (delegated)."""
+        return _issue(
+            _name("Domein Private Services OCSP - TEST", "Staat der Nederlanden"),
+            self.organisation_ca,
+            ca=False,
+            usage=[ExtendedKeyUsageOID.OCSP_SIGNING],
         )
 
     def bundle(self) -> str:

@@ -121,6 +121,7 @@ async def issue_token(
         tokens,
         (ClientCredentialsGrant, TokenExchangeGrant),
         certificate=client_certificate(request),
+        revocation=request.app.state.revocation,
     )
     token_request = TokenRequest(settings.token_url, request.headers, form)
 

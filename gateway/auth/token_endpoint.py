@@ -51,6 +51,7 @@ from gateway.auth.assertions import TOKEN_EXCHANGE
 from gateway.auth.certificates import CertificateError, thumbprint, verify_chain
 from gateway.auth.client_secrets import verify_client_secret
 from gateway.auth.models import UsedClientAssertion
+from gateway.auth.revocation import Revocation
 from gateway.auth.scopes import ROLE_SCOPES, Scope
 from gateway.errors import ProblemType, problem_response
 from gateway.organisations.certificates import (
@@ -199,11 +200,16 @@ class MutualTLSAuthentication:
     and by a chain to the configured CA bundle."""
 
     def __init__(
-        self, method: str, certificate: x509.Certificate | None, ca_bundle: Path | None
+        self,
+        method: str,
+        certificate: x509.Certificate | None,
+        ca_bundle: Path | None,
+        revocation: Revocation,
     ) -> None:
         self._method = method
         self._certificate = certificate
         self._ca_bundle = ca_bundle
+        self._revocation = revocation
 
     def __call__(
         self, query_client: Callable[[str], OrganisationClient | None], request: TokenRequest
@@ -217,6 +223,7 @@ class MutualTLSAuthentication:
         if self._method == TLS_CLIENT_AUTH:
             try:
                 verify_chain(self._certificate, self._ca_bundle)
+                self._revocation.check(self._certificate)
             except CertificateError:
                 return None
         return client
@@ -274,6 +281,8 @@ class TokenServer(AuthorizationServer):  # type: ignore[misc]
         tokens: AccessTokens,
         grants: tuple[type[grants.BaseGrant], ...] = (ClientCredentialsGrant,),
         certificate: x509.Certificate | None = None,
+        *,
+        revocation: Revocation,
     ) -> None:
         super().__init__(scopes_supported=[scope.value for scope in Scope])
         self.session = session
@@ -285,7 +294,10 @@ class TokenServer(AuthorizationServer):  # type: ignore[misc]
         )
         for method in (TLS_CLIENT_AUTH, SELF_SIGNED_TLS_CLIENT_AUTH):
             self.register_client_auth_method(
-                method, MutualTLSAuthentication(method, certificate, settings.tls_client_ca_file)
+                method,
+                MutualTLSAuthentication(
+                    method, certificate, settings.tls_client_ca_file, revocation
+                ),
             )
         for grant in grants:
             self.register_grant(grant)
