@@ -17,6 +17,7 @@ requests and responses lives here.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -69,6 +70,7 @@ CLIENT_SECRET_BASIC = "client_secret_basic"  # noqa: S105 - a method name
 ASSERTION_ALGORITHMS = ["ES256", "RS256", "PS256"]
 ASSERTION_LEEWAY_SECONDS = 30
 MAX_JTI = 255
+PARAMETER_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 log = structlog.get_logger(__name__)
 
@@ -170,28 +172,39 @@ class PrivateKeyJWTAuthentication(JWTBearerClientAssertion):  # type: ignore[mis
 
     def validate_jti(self, claims: Any, jti: Any) -> bool:
         """Record the jti in its own transaction: once presented, it is spent."""
-        if not isinstance(jti, str) or not jti.isprintable() or not 0 < len(jti) <= MAX_JTI:
+        if not valid_jti(jti):
             raise InvalidClientError(
                 description=f"The jti must be 1 to {MAX_JTI} printable characters."
             )
-        expires_at = datetime.fromtimestamp(float(claims["exp"]), UTC)
-        now = datetime.now(UTC)
-        try:
-            with Session(self._session.get_bind()) as own, own.begin():
-                own.execute(
-                    delete(UsedClientAssertion).where(
-                        UsedClientAssertion.expires_at
-                        < now - timedelta(seconds=ASSERTION_LEEWAY_SECONDS)
-                    )
+        return spend_jti(self._session, str(claims["sub"]), jti, claims["exp"])
+
+
+def valid_jti(jti: Any) -> bool:
+    return isinstance(jti, str) and jti.isprintable() and 0 < len(jti) <= MAX_JTI
+
+
+def spend_jti(session: Session, client_id: str, jti: str, exp: Any) -> bool:
+    """Record the ``jti`` of a JWT the client signed (a client assertion or a subject token),
+    in its own transaction; False when it was presented before. One namespace per client: a
+    jti names one JWT (RFC 7519 §4.1.7), whatever it is for."""
+    expires_at = datetime.fromtimestamp(float(exp), UTC)
+    now = datetime.now(UTC)
+    try:
+        with Session(session.get_bind()) as own, own.begin():
+            own.execute(
+                delete(UsedClientAssertion).where(
+                    UsedClientAssertion.expires_at
+                    < now - timedelta(seconds=ASSERTION_LEEWAY_SECONDS)
                 )
-                own.execute(
-                    insert(UsedClientAssertion).values(
-                        client_id=str(claims["sub"]), jti=jti, expires_at=expires_at
-                    )
+            )
+            own.execute(
+                insert(UsedClientAssertion).values(
+                    client_id=client_id, jti=jti, expires_at=expires_at
                 )
-        except IntegrityError:
-            return False
-        return True
+            )
+    except IntegrityError:
+        return False
+    return True
 
 
 class MutualTLSAuthentication:
@@ -390,6 +403,10 @@ def reject_repeated_parameters(pairs: list[tuple[str, str]]) -> dict[str, str]:
     form: dict[str, str] = {}
     for key, value in pairs:
         if key in form:
-            raise InvalidRequestError(description=f"The parameter {key} is repeated.")
+            # Named only when it is a plain name: an error description is client-visible
+            # text that OAuth limits to printable ASCII without quotes or backslashes.
+            plain = PARAMETER_NAME.fullmatch(key) is not None
+            which = f"The parameter {key}" if plain else "A parameter"
+            raise InvalidRequestError(description=f"{which} is repeated.")
         form[key] = value
     return form

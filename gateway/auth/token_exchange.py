@@ -7,7 +7,8 @@ The request is a token request with the same client authentication as client cre
 - ``subject_token``: a JWT the organisation signs with one of its registered keys, naming the
   staff member: ``iss`` = the client_id, ``sub`` = the staff id (registered through
   ``/api/v1/organisations/me/staff``), ``aud`` = the token URL or the issuer, ``exp`` at most
-  the client-assertion lifetime ahead;
+  the client-assertion lifetime ahead, and a ``jti``: like a client assertion, a subject token
+  is good for one request;
 - ``subject_token_type=urn:ietf:params:oauth:token-type:jwt``;
 - optionally ``requested_token_type`` (only ``…:token-type:access_token``) and ``scope``.
 
@@ -33,11 +34,14 @@ from gateway.auth.token_endpoint import (
     ALL_METHODS,
     ASSERTION_ALGORITHMS,
     ASSERTION_LEEWAY_SECONDS,
+    MAX_JTI,
     OrganisationClient,
     assertion_audiences,
     check_client_may_ask,
     lives_too_long,
     registered_keys,
+    spend_jti,
+    valid_jti,
 )
 from gateway.staff.models import StaffMember
 from gateway.staff.schemas import STAFF_ID
@@ -101,6 +105,7 @@ class TokenExchangeGrant(grants.BaseGrant, grants.TokenEndpointMixin):  # type: 
             aud={"essential": True, "values": assertion_audiences(settings)},
             sub={"essential": True},
             exp={"essential": True},
+            jti={"essential": True},
         )
         claims: dict[str, Any] = token.claims
         try:
@@ -115,8 +120,17 @@ class TokenExchangeGrant(grants.BaseGrant, grants.TokenEndpointMixin):  # type: 
                 f"{settings.client_assertion_max_lifetime} seconds ahead."
             )
         staff_id = claims["sub"]
-        if not isinstance(staff_id, str) or not re.match(STAFF_ID, staff_id):
+        if not isinstance(staff_id, str) or not re.fullmatch(STAFF_ID, staff_id):
             raise InvalidRequestError(description="The subject_token's sub is not a staff id.")
+        if not valid_jti(claims["jti"]):
+            raise InvalidRequestError(
+                description=f"The subject_token's jti must be 1 to {MAX_JTI} printable characters."
+            )
+        if not spend_jti(self.server.session, client.organisation.id, claims["jti"], claims["exp"]):
+            raise InvalidRequestError(
+                description="This subject_token has been used before; sign a new one (with a "
+                "new jti) for every token request."
+            )
         return staff_id
 
     def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 import httpx2
 import pytest
@@ -376,3 +377,19 @@ def test_hostile_claim_values_are_refused_not_errors(
 
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
+
+
+@pytest.mark.parametrize("name", ['a"b', "a\\b", "a\nb", "é", "x" * 65])
+def test_a_repeated_parameter_with_an_odd_name_is_refused_without_echoing_it(
+    client: TestClient, name: str
+) -> None:
+    body = urlencode([(name, "1"), (name, "2"), ("grant_type", "client_credentials")])
+
+    response = client.post(
+        "/oauth/token",
+        content=body,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error_description"] == "A parameter is repeated."

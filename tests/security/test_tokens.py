@@ -17,6 +17,9 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 from joserfc import jwt
 from joserfc.jwk import ECKey
 from sqlalchemy.orm import Session
@@ -26,6 +29,7 @@ from gateway.keys import load_keys
 from gateway.organisations.identifiers import OrganisationRole
 from gateway.settings import Settings
 from tests.factories import (
+    TEST_STAFF_ID,
     RegisteredClient,
     access_token,
     b64url,
@@ -192,4 +196,48 @@ def test_a_replayed_client_assertion_gets_no_second_token(
     assert first.status_code == 200
     assert replay.status_code == 401
     assert replay.json()["error"] == "invalid_client"
+    TALLY["token_attacks"] += 1
+
+
+@pytest.fixture
+def staff_school(session: Session) -> RegisteredClient:
+    return register(session, OrganisationRole.SCHOOL)
+
+
+def test_a_replayed_subject_token_gets_no_second_token(
+    client: TestClient, session: Session
+) -> None:
+    school = register(session, OrganisationRole.SCHOOL)
+    form = school.staff_form()
+    first = client.post("/oauth/token", data=form)
+    # The same subject token again, with a fresh client assertion: the staff member's token is
+    # for one request, as the assertion is.
+    replay = client.post("/oauth/token", data={**form, "client_assertion": school.assertion()})
+    assert first.status_code == 200, first.text
+    assert replay.status_code == 400
+    assert replay.json()["error"] == "invalid_request"
+    assert "used before" in replay.json()["error_description"]
+    TALLY["token_attacks"] += 1
+
+
+@examples(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    staff_id=st.one_of(
+        st.sampled_from(["ib-001\n", "ib-001\r\n", "ib-001\x00", "\nib-001", "ib 001", "ib-001\t"]),
+        st.text(max_size=80).filter(lambda text: text not in {"", TEST_STAFF_ID}),
+    )
+)
+def test_odd_staff_ids_in_a_subject_token_get_a_400_never_a_500(
+    client: TestClient, staff_school: RegisteredClient, staff_id: str
+) -> None:
+    # "ib-001\n" matched the staff-id pattern (its $ matches before a trailing newline) and was
+    # echoed into the error description, which Authlib refuses: a 500.
+    form = staff_school.staff_form(staff_id)
+    response = client.post("/oauth/token", data=form)
+    assert response.status_code == 400, (staff_id, response.text)
+    assert response.json()["error"] == "invalid_request"
     TALLY["token_attacks"] += 1
