@@ -61,7 +61,7 @@ def outbox_workers(app: FastAPI, settings: Settings) -> list[Callable[[], int]]:
     if not settings.outbox_interval:
         return []
     keyring = app.state.exchanges.keyring
-    workers = [Deliverer(app.state.sessions, keyring).run_once]
+    workers = [Deliverer(app.state.sessions, keyring, allow_internal=settings.is_dev).run_once]
     if settings.smtp_url is not None:
         mailer = Mailer(
             app.state.sessions,

@@ -4,7 +4,8 @@ Messages are claimed by lease (:mod:`gateway.outbox`), so several workers (proce
 replicas) never send one message at the same time. Each attempt is kept;
 a 2xx answer delivers the message, anything else (or no answer) schedules the next attempt after
 the Standard Webhooks schedule, and after the last one the message is ``failed``, which the
-organisation sees at ``GET /api/v1/webhooks/{id}/deliveries``.
+organisation sees at ``GET /api/v1/webhooks/{id}/deliveries``. Outside dev a message goes only
+to the public addresses its host resolves to when it is sent (:mod:`.addresses`).
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
+import httpcore
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.exchanges.sealing import MasterKeyring, Sealed, WrappedKey, unseal
 from gateway.outbox import claim_due
 from gateway.webhooks import signing
+from gateway.webhooks.addresses import GuardedBackend
 from gateway.webhooks.models import (
     MessageStatus,
     WebhookAttempt,
@@ -34,7 +36,13 @@ log = structlog.get_logger(__name__)
 # Seconds after each failed attempt before the next (the schedule Standard Webhooks suggests,
 # after the first immediate try): 8 attempts over a day and a half.
 RETRY_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 36000)
-TIMEOUT = 10.0
+TIMEOUT = {"connect": 10.0, "read": 10.0, "write": 10.0, "pool": 10.0}
+SEND_FAILURES = (
+    httpcore.NetworkError,  # no connection, or refused: an internal address (outside dev)
+    httpcore.TimeoutException,
+    httpcore.ProtocolError,
+    httpcore.UnsupportedProtocol,
+)
 
 
 def secret_context(subscription_id: str) -> bytes:
@@ -55,20 +63,17 @@ class Deliverer:
     keyring: MasterKeyring
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     schedule: tuple[int, ...] = RETRY_SCHEDULE
-    client: httpx.Client | None = None
+    allow_internal: bool = False  # dev: receivers on loopback are fine
 
     def run_once(self) -> int:
         """Send every message that is due now; return how many were attempted."""
         claimed = self._claim()
         if not claimed:
             return 0
-        http = self.client or httpx.Client(timeout=TIMEOUT, follow_redirects=False)
-        try:
+        backend = GuardedBackend(allow_internal=self.allow_internal)
+        with httpcore.ConnectionPool(network_backend=backend) as http:
             for message_id in claimed:
                 self._send(http, message_id)
-        finally:
-            if self.client is None:
-                http.close()
         return len(claimed)
 
     def _claim(self) -> list[str]:
@@ -82,7 +87,7 @@ class Deliverer:
                 join=WebhookSubscription,
             )
 
-    def _send(self, http: httpx.Client, message_id: str) -> None:
+    def _send(self, http: httpcore.ConnectionPool, message_id: str) -> None:
         with self.sessions() as session:
             message = session.get(WebhookMessage, message_id)
             subscription = (
@@ -114,20 +119,26 @@ class Deliverer:
             session.commit()
 
 
-def _post(http: httpx.Client, url: str, body: str, headers: dict[str, str]) -> dict[str, Any]:
+def _post(
+    http: httpcore.ConnectionPool, url: str, body: str, headers: dict[str, str]
+) -> dict[str, Any]:
+    """POST ``body`` (no redirects followed); the status, or the kind of failure."""
     started = time.perf_counter()
     code: int | None
     error: str | None
     try:
-        response = http.post(
+        sent = {**headers, "content-type": "application/json", "user-agent": "kindkoppeling"}
+        response = http.request(
+            "POST",
             url,
+            headers=list(sent.items()),
             content=body.encode(),
-            headers={**headers, "content-type": "application/json", "user-agent": "kindkoppeling"},
+            extensions={"timeout": TIMEOUT},
         )
-    except httpx.HTTPError as exc:
+    except SEND_FAILURES as exc:
         code, error = None, type(exc).__name__
     else:
-        code, error = response.status_code, None
+        code, error = response.status, None
     return {
         "status_code": code,
         "error": error,

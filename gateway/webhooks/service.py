@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import uuid
 from urllib.parse import urlsplit
 
@@ -14,6 +13,7 @@ from gateway.auditing.service import record
 from gateway.errors import NotFoundError, ValidationFailedError
 from gateway.exchanges.sealing import MasterKeyring, seal
 from gateway.webhooks import signing
+from gateway.webhooks.addresses import InternalAddressError, check_public
 from gateway.webhooks.delivery import secret_context
 from gateway.webhooks.models import MessageStatus, WebhookMessage, WebhookSubscription
 
@@ -23,16 +23,19 @@ MAX_PER_ORGANISATION = 20
 
 def check_url(url: str, *, dev: bool) -> None:
     """https to a public name or address; plain http only to a loopback address, and only in
-    dev. Outside dev an address on the gateway's own networks (loopback, private, link-local)
-    is refused, so a subscription cannot make the gateway call its neighbours."""
+    dev. Outside dev a host that is or resolves to an address on the gateway's own networks
+    (loopback, private, link-local, in any spelling the resolver accepts) is refused, so a
+    subscription cannot make the gateway call its neighbours. A name that resolves to nothing
+    now is accepted: every delivery resolves and checks it again
+    (:class:`~gateway.webhooks.addresses.GuardedBackend`)."""
     try:
         parts = urlsplit(url)
-        host = parts.hostname or ""
-    except ValueError:  # a malformed authority, such as an unclosed "[" of an IPv6 address
-        parts, host = urlsplit(""), ""
+        host, port = parts.hostname or "", parts.port or 443
+    except ValueError:  # a malformed authority (an unclosed "[" of an IPv6 address, a port)
+        parts, host, port = urlsplit(""), "", 0
     if dev and parts.scheme == "http" and host in LOOPBACK:
         return
-    if parts.scheme == "https" and host and (dev or not _internal(host)):
+    if parts.scheme == "https" and host and (dev or _public(host, port)):
         return
     raise ValidationFailedError(
         "A webhook URL must be https to a public host (plain http only to a loopback address "
@@ -41,14 +44,14 @@ def check_url(url: str, *, dev: bool) -> None:
     )
 
 
-def _internal(host: str) -> bool:
-    if host in LOOPBACK or host.endswith((".local", ".internal", ".localhost")):
-        return True
+def _public(host: str, port: int) -> bool:
     try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False  # a name; what it resolves to is the operator's egress filter's to judge
-    return not address.is_global
+        check_public(host, port)
+    except InternalAddressError:
+        return False
+    except OSError:
+        return True  # no address now; checked again at every delivery
+    return True
 
 
 def create(

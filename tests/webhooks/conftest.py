@@ -98,7 +98,7 @@ def clock() -> Clock:
 @pytest.fixture
 def deliverer(world: World, clock: Clock) -> Deliverer:
     state = world.app.state
-    return Deliverer(state.sessions, state.exchanges.keyring, clock=clock)
+    return Deliverer(state.sessions, state.exchanges.keyring, clock=clock, allow_internal=True)
 
 
 def subscribe(world: World, party: Party, url: str, *event_types: str) -> dict[str, object]:

@@ -5,15 +5,17 @@ was rolled back; several workers never send one message twice at once."""
 from __future__ import annotations
 
 import json
+import socket
 import threading
+from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from standardwebhooks import Webhook
 
 from gateway.exchanges.models import Exchange, ExchangeStatus
 from gateway.webhooks.delivery import RETRY_SCHEDULE, Deliverer
-from gateway.webhooks.models import WebhookMessage
+from gateway.webhooks.models import WebhookAttempt, WebhookMessage, WebhookSubscription
 from tests.exchanges.test_api import SIGNAL_FIELDS
 from tests.exchanges.world import WARM_FIELDS, WARM_PAYLOAD, YOUNG, World
 from tests.webhooks.conftest import Clock, Receiver, subscribe
@@ -143,7 +145,10 @@ def test_two_workers_never_send_one_message_twice(
         signal(world)
     receiver.delay = 0.05
     state = world.app.state
-    workers = [Deliverer(state.sessions, state.exchanges.keyring, clock=clock) for _ in range(2)]
+    workers = [
+        Deliverer(state.sessions, state.exchanges.keyring, clock=clock, allow_internal=True)
+        for _ in range(2)
+    ]
 
     threads = [threading.Thread(target=w.run_once) for w in workers]
     for thread in threads:
@@ -233,3 +238,79 @@ def test_leerplicht_is_told_of_a_signal_and_both_parties_of_a_break_glass(
     reviews = receiver.of_type("break_glass.review_due")
     assert len(reviews) == 2
     assert {r.event["data"]["exchange_id"] for r in reviews} == {exchange_id}
+
+
+INTERNAL_SPELLINGS = [
+    "https://127.1/hooks",
+    "https://0x7f000001/hooks",
+    "https://2130706433/hooks",
+    "https://0177.0.0.1/hooks",
+    "https://0/hooks",
+    "https://[::ffff:127.0.0.1]/hooks",
+    "https://localhost./hooks",
+    "https://metadata.google.internal./computeMetadata/v1/",
+]
+
+
+@pytest.mark.parametrize("url", INTERNAL_SPELLINGS)
+def test_outside_dev_every_spelling_of_an_internal_address_is_refused(url: str) -> None:
+    # ipaddress.ip_address() parses none of the first five, but the resolver the sender uses
+    # takes them all, to 127.0.0.1 or 0.0.0.0.
+    from gateway.errors import ValidationFailedError
+    from gateway.webhooks.service import check_url
+
+    with pytest.raises(ValidationFailedError):
+        check_url(url, dev=False)
+
+
+@pytest.fixture
+def listener() -> Iterator[tuple[int, list[object]]]:
+    """A TCP listener on loopback that counts the connections it is offered."""
+    accepted: list[object] = []
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.2)
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = server.accept()
+            except TimeoutError:
+                continue
+            accepted.append(connection)
+            connection.close()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield server.getsockname()[1], accepted
+    stop.set()
+    thread.join(timeout=5)
+    server.close()
+
+
+@pytest.mark.parametrize("host", ["127.1", "0x7f000001", "2130706433", "0177.0.0.1"])
+def test_outside_dev_a_delivery_never_reaches_an_internal_address(
+    world: World, listener: tuple[int, list[object]], clock: Clock, host: str
+) -> None:
+    # Registered while its name pointed elsewhere (or before this check existed); now it
+    # resolves to loopback. The check at the connection refuses it.
+    port, accepted = listener
+    hook = subscribe(world, world.school, "https://lvs.school.example/hooks")
+    with world.app.state.sessions() as session:
+        session.execute(
+            update(WebhookSubscription)
+            .where(WebhookSubscription.id == hook["id"])
+            .values(url=f"https://{host}:{port}/hooks")
+        )
+        session.commit()
+    signal(world)
+    state = world.app.state
+    production = Deliverer(state.sessions, state.exchanges.keyring, clock=clock)
+
+    attempted = production.run_once()
+
+    assert attempted >= 1
+    assert accepted == []
+    with state.sessions() as session:
+        errors = set(session.scalars(select(WebhookAttempt.error)))
+    assert errors == {"ConnectError"}
