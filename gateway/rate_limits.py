@@ -14,7 +14,12 @@ of the window still to come) + current`` is the sliding window of Cloudflare's c
 few per cent of an exact log at the cost of two rows per key. A block is a fiftieth of the limit
 (at least one hit), so a busy client costs one write per block; the price is that each other
 process may hold part of a block it has not used yet, so in a window a client may get up to that
-many requests more or fewer than the limit (a limit below 100 counts every hit exactly). The
+many requests more or fewer than the limit (a limit below 100 counts every hit exactly).
+
+A refused request uses none of the allowance: a client that retries without waiting is still
+let through at the limit's pace. ``Retry-After`` is the time at which the same request fits
+the sliding window again (with no other requests meanwhile), so a client that waits it gets
+through. The
 ``limits`` library parses the limits; its storages are memory, Redis and the like, not SQL,
 hence this small counter.
 """
@@ -100,20 +105,31 @@ class RateLimiter:
                     return False
                 held = self._take(name, window, held)
             held.used += 1
-            current = held.before + held.used
-        self._check(now, window, held, current)
+            wait = self._wait(now, window, held.previous, held.before + held.used)
+            if wait is not None:
+                held.used -= 1  # refused: it uses none of the allowance
+        if wait is not None:
+            retry_after = max(1, math.ceil(wait))
+            raise RateLimitedError(
+                f"Too many requests: the limit is {self.limit}. Try again in {retry_after} s.",
+                headers={"Retry-After": str(retry_after)},
+                retry_after=retry_after,
+            )
         return True
 
-    def _check(self, now: float, window: int, held: _Held, current: int) -> None:
-        to_come = 1 - (now - window) / self.seconds
-        if held.previous * to_come + current <= self.limit.amount:
-            return
-        retry_after = max(1, math.ceil(window + self.seconds - now))
-        raise RateLimitedError(
-            f"Too many requests: the limit is {self.limit}. Try again in {retry_after} s.",
-            headers={"Retry-After": str(retry_after)},
-            retry_after=retry_after,
-        )
+    def _wait(self, now: float, window: int, previous: int, current: int) -> float | None:
+        """None when a request that makes the window's count ``current`` fits the sliding
+        window now; else the seconds until it would. The estimate is ``previous * (share of
+        the window to come) + current``; it falls as the window goes on, and in the next window
+        this one's count becomes the previous."""
+        limit, seconds = self.limit.amount, self.seconds
+        if previous * (1 - (now - window) / seconds) + current <= limit:
+            return None
+        if current <= limit:  # fits once enough of the previous window has slid out
+            fits_at = window + seconds * (1 - (limit - current) / previous)
+        else:  # only in the next window, as its first request
+            fits_at = window + seconds + seconds * max(0.0, 1 - (limit - 1) / (current - 1))
+        return fits_at - now
 
     def _take(self, name: str, window: int, held: _Held | None) -> _Held:
         """A block of hits from the shared counter (and, once per window, the previous count)."""
