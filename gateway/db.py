@@ -8,12 +8,21 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import (
+    CursorResult,
+    DateTime,
+    Delete,
+    Engine,
+    MetaData,
+    Update,
+    create_engine,
+    event,
+)
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 # Stable constraint names, so Alembic migrations are the same on both databases.
@@ -87,6 +96,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Overwrite deleted content with zeros, so a shredded data key does not linger in free pages.
     cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
+
+
+def change_once(session: Session, statement: Delete | Update, gone: Exception) -> None:
+    """Run a DELETE or UPDATE of a row that a concurrent request may have deleted or changed
+    first (both looked, saw it, and went on); when it changes nothing, raise ``gone``, so this
+    request answers as if it had looked a moment later and keeps nothing (its audit entry
+    neither)."""
+    result = cast("CursorResult[Any]", session.execute(statement))
+    if result.rowcount == 0:
+        raise gone
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Any]:

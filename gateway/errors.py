@@ -17,7 +17,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.exc import DataError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
@@ -325,6 +325,33 @@ async def _unstorable_value(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _integrity_error(request: Request, exc: Exception) -> Response:
+    """A unique key taken by a concurrent request between this one's look and its write (two
+    identical registrations at once, say): its whole transaction was rolled back, so the
+    answer is a 409 to look again, never a 500. Any other constraint failing is a fault here."""
+    if not _is_unique_violation(exc):
+        return await _unexpected_error(request, exc)
+    log.info("concurrent_write_conflict", error=_driver_error_name(exc))
+    return _page_or_problem(
+        request,
+        CONFLICT,
+        "A concurrent request changed the same thing first; nothing of this request was "
+        "stored. Read the current state, then try again if it is still needed.",
+        page_detail="Iemand anders wijzigde dit tegelijk met u. Probeer het opnieuw.",
+    )
+
+
+def _is_unique_violation(exc: Exception) -> bool:
+    """PostgreSQL's unique_violation (23505), or SQLite's UNIQUE or PRIMARY KEY constraint."""
+    original = getattr(exc, "orig", None)
+    if getattr(original, "sqlstate", None) == "23505":
+        return True
+    return getattr(original, "sqlite_errorname", None) in {
+        "SQLITE_CONSTRAINT_UNIQUE",
+        "SQLITE_CONSTRAINT_PRIMARYKEY",
+    }
+
+
 def _driver_error_name(exc: Exception) -> str:
     """The class of the database driver's error; its message can quote the statement's values."""
     return type(getattr(exc, "orig", None) or exc).__name__
@@ -344,6 +371,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(DataError, _unstorable_value)
+    app.add_exception_handler(IntegrityError, _integrity_error)
     for database_down in (OperationalError, InterfaceError, PoolTimeoutError):
         app.add_exception_handler(database_down, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography import x509
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from audit.entry import Actor
@@ -20,6 +20,7 @@ from gateway.auth.certificates import (
     thumbprint,
     verify_chain,
 )
+from gateway.db import change_once
 from gateway.errors import ConflictError, NotFoundError, ValidationFailedError
 from gateway.organisations.models import Organisation, OrganisationCertificate
 from gateway.organisations.service import get_organisation, record_admin
@@ -101,7 +102,12 @@ def remove_certificate(
     found = next((c for c in organisation.certificates if c.thumbprint == print_), None)
     if found is None:
         raise NotFoundError(f"No certificate {print_} is registered for this organisation.")
-    organisation.certificates.remove(found)
+    change_once(
+        session,
+        delete(OrganisationCertificate).where(OrganisationCertificate.id == found.id),
+        NotFoundError(f"No certificate {print_} is registered for this organisation."),
+    )
+    session.expire(organisation, ["certificates"])
     record_admin(
         session, actor, "admin.organisation.certificate.remove", organisation, thumbprint=print_
     )

@@ -12,13 +12,14 @@ from typing import Any
 
 from joserfc.errors import JoseError, SecurityWarning
 from joserfc.jwk import ECKey, RSAKey
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from audit.entry import Actor, Entry
 from gateway.auditing.service import record
 from gateway.auth.client_secrets import hash_client_secret
+from gateway.db import change_once
 from gateway.errors import ConflictError, NotFoundError, ValidationFailedError
 from gateway.organisations.identifiers import (
     OrganisationRole,
@@ -204,7 +205,12 @@ def remove_key(session: Session, organisation_id: str, kid: str, *, actor: Actor
     found = next((k for k in organisation.keys if k.kid == kid), None)
     if found is None:
         raise NotFoundError(f"No key {kid} is registered for this organisation.")
-    organisation.keys.remove(found)
+    change_once(
+        session,
+        delete(OrganisationKey).where(OrganisationKey.id == found.id),
+        NotFoundError(f"No key {kid} is registered for this organisation."),
+    )
+    session.expire(organisation, ["keys"])
     record_admin(session, actor, "admin.organisation.key.remove", organisation, kid=kid)
     session.commit()
 

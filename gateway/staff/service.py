@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from audit.entry import Actor, Entry
 from gateway.auditing.service import record
-from gateway.db import utcnow
+from gateway.db import change_once, utcnow
 from gateway.errors import ConflictError, NotFoundError
 from gateway.staff.models import StaffMember
 
@@ -79,7 +79,17 @@ def update_staff(
 def remove_staff(session: Session, actor: Actor, staff_id: str) -> None:
     """From now on calls on this member's behalf are refused, with tokens already issued."""
     member = get_staff(session, actor.id, staff_id)
-    member.removed_at = utcnow()
+    change_once(
+        session,
+        update(StaffMember)
+        .where(
+            StaffMember.organisation_id == actor.id,
+            StaffMember.staff_id == staff_id,
+            StaffMember.removed_at.is_(None),
+        )
+        .values(removed_at=utcnow()),
+        NotFoundError(f"No registered staff member {staff_id} at this organisation."),
+    )
     _record(session, actor, "staff.remove", member)
     session.commit()
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import uuid
 from urllib.parse import urlsplit
 
+from sqlalchemy import delete as sa_delete
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from audit.entry import Actor, Entry
 from gateway.auditing.service import record
+from gateway.db import change_once
 from gateway.errors import NotFoundError, ValidationFailedError
 from gateway.exchanges.sealing import MasterKeyring, seal
 from gateway.webhooks import signing
@@ -134,7 +136,11 @@ def update(
 
 def delete(session: Session, subscription: WebhookSubscription, actor: Actor) -> None:
     _record(session, actor, "webhook.delete", subscription)
-    session.delete(subscription)
+    change_once(
+        session,
+        sa_delete(WebhookSubscription).where(WebhookSubscription.id == subscription.id),
+        NotFoundError("There is no webhook with this id for you."),
+    )
     session.commit()
 
 
