@@ -288,7 +288,7 @@ def listener() -> Iterator[tuple[int, list[object]]]:
     server.close()
 
 
-@pytest.mark.parametrize("host", ["127.1", "0x7f000001", "2130706433", "0177.0.0.1"])
+@pytest.mark.parametrize("host", ["127.1", "0x7f000001", "2130706433", "0177.0.0.1", "0"])
 def test_outside_dev_a_delivery_never_reaches_an_internal_address(
     world: World, listener: tuple[int, list[object]], clock: Clock, host: str
 ) -> None:
