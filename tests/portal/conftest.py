@@ -13,13 +13,12 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from tests.exchanges.world import World, make_world
-from tests.portal.live import LiveGateway, free_port, live_settings, running
+from tests.portal.live import LiveGateway, live_gateway
 
 
 @pytest.fixture
 def live(database_url: str, engine: Engine, tmp_path: Path) -> Iterator[LiveGateway]:
-    port = free_port()
-    with running(live_settings(database_url, tmp_path / "var", port), port) as gateway:
+    with live_gateway(database_url, tmp_path / "var") as gateway:
         yield gateway
 
 

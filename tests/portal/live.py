@@ -71,6 +71,14 @@ def running(settings: Settings, port: int) -> Iterator[LiveGateway]:
         thread.join(timeout=10)
 
 
+@contextmanager
+def live_gateway(database_url: str, data_dir: Path, **overrides: Any) -> Iterator[LiveGateway]:
+    """A dev gateway with ``overrides`` on a free loopback port."""
+    port = free_port()
+    with running(live_settings(database_url, data_dir, port, **overrides), port) as gateway:
+        yield gateway
+
+
 def csrf_of(html: str) -> str:
     match = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert match, "the page has no CSRF token"

@@ -31,7 +31,7 @@ from gateway.organisations.identifiers import OrganisationRole
 from tests.exchanges.world import WARM_FIELDS, WARM_PAYLOAD, Party, World, make_world
 from tests.factories import access_token, bearer, register, with_check_digit
 from tests.pki import self_signed
-from tests.portal.live import LiveGateway, free_port, live_settings, running
+from tests.portal.live import LiveGateway, live_gateway
 from tests.tally import TALLY
 
 AT_ONCE = 4
@@ -51,9 +51,7 @@ class Call:
 
 @pytest.fixture
 def live(database_url: str, engine: Engine, tmp_path: Path) -> Iterator[LiveGateway]:
-    port = free_port()
-    settings = live_settings(database_url, tmp_path / "var", port, rate_limit="1000000/minute")
-    with running(settings, port) as gateway:
+    with live_gateway(database_url, tmp_path / "var", rate_limit="1000000/minute") as gateway:
         yield gateway
 
 

@@ -22,7 +22,7 @@ from gateway.keys import KEY_FILE_NAME
 from gateway.portal.dev_people import DEV_PEOPLE
 from tests.exchanges.world import WARM_FIELDS, WARM_PAYLOAD, make_world
 from tests.portal.family import NOOR, as_officer, break_glass, offer_warm, parent
-from tests.portal.live import LiveGateway, csrf_of, free_port, live_settings, log_in, running
+from tests.portal.live import LiveGateway, csrf_of, live_gateway, log_in
 from tests.portal.test_family_pages import answer
 from tests.tally import TALLY
 
@@ -31,9 +31,7 @@ JWT = re.compile(r"eyJ[\w-]{8,}\.eyJ[\w-]{8,}\.")
 
 @pytest.fixture
 def chatty(database_url: str, engine: Engine, tmp_path: Path) -> Iterator[LiveGateway]:
-    port = free_port()
-    settings = live_settings(database_url, tmp_path / "var", port, log_level="DEBUG")
-    with running(settings, port) as gateway:
+    with live_gateway(database_url, tmp_path / "var", log_level="DEBUG") as gateway:
         yield gateway
 
 

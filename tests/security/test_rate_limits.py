@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from fastapi import FastAPI
@@ -34,12 +35,16 @@ def strict_limits(app: FastAPI, api: str, token: str = "100/minute") -> None:  #
     app.state.rate_limits = RateLimits(api=api, token=token, engine=app.state.engine)
 
 
+@contextmanager
+def limited_to(settings: Settings, api: str, token: str) -> Iterator[TestClient]:
+    strict = settings.model_copy(update={"rate_limit": api, "token_rate_limit": token})
+    with TestClient(create_app(strict), base_url=PUBLIC_URL) as client:
+        yield client
+
+
 @pytest.fixture
 def limited(settings: Settings) -> Iterator[TestClient]:
-    strict = settings.model_copy(
-        update={"rate_limit": f"{LIMIT}/minute", "token_rate_limit": f"{LIMIT}/minute"}
-    )
-    with TestClient(create_app(strict), base_url=PUBLIC_URL) as client:
+    with limited_to(settings, f"{LIMIT}/minute", f"{LIMIT}/minute") as client:
         yield client
 
 
@@ -138,10 +143,7 @@ WINDOW_LIMIT = "4/2 second"  # small enough for a test to wait out
 
 @pytest.fixture
 def quick(settings: Settings) -> Iterator[TestClient]:
-    brisk = settings.model_copy(
-        update={"rate_limit": WINDOW_LIMIT, "token_rate_limit": "100/minute"}
-    )
-    with TestClient(create_app(brisk), base_url=PUBLIC_URL) as client:
+    with limited_to(settings, WINDOW_LIMIT, "100/minute") as client:
         yield client
 
 
