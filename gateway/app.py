@@ -52,6 +52,7 @@ from gateway.statistics.api import router as statistics_router
 from gateway.tls import refresh_periodically, trust
 from gateway.webhooks.api import router as webhooks_router
 from gateway.webhooks.delivery import Deliverer
+from gateway.wiring import register_commit_handlers
 
 API_PREFIX = "/api/v1"
 
@@ -148,6 +149,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
+    register_commit_handlers()
     app.state.sessions = make_sessionmaker(engine)
     app.state.revocation = revocation_from_settings(settings)
     app.state.access_tokens = AccessTokens(

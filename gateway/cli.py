@@ -52,6 +52,7 @@ from gateway.policy.service import make_decider
 from gateway.settings import Settings
 from gateway.signals.service import Signals
 from gateway.webhooks.delivery import Deliverer
+from gateway.wiring import register_commit_handlers
 
 app = typer.Typer(help="kindkoppeling gateway.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
@@ -66,6 +67,12 @@ webhooks_app = typer.Typer(help="Organisations' webhooks: the outbox.", no_args_
 app.add_typer(webhooks_app, name="webhooks")
 notices_app = typer.Typer(help="E-mail notices to parents: the outbox.", no_args_is_help=True)
 app.add_typer(notices_app, name="notices")
+
+
+@app.callback()
+def _wire() -> None:
+    """kindkoppeling gateway."""
+    register_commit_handlers()  # before any command makes a session
 
 
 @contextmanager

@@ -25,6 +25,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from gateway import transactions
+
 # Stable constraint names, so Alembic migrations are the same on both databases.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -109,10 +111,12 @@ def change_once(session: Session, statement: Delete | Update, gone: Exception) -
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Any]:
-    # Every session writes the webhook outbox and the e-mail notices with the actions it
-    # commits (gateway.transactions): their handlers are registered (once) before the first
-    # session exists, whichever entry point made it.
-    import gateway.notifications.service
-    import gateway.webhooks.events  # noqa: F401
-
+    """Sessions on ``engine``. Every session writes the webhook outbox and the e-mail notices
+    with the actions it commits (gateway.transactions), so their handlers must be registered
+    first, by the entry point (gateway.wiring)."""
+    if not transactions.registered():
+        raise RuntimeError(
+            "No commit handlers are registered: call "
+            "gateway.wiring.register_commit_handlers() before making sessions."
+        )
     return sessionmaker(bind=engine, expire_on_commit=False)

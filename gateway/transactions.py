@@ -30,10 +30,16 @@ def on_commit(*classes: type) -> Callable[[Handler], Handler]:
     transaction created or changed the status of."""
 
     def register(handler: Handler) -> Handler:
-        _handlers.append((classes, handler))
+        if (classes, handler) not in _handlers:
+            _handlers.append((classes, handler))
         return handler
 
     return register
+
+
+def registered() -> bool:
+    """Whether any handler follows commits (the entry points register them)."""
+    return bool(_handlers)
 
 
 def _note(session: Session) -> None:

@@ -29,9 +29,11 @@ from gateway.app import create_app
 from gateway.db import make_engine, make_sessionmaker
 from gateway.models import metadata
 from gateway.settings import Settings
+from gateway.wiring import register_commit_handlers
 
 BACKENDS = ("sqlite", "postgresql")
 PUBLIC_URL = "http://127.0.0.1:8000"
+register_commit_handlers()  # as the app and the CLI do: the tests make sessions of their own
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
