@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from gateway import migrations
+from gateway.api_document import completed
 from gateway.auditing.api import router as audit_router
 from gateway.auth.access_tokens import AccessTokens
 from gateway.auth.api import router as oauth_router
@@ -31,6 +32,7 @@ from gateway.logs import configure_logging
 from gateway.metrics.api import router as metrics_router
 from gateway.middleware import (
     BodySizeLimitMiddleware,
+    DeprecatedQueryKeysMiddleware,
     HeadAsGetMiddleware,
     RequestContextMiddleware,
     SecurityHeadersMiddleware,
@@ -82,10 +84,11 @@ def registered_self_signed(sessions: Callable[[], Session]) -> list[str]:
 
 def contact(settings: Settings) -> dict[str, str]:
     """``info.contact`` of the OpenAPI document: who runs this gateway, where to write."""
-    found = {"name": "kindkoppeling", "url": settings.public_url}
-    if settings.api_contact_email:
-        found["email"] = settings.api_contact_email
-    return found
+    return {
+        "name": settings.api_contact_name,
+        "url": settings.public_url,
+        "email": settings.api_contact_email,
+    }
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -147,6 +150,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url=f"{API_PREFIX}/openapi.json",
         contact=contact(settings),
     )
+    app.openapi = completed(  # type: ignore[method-assign]
+        app.openapi, public_url=settings.public_url, prefix=API_PREFIX, version=app.version
+    )
     app.state.settings = settings
     app.state.engine = engine
     register_commit_handlers()
@@ -197,5 +203,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         hsts_max_age=settings.hsts_max_age if settings.secure_cookies else None,
         login_origin=settings.login_origin,
     )
+    app.add_middleware(DeprecatedQueryKeysMiddleware, prefix=f"{API_PREFIX}/")
     app.add_middleware(RequestContextMiddleware, api_version=app.version)
     return app

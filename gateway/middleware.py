@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from urllib.parse import parse_qsl, urlencode
 
 import structlog
 from starlette.exceptions import HTTPException
@@ -152,6 +153,53 @@ class BodySizeLimitMiddleware:
             max_body_bytes=self.max_body_bytes,
         )
         await response(scope, receive, send)
+
+
+# Query keys the API named in snake_case until the NL API Design Rules linter ran on it
+# (/core/naming: lowerCamelCase). The old names still work, deprecated since this date.
+DEPRECATED_QUERY_KEYS = {
+    "child_ref": "childRef",
+    "trace_id": "traceId",
+    "on_behalf_of": "onBehalfOf",
+    "school_year": "schoolYear",
+    "tree_size": "treeSize",
+}
+QUERY_KEYS_DEPRECATED_AT = 1796428800  # 2026-12-05, as an RFC 9651 date in the header
+
+
+class DeprecatedQueryKeysMiddleware:
+    """An API request that uses an old query key is answered as if it used the new one, with a
+    ``Deprecation`` header (RFC 9745) saying since when the old one is deprecated. Where both
+    are given, the new one counts."""
+
+    def __init__(self, app: ASGIApp, *, prefix: str) -> None:
+        self.app = app
+        self.prefix = prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
+            await self.app(scope, receive, send)
+            return
+        pairs = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+        if not any(key in DEPRECATED_QUERY_KEYS for key, _ in pairs):
+            await self.app(scope, receive, send)
+            return
+        given = {key for key, _ in pairs}
+        renamed = [
+            (DEPRECATED_QUERY_KEYS.get(key, key), value)
+            for key, value in pairs
+            if DEPRECATED_QUERY_KEYS.get(key) not in given
+        ]
+        scope = {**scope, "query_string": urlencode(renamed).encode("latin-1")}
+
+        async def send_deprecated(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [*message.get("headers", [])]
+                headers.append((b"deprecation", f"@{QUERY_KEYS_DEPRECATED_AT}".encode()))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_deprecated)
 
 
 def portal_csp(login_origin: str | None) -> bytes:

@@ -241,12 +241,19 @@ class Settings(BaseSettings):
         default="60/minute",
         description="Token requests per remote address per window, across every process.",
     )
-    api_contact_email: str | None = Field(
-        default=None,
+    api_contact_name: str = Field(
+        default="kindkoppeling",
+        min_length=1,
+        max_length=200,
+        description="Who runs this gateway, for integrators (info.contact in the OpenAPI "
+        "document, beside public_url).",
+    )
+    api_contact_email: str = Field(
+        default="api@kindkoppeling.invalid",
         max_length=254,
         pattern=r"^[^@\s]+@[^@\s]+$",
         description="Where integrators write about the API (info.contact in the OpenAPI "
-        "document, beside public_url).",
+        "document); set it to your service desk.",
     )
     hsts_max_age: int = Field(
         default=31_536_000,

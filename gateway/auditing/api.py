@@ -186,7 +186,7 @@ def inclusion(
     signer: AuditSignerDep,
     witnesses: AuditWitnessesDep,
     index: Annotated[int, Query(ge=0, le=MAX_TREE_SIZE)],
-    tree_size: Annotated[int | None, Query(ge=1, le=MAX_TREE_SIZE)] = None,
+    tree_size: Annotated[int | None, Query(alias="treeSize", ge=1, le=MAX_TREE_SIZE)] = None,
 ) -> InclusionProof:
     if tree_size is None:
         body, _ = split_note(_served_checkpoint(session, signer, witnesses))
@@ -298,13 +298,17 @@ class EntrySearch(BaseModel):
 def entries(
     reader: ReaderDep,
     session: SessionDep,
-    child_ref: Annotated[str | None, Query(max_length=64)] = None,
+    child_ref: Annotated[str | None, Query(alias="childRef", max_length=64)] = None,
     organisation: OrganisationId = None,
     purpose: Annotated[str | None, Query(max_length=64)] = None,
     action: Annotated[str | None, Query(max_length=64)] = None,
     outcome: Annotated[str | None, Query(max_length=32)] = None,
-    trace_id: Annotated[str | None, Query(pattern=TRACE_ID, description=_TRACE_ID)] = None,
-    on_behalf_of: Annotated[str | None, Query(pattern=STAFF_ID, description=_ON_BEHALF_OF)] = None,
+    trace_id: Annotated[
+        str | None, Query(alias="traceId", pattern=TRACE_ID, description=_TRACE_ID)
+    ] = None,
+    on_behalf_of: Annotated[
+        str | None, Query(alias="onBehalfOf", pattern=STAFF_ID, description=_ON_BEHALF_OF)
+    ] = None,
     since: datetime | None = None,
     until: datetime | None = None,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,

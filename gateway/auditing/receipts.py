@@ -23,7 +23,7 @@ class EntryReceipt(BaseModel):
     )
     inclusion_proof: str = Field(
         description="Where the proof that the entry is in the log is read: against the "
-        "checkpoint now served, or add `tree_size` of a checkpoint you hold. `python -m audit "
+        "checkpoint now served, or add `treeSize` of a checkpoint you hold. `python -m audit "
         "check-inclusion` verifies the proof against the checkpoint offline.",
         examples=[f"{INCLUSION_PATH}?index=42"],
     )

@@ -135,6 +135,11 @@ async def issue_token(
     return await run_in_threadpool(respond)
 
 
-@router.get("/.well-known/jwks.json", summary="Public keys that sign access tokens")
+# Not in the API document: the authorization server's key set, at its well-known address.
+@router.get(
+    "/.well-known/jwks.json",
+    summary="Public keys that sign access tokens",
+    include_in_schema=False,
+)
 def jwks(tokens: AccessTokensDep) -> dict[str, Any]:
     return tokens.jwks()

@@ -18,7 +18,7 @@ class ChildIdentity(BaseModel):
         description="The child's BSN (elfproef).",
         examples=["111222333"],
     )
-    birth_date: date | None = None
+    birth_date: date | None = Field(default=None, json_schema_extra={"format": "date"})
     exchange_id: str | None = Field(
         default=None, max_length=64, description="An earlier exchange about the same child."
     )

@@ -63,9 +63,11 @@ class _ProcessCounters(Collector):
 router = APIRouter(tags=["operations"])
 
 
+# Not in the API document: an operations endpoint for the scraper (README, Operations).
 @router.get(
     "/metrics",
     summary="Prometheus metrics (no personal data in any label)",
+    include_in_schema=False,
     response_class=Response,
     responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}, 401: {"description": "No token"}},
 )

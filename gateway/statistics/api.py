@@ -75,7 +75,11 @@ def read_statistics(
     exchanges: ExchangesDep,
     school_year: Annotated[
         str | None,
-        Query(pattern=SCHOOL_YEAR, description="2026-2027; default: the current school year."),
+        Query(
+            alias="schoolYear",
+            pattern=SCHOOL_YEAR,
+            description="2026-2027; default: the current school year.",
+        ),
     ] = None,
     table: Annotated[Literal["exchanges", "signals", "reference_dates"] | None, Query()] = None,
     region: Annotated[str | None, Query(max_length=16)] = None,

@@ -27,9 +27,9 @@ from gateway.webhooks.models import MessageStatus, WebhookAttempt, WebhookSubscr
 from gateway.webhooks.schemas import (
     AttemptOut,
     DeliveryList,
-    DeliveryOut,
     WebhookCreate,
     WebhookCreated,
+    WebhookDeliveryOut,
     WebhookList,
     WebhookOut,
     WebhookUpdate,
@@ -152,7 +152,7 @@ def list_deliveries(
         )
     return DeliveryList(
         items=[
-            DeliveryOut(
+            WebhookDeliveryOut(
                 message_id=m.id,
                 event_type=m.event_type,
                 status=m.status,

@@ -74,7 +74,7 @@ class AttemptOut(BaseModel):
     duration_ms: int
 
 
-class DeliveryOut(BaseModel):
+class WebhookDeliveryOut(BaseModel):
     message_id: str = Field(description="The webhook-id header of every attempt.")
     event_type: str
     status: MessageStatus
@@ -84,5 +84,5 @@ class DeliveryOut(BaseModel):
 
 
 class DeliveryList(BaseModel):
-    items: list[DeliveryOut]
+    items: list[WebhookDeliveryOut]
     total: int

@@ -142,7 +142,7 @@ def test_the_outsider_accepts_what_the_api_serves_and_nothing_altered(
         if item["index"] >= second[1]:
             continue
         proof = client.get(
-            f"{AUDIT}/proofs/inclusion", params={"index": item["index"], "tree_size": second[1]}
+            f"{AUDIT}/proofs/inclusion", params={"index": item["index"], "treeSize": second[1]}
         ).json()
         leaf_hash = h(b"\x00" + base64.b64decode(item["leaf"]))
         path = [base64.b64decode(x) for x in proof["hashes"]]

@@ -44,7 +44,7 @@ def test_inclusion_and_consistency_proofs_verify_independently(
     size = store.tree_size(session)
     first = Checkpoint.parse_body(client.get(f"{AUDIT}/checkpoint").text.split("\n\n")[0] + "\n")
 
-    inclusion = client.get(f"{AUDIT}/proofs/inclusion", params={"index": 3, "tree_size": size})
+    inclusion = client.get(f"{AUDIT}/proofs/inclusion", params={"index": 3, "treeSize": size})
     consistency = client.get(f"{AUDIT}/proofs/consistency", params={"first": 4, "second": size})
 
     proof = inclusion.json()

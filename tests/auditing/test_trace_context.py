@@ -51,7 +51,7 @@ def test_a_callers_trace_is_in_every_entry_of_its_calls_and_in_the_answers(
     assert consent and all(e["trace_id"] != TRACE for e in consent)  # not part of those calls
 
     mine = world.client.get(
-        "/api/v1/audit/entries", params={"trace_id": TRACE}, headers=world.school.headers
+        "/api/v1/audit/entries", params={"traceId": TRACE}, headers=world.school.headers
     )
     assert mine.status_code == 200
     assert {i["entry"]["action"] for i in mine.json()["items"]} >= {"decision", "fetch"}
@@ -66,8 +66,8 @@ def test_without_a_valid_traceparent_the_gateway_starts_a_trace(world: World) ->
         assert found is not None
         assert found[1] != "0" * 32
     bad = world.client.get(
-        "/api/v1/audit/entries", params={"trace_id": "not-hex"}, headers=world.school.headers
+        "/api/v1/audit/entries", params={"traceId": "not-hex"}, headers=world.school.headers
     )
     assert bad.status_code == 422
-    assert "trace_id" in str(bad.json()["errors"])
+    assert "traceId" in str(bad.json()["errors"])
     assert bad.headers["content-type"] == "application/problem+json"

@@ -54,7 +54,7 @@ def test_delivery_and_fetch_answers_carry_a_receipt_the_offline_verifier_accepts
         checkpoint = world.client.get(receipt["checkpoint"]).text
         size = int(checkpoint.splitlines()[1])
         proof = world.client.get(
-            f"{receipt['inclusion_proof']}&tree_size={size}", headers=world.leerplicht.headers
+            f"{receipt['inclusion_proof']}&treeSize={size}", headers=world.leerplicht.headers
         )
         assert proof.status_code == 200, proof.text
         assert proof.json()["leaf_hash"] == receipt["leaf_hash"]
@@ -76,7 +76,7 @@ def test_delivery_and_fetch_answers_carry_a_receipt_the_offline_verifier_accepts
         assert latest["index"] == index and latest["tree_size"] >= index + 1
 
     # Evidence that does not hold is refused: another leaf, a changed proof, another key.
-    proof = world.client.get(f"{receipt['inclusion_proof']}&tree_size={size}").json()
+    proof = world.client.get(f"{receipt['inclusion_proof']}&treeSize={size}").json()
     other_leaf = base64.b64encode(merkle.leaf_hash(b"not this entry")).decode()
     assert (
         check_inclusion(

@@ -17,6 +17,7 @@ import httpx
 import pytest
 from fastapi.routing import APIRoute
 
+from gateway.api_document import served_paths
 from gateway.auth.certificates import thumbprint
 from gateway.consent.models import ConsentStatus
 from gateway.organisations import certificates
@@ -88,10 +89,9 @@ def objects(live: LiveGateway, world: World) -> Objects:
 
 
 def api_object_routes(live: LiveGateway) -> list[tuple[str, str]]:
-    schema = live.app.openapi()
     return [
         (method.upper(), path)
-        for path, operations in schema["paths"].items()
+        for path, operations in served_paths(live.app.openapi()).items()
         if PATH_PARAM.search(path)
         for method in operations
     ]

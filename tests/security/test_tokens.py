@@ -24,6 +24,7 @@ from joserfc import jwt
 from joserfc.jwk import ECKey
 from sqlalchemy.orm import Session
 
+from gateway.api_document import served_paths
 from gateway.auth.assertions import token_request_form
 from gateway.keys import load_keys
 from gateway.organisations.identifiers import OrganisationRole
@@ -44,10 +45,9 @@ PROBLEM = "application/problem+json"
 
 
 def protected_routes(app: FastAPI) -> list[tuple[str, str]]:
-    schema = app.openapi()
     return [
         (method.upper(), path.replace("{", "").replace("}", ""))  # any id: auth comes first
-        for path, operations in schema["paths"].items()
+        for path, operations in served_paths(app.openapi()).items()
         for method, operation in operations.items()
         if operation.get("security")
     ]

@@ -25,7 +25,7 @@ def run(world: World) -> MaintenanceReport:
 
 def answer(world: World, school_year: str) -> dict[str, Any]:
     response = world.client.get(
-        "/api/v1/statistics", params={"school_year": school_year}, headers=world.linde.headers
+        "/api/v1/statistics", params={"schoolYear": school_year}, headers=world.linde.headers
     )
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
