@@ -100,14 +100,23 @@ class RateLimiter:
         name = "/".join((self.name, *key))[:200]
         with self._lock:
             held = self._held.get(name)
-            if held is None or held.window != window or held.used >= held.taken:
-                if not take:
-                    return False
-                held = self._take(name, window, held)
-            held.used += 1
-            wait = self._wait(now, window, held.previous, held.before + held.used)
-            if wait is not None:
-                held.used -= 1  # refused: it uses none of the allowance
+            spent = held is not None and held.window == window and held.used >= held.taken
+            # A request refused on what this process already knows takes no new block: taking
+            # one would count a hit that no request used, and the next window would inherit it.
+            wait = (
+                self._wait(now, window, held.previous, held.before + held.taken + 1)
+                if held is not None and spent
+                else None
+            )
+            if wait is None:
+                if held is None or held.window != window or held.used >= held.taken:
+                    if not take:
+                        return False
+                    held = self._take(name, window, held)
+                held.used += 1
+                wait = self._wait(now, window, held.previous, held.before + held.used)
+                if wait is not None:
+                    held.used -= 1  # refused: it uses none of the allowance
         if wait is not None:
             retry_after = max(1, math.ceil(wait))
             raise RateLimitedError(

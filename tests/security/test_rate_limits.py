@@ -4,13 +4,14 @@ problem+json and a Retry-After it can obey."""
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
 from audit import store
@@ -178,3 +179,20 @@ def test_a_client_that_retries_without_waiting_is_still_let_through_at_the_limit
     assert answers.count(429) > let_through  # it was limited ...
     assert let_through >= 8  # ... and still got about the limit's share: 4 per 2 s
     assert let_through <= 4 * 4  # never more than the windows it spanned allow
+
+
+def test_refused_requests_take_nothing_from_the_shared_count(engine: Engine) -> None:
+    # The window's count is what the next window inherits as "previous": a refused request
+    # that took a hit there would delay the client again after the Retry-After it was given.
+    limiter = RateLimiter("4/minute", engine, f"refused-{uuid.uuid4().hex[:8]}")
+    while time.time() % 60 > 50:  # a burst well inside one window
+        time.sleep(0.5)
+
+    answers = [allowed(limiter, "school") for _ in range(12)]
+
+    assert answers == [True] * 4 + [False] * 8
+    with engine.connect() as connection:
+        counted = connection.scalar(
+            select(func.sum(RateCounter.hits)).where(RateCounter.key.startswith(limiter.name))
+        )
+    assert counted == 4
