@@ -25,7 +25,7 @@ from gateway.errors import API_ERRORS, install_error_handlers, problem_responses
 from gateway.exchanges.api import router as exchanges_router
 from gateway.exchanges.maintenance import run_periodically
 from gateway.exchanges.payload_schemas import PayloadSchemas, default_schema_dir
-from gateway.exchanges.service import Exchanges
+from gateway.exchanges.work import Exchanges
 from gateway.health import router as health_router
 from gateway.keys import load_keys
 from gateway.logs import configure_logging

@@ -38,9 +38,10 @@ from gateway.db import make_engine, make_sessionmaker
 from gateway.decisions import replay
 from gateway.demo_scenario import run_scenario
 from gateway.errors import GatewayError
+from gateway.exchanges import key_rotation
 from gateway.exchanges.maintenance import MAINTENANCE_LEASE, RUN_LEASE, maintain
 from gateway.exchanges.payload_schemas import PayloadSchemas, default_schema_dir
-from gateway.exchanges.service import Exchanges
+from gateway.exchanges.work import Exchanges
 from gateway.keys import SECRET_SETTINGS, add_dev_master_key, generate_secrets, load_keys
 from gateway.logs import configure_logging
 from gateway.metrics.counters import MULTIPROCESS_DIR_VARIABLE
@@ -586,5 +587,5 @@ def keys_rotate() -> None:
         typer.echo(f"new master key {add_dev_master_key(settings)}")
     exchanges = _exchanges(settings)
     with _session(settings) as session:
-        moved = exchanges.rewrap_keys(session)
+        moved = key_rotation.rewrap_keys(exchanges.keyring, session)
     typer.echo(f"re-wrapped {moved} data keys under master key {exchanges.keyring.current_id}")

@@ -44,8 +44,10 @@ from gateway.children.service import GuardianFacts
 from gateway.consent.models import Consent, ConsentStatus, Notice
 from gateway.demo import DEMO_STAFF
 from gateway.errors import GatewayError
+from gateway.exchanges import consent_answers, creating, delivering, ending
+from gateway.exchanges.creating import NewExchange
 from gateway.exchanges.models import Direction, Exchange
-from gateway.exchanges.service import Exchanges, NewExchange
+from gateway.exchanges.work import Exchanges
 from gateway.organisations.identifiers import OrganisationRole
 from gateway.organisations.models import Organisation
 from gateway.organisations.service import find_by_identifier
@@ -122,7 +124,9 @@ class Scenario:
             **options,
         )
         with _staff_of(source):
-            exchange, _ = self.exchanges.create(self.session, source, _actor(source), order)
+            exchange, _ = creating.create(
+                self.exchanges, self.session, source, _actor(source), order
+            )
         decision = exchange.decision
         self.say(f"  {source.name} → {recipient.name}: {purpose}, asks {', '.join(fields)}")
         self.say(
@@ -147,8 +151,8 @@ class Scenario:
         for consent in list(asked):
             who = names.get(consent.holder, consent.holder)
             fields = choices.get(who)
-            self.exchanges.answer_consent(
-                self.session, consent.id, consent.holder, grant=True, fields=fields
+            consent_answers.answer_consent(
+                self.exchanges, self.session, consent.id, consent.holder, grant=True, fields=fields
             )
             self.say(f"    {who} consents (portal) to: {', '.join(fields or consent.fields)}")
         self.session.refresh(exchange)
@@ -156,8 +160,8 @@ class Scenario:
 
     def deliver(self, source: Organisation, exchange: Exchange, payload: dict[str, Any]) -> None:
         with _staff_of(source):
-            delivered = self.exchanges.deliver(
-                self.session, source, _actor(source), exchange.id, payload
+            delivered = delivering.deliver(
+                self.exchanges, self.session, source, _actor(source), exchange.id, payload
             )
         stored = delivered.exchange.payload.fields if delivered.exchange.payload else []
         self.say(f"    {source.name} delivers {len(payload)} fields; stored encrypted: {stored}")
@@ -166,7 +170,9 @@ class Scenario:
 
     def fetch(self, recipient: Organisation, exchange: Exchange) -> None:
         with _staff_of(recipient):
-            fetched = self.exchanges.fetch(self.session, recipient, _actor(recipient), exchange.id)
+            fetched = delivering.fetch(
+                self.exchanges, self.session, recipient, _actor(recipient), exchange.id
+            )
         self.say(f"    {recipient.name} received:")
         for line in json.dumps(fetched.fields, indent=2, ensure_ascii=False).splitlines():
             self.say(f"      {line}")
@@ -232,7 +238,9 @@ class Scenario:
             self.deliver(anker, offer, summary)
             candidates.append(offer)
         self.offer(anker, leerplicht, sam, "plaatsing-opvang", ["safe_place_notice", "age"])
-        self.exchanges.confirm_placement(self.session, baken, _actor(baken), candidates[1].id)
+        ending.confirm_placement(
+            self.exchanges, self.session, baken, _actor(baken), candidates[1].id
+        )
         self.session.refresh(candidates[0])
         self.say(
             f"  {baken.name} offers a place; the copy at {regenboog.name} is now "

@@ -36,7 +36,7 @@ from gateway.errors import (
     ForbiddenError,
     UnsupportedMediaTypeError,
 )
-from gateway.exchanges.service import Exchanges
+from gateway.exchanges.work import Exchanges
 from gateway.organisations.identifiers import OrganisationRole
 from gateway.organisations.models import Organisation
 from gateway.organisations.service import find_organisation

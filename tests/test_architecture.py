@@ -1,7 +1,7 @@
 """The shape of the code: lower layers never reach up. No module of ``gateway`` imports, even
 inside a function, a module that imports it back; the storage layer does not know the domains
 whose commit handlers every session needs, and refuses sessions until an entry point registered
-them."""
+them. The exchange use cases stay modules small enough to read top-down."""
 
 from __future__ import annotations
 
@@ -90,6 +90,16 @@ def test_no_module_of_the_gateway_imports_one_that_imports_it_back() -> None:
     assert len(graph) > 100  # the scan sees the package
 
     assert cycles(graph) == []
+
+
+def test_the_exchange_use_cases_stay_small_enough_to_read_top_down() -> None:
+    sizes = {
+        path.name: len(path.read_text(encoding="utf-8").splitlines())
+        for path in (GATEWAY / "exchanges").glob("*.py")
+    }
+    assert len(sizes) > 10  # the scan sees the use cases
+
+    assert {name: lines for name, lines in sizes.items() if lines > 400} == {}
 
 
 def test_the_scan_finds_a_cycle_where_there_is_one() -> None:

@@ -13,8 +13,7 @@ from typer.testing import CliRunner
 
 from gateway.cli import app
 from gateway.exchanges.models import Payload
-from gateway.exchanges.sealing import Sealed, WrappedKey, unseal
-from gateway.exchanges.service import payload_context
+from gateway.exchanges.sealing import Sealed, WrappedKey, payload_context, unseal
 from gateway.keys import load_keys
 from gateway.organisations import service
 from gateway.organisations.identifiers import OrganisationRole

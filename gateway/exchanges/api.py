@@ -1,7 +1,7 @@
 """``/api/v1/exchanges``: create, list, read, deliver, fetch, withdraw, confirm a placement, and
 the decisions kept for an exchange.
 
-Handlers parse, call :class:`~gateway.exchanges.service.Exchanges`, and shape the answer. A
+Handlers parse, call the use cases of :mod:`gateway.exchanges.work`, and shape the answer. A
 child is named in the body, never in a URL, so a BSN stays out of access logs.
 """
 
@@ -27,7 +27,10 @@ from gateway.deps import (
     SessionDep,
     require_json,
 )
+from gateway.exchanges import creating, delivering, ending, held_payloads, reading
+from gateway.exchanges.creating import NewExchange
 from gateway.exchanges.models import Direction, ExchangeStatus
+from gateway.exchanges.reading import ExchangeQuery
 from gateway.exchanges.schemas import (
     DeliveryOut,
     ExchangeCreate,
@@ -38,7 +41,7 @@ from gateway.exchanges.schemas import (
     PayloadOut,
     Withdrawal,
 )
-from gateway.exchanges.service import ExchangeQuery, Exchanges, NewExchange
+from gateway.exchanges.work import Exchanges
 from gateway.one_hop import OneHopRoute
 from gateway.organisations.models import Organisation
 from gateway.policy.schemas import PreviewRequest
@@ -74,7 +77,7 @@ def named_child(
     """The child a body names: by BSN and birth date, or by an exchange the caller took part in.
     A BSN the gateway has not seen is registered, unless ``register`` is false (a preview)."""
     if identity.exchange_id is not None:
-        return exchanges.child_of(session, organisation, identity.exchange_id)
+        return reading.child_of(session, organisation, identity.exchange_id)
     assert identity.bsn is not None and identity.birth_date is not None
     lookup = children.identify if register else children.find
     return lookup(session, identity.bsn, identity.birth_date, key, at="#/child")
@@ -109,8 +112,13 @@ def create_exchange(
     idempotency_key: IdempotencyKey = None,
 ) -> ExchangeOut:
     order = order_of(body, named_child(session, exchanges, client.organisation, body.child, key))
-    exchange, created = exchanges.create(
-        session, client.organisation, client.actor, order, idempotency_key=idempotency_key
+    exchange, created = creating.create(
+        exchanges,
+        session,
+        client.organisation,
+        client.actor,
+        order,
+        idempotency_key=idempotency_key,
     )
     if not created:
         response.status_code = status.HTTP_200_OK
@@ -134,7 +142,7 @@ def list_exchanges(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> ExchangeList:
     query = ExchangeQuery(role=role, status=status_, purpose=purpose, offset=offset, limit=limit)
-    found, total = exchanges.list_for_party(session, client.organisation, query)
+    found, total = reading.list_for_party(session, client.organisation, query)
     return ExchangeList(
         items=[ExchangeOut.of(e) for e in found], total=total, offset=offset, limit=limit
     )
@@ -144,7 +152,7 @@ def list_exchanges(
 def read_exchange(
     exchange_id: str, client: CurrentClient, session: SessionDep, exchanges: ExchangesDep
 ) -> ExchangeOut:
-    return ExchangeOut.of(exchanges.get_for_party(session, client.organisation, exchange_id))
+    return ExchangeOut.of(reading.get_for_party(session, client.organisation, exchange_id))
 
 
 @router.get(
@@ -154,7 +162,7 @@ def read_exchange(
 def read_decisions(
     exchange_id: str, client: CurrentClient, session: SessionDep, exchanges: ExchangesDep
 ) -> RecordedDecisions:
-    exchange = exchanges.get_for_party(session, client.organisation, exchange_id)
+    exchange = reading.get_for_party(session, client.organisation, exchange_id)
     rows = session.scalars(replay.records(exchange_id=exchange.id))
     return RecordedDecisions(
         exchange_id=exchange.id, items=[RecordedDecision.of(row) for row in rows]
@@ -172,7 +180,9 @@ def deliver_payload(
     session: SessionDep,
     exchanges: ExchangesDep,
 ) -> DeliveryOut:
-    delivered = exchanges.deliver(session, client.organisation, client.actor, exchange_id, payload)
+    delivered = delivering.deliver(
+        exchanges, session, client.organisation, client.actor, exchange_id, payload
+    )
     return DeliveryOut(
         exchange=ExchangeOut.of(delivered.exchange),
         stored=delivered.exchange.payload.fields if delivered.exchange.payload else [],
@@ -188,7 +198,7 @@ def deliver_payload(
 def fetch_payload(
     exchange_id: str, client: CurrentClient, session: SessionDep, exchanges: ExchangesDep
 ) -> PayloadOut:
-    fetched = exchanges.fetch(session, client.organisation, client.actor, exchange_id)
+    fetched = delivering.fetch(exchanges, session, client.organisation, client.actor, exchange_id)
     exchange = fetched.exchange
     return PayloadOut(
         exchange_id=exchange.id,
@@ -196,7 +206,8 @@ def fetch_payload(
         level=exchange.decision.get("level"),
         fields=fetched.fields,
         parent_reactions=[
-            ParentReaction.model_validate(r) for r in exchanges.reactions_of(exchange)
+            ParentReaction.model_validate(r)
+            for r in held_payloads.reactions_of(exchanges, exchange)
         ],
         audit=EntryReceipt.of(fetched.entry),
     )
@@ -213,8 +224,13 @@ def withdraw_exchange(
     exchanges: ExchangesDep,
     body: Withdrawal | None = None,
 ) -> ExchangeOut:
-    exchange = exchanges.withdraw(
-        session, client.organisation, client.actor, exchange_id, body.reason if body else None
+    exchange = ending.withdraw(
+        exchanges,
+        session,
+        client.organisation,
+        client.actor,
+        exchange_id,
+        body.reason if body else None,
     )
     return ExchangeOut.of(exchange)
 
@@ -226,5 +242,7 @@ def withdraw_exchange(
 def confirm_placement(
     exchange_id: str, client: CurrentClient, session: SessionDep, exchanges: ExchangesDep
 ) -> ExchangeOut:
-    exchange = exchanges.confirm_placement(session, client.organisation, client.actor, exchange_id)
+    exchange = ending.confirm_placement(
+        exchanges, session, client.organisation, client.actor, exchange_id
+    )
     return ExchangeOut.of(exchange)

@@ -1,6 +1,6 @@
 """Expiry, shredding, the at-home alerts, closing school years and erasing what is past its
 retention, and ending old portal logins, on a timer inside ``serve`` and once on demand
-(``gateway maintenance run``). Both call :meth:`Exchanges.run_maintenance`,
+(``gateway maintenance run``). Both call :func:`gateway.exchanges.expiry.expire_due`,
 :meth:`Signals.raise_at_home_alerts`, :func:`gateway.statistics.service.close_ended_years`,
 :func:`gateway.signals.retention.erase_lapsed` and :func:`gateway.portal.logins.purge`, which
 are idempotent, so a timer shorter than a day is harmless: an alert is raised once, on the first
@@ -28,7 +28,8 @@ from gateway.auditing import service as auditing
 from gateway.auditing.witnessing import Witnesses, submit_latest
 from gateway.background import to_completion
 from gateway.errors import GatewayError
-from gateway.exchanges.service import MaintenanceReport
+from gateway.exchanges import expiry
+from gateway.exchanges.expiry import MaintenanceReport
 from gateway.portal import logins
 from gateway.signals.retention import erase_lapsed
 from gateway.signals.service import Signals
@@ -47,7 +48,7 @@ def maintain(
     """One maintenance run: expiry and shredding, the at-home alerts, storing the statistics of
     ended school years and then erasing the records past retention that only they still
     counted, ending portal logins past their lifetime, then a checkpoint and its witnesses."""
-    report = signals.exchanges.run_maintenance(session)
+    report = expiry.expire_due(signals.exchanges, session)
     report.alerts_raised = signals.raise_at_home_alerts(session)
     report.school_years_closed = len(close_ended_years(session, signals.exchanges))
     session.commit()

@@ -77,6 +77,11 @@ class MasterKeyring:
         return self.wrap(self.unwrap(wrapped, context), context)
 
 
+def payload_context(exchange_id: str) -> bytes:
+    """Associated data that binds a sealed payload and its wrapped key to one exchange."""
+    return f"kindkoppeling:payload:{exchange_id}".encode()
+
+
 def seal(keyring: MasterKeyring, plaintext: bytes, context: bytes) -> Sealed:
     data_key = AESGCM.generate_key(bit_length=KEY_BYTES * 8)
     return Sealed(keyring.wrap(data_key, context), _encrypt(data_key, plaintext, context))

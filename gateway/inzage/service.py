@@ -24,8 +24,9 @@ from gateway.children.models import Child
 from gateway.consent.models import Consent, Notice
 from gateway.decisions.models import DecisionRecord
 from gateway.errors import ForbiddenError, NotFoundError
+from gateway.exchanges import held_payloads
 from gateway.exchanges.models import Exchange, ExchangeStatus
-from gateway.exchanges.service import Exchanges
+from gateway.exchanges.work import Exchanges
 from gateway.organisations.service import organisation_names
 
 HELD = (ExchangeStatus.DELIVERED, ExchangeStatus.FETCHED)
@@ -76,7 +77,7 @@ def held(session: Session, exchanges: Exchanges, member: Reader, actor: Actor) -
     for exchange in _exchanges(session, member.child.id):
         if exchange.status not in HELD:
             continue
-        fields = exchanges.show_to_holder(session, exchange, member.child, actor)
+        fields = held_payloads.show_to_holder(exchanges, session, exchange, member.child, actor)
         if fields is not None:
             found.append(Held(exchange, fields))
     session.commit()
@@ -177,7 +178,7 @@ def download(
             {
                 "exchange_id": h.exchange.id,
                 "fields": h.fields,
-                "parent_reactions": exchanges.reactions_of(h.exchange),
+                "parent_reactions": held_payloads.reactions_of(exchanges, h.exchange),
             }
             for h in kept
         ],

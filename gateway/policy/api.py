@@ -20,6 +20,7 @@ from gateway.deps import (
     require_json,
 )
 from gateway.errors import ValidationFailedError
+from gateway.exchanges import creating
 from gateway.exchanges.api import named_child, order_of
 from gateway.one_hop import OneHopRoute
 from gateway.organisations.models import Organisation
@@ -58,7 +59,7 @@ def preview_decision(
         child = named_child(
             session, exchanges, client.organisation, body.child, key, register=False
         )
-        ruling = exchanges.preview(session, client.organisation, order_of(body, child))
+        ruling = creating.preview(exchanges, session, client.organisation, order_of(body, child))
         child_ref = store.find_child_reference(session, child.pseudonym)
     else:
         assert body.subject is not None

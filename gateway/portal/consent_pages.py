@@ -24,7 +24,8 @@ from gateway.consent.receipt import receipt
 from gateway.consent.service import Provenance, StandingConsent
 from gateway.deps import ExchangesDep, SessionDep
 from gateway.errors import ForbiddenError, NotFoundError, ValidationFailedError
-from gateway.exchanges.service import Exchanges
+from gateway.exchanges import consent_answers
+from gateway.exchanges.work import Exchanges
 from gateway.organisations.identifiers import OrganisationRole
 from gateway.organisations.models import Organisation, OrganisationStatus
 from gateway.organisations.service import list_organisations, organisation_names
@@ -163,7 +164,8 @@ def ahead_give(
         raise NotFoundError("Voor dit doel kan geen toestemming vooraf worden gegeven.")
     try:
         standing = _standing(session, purpose, _recipient_role(spec), form)
-        exchanges.give_standing_consent(
+        consent_answers.give_standing_consent(
+            exchanges,
             session,
             member.child,
             holder,

@@ -23,8 +23,9 @@ from gateway.consent.models import Consent, ConsentStatus
 from gateway.consent.service import Provenance
 from gateway.deps import ExchangesDep, SessionDep
 from gateway.errors import NotFoundError
+from gateway.exchanges import consent_answers, held_payloads
 from gateway.exchanges.models import Exchange
-from gateway.exchanges.service import Exchanges
+from gateway.exchanges.work import Exchanges
 from gateway.inzage import service as inzage
 from gateway.organisations.service import organisation_names
 from gateway.portal.csrf import CheckedForm
@@ -162,7 +163,8 @@ def answer(
             status_code=422,
             error="Kies ten minste één gegeven, of weiger het verzoek.",
         )
-    exchanges.answer_consent(
+    consent_answers.answer_consent(
+        exchanges,
         session,
         consent.id,
         consent.holder,
@@ -205,7 +207,9 @@ def revoke(
 ) -> Response:
     family = household_of(exchanges, session, user)
     consent = consent_of(session, family, consent_id)
-    exchanges.revoke_consent(session, consent.id, consent.holder, via=user.login_ref)
+    consent_answers.revoke_consent(
+        exchanges, session, consent.id, consent.holder, via=user.login_ref
+    )
     return RedirectResponse(f"/portaal/verzoeken/{consent.id}/beantwoord", status_code=303)
 
 
@@ -303,7 +307,7 @@ def held_page(
             {
                 "exchange_id": h.exchange.id,
                 "may_react": bool(spec.get("parent_reactions")),
-                "reactions": exchanges.reactions_of(h.exchange),
+                "reactions": held_payloads.reactions_of(exchanges, h.exchange),
                 "purpose": spec.get("title", h.exchange.purpose),
                 "source": names.get(h.exchange.source_id, ""),
                 "recipient": names.get(h.exchange.recipient_id, ""),
@@ -328,7 +332,8 @@ def react(
     to the recipient with the payload."""
     member = household_of(exchanges, session, user).member(child_id)
     found = inzage.held_exchange(session, member, exchange_id)
-    exchanges.add_reaction(
+    held_payloads.add_reaction(
+        exchanges,
         session,
         found,
         member.child,

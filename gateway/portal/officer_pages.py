@@ -38,7 +38,7 @@ from gateway.deps import (
 )
 from gateway.errors import ValidationFailedError
 from gateway.exchanges.models import Exchange
-from gateway.exchanges.service import Exchanges
+from gateway.exchanges.work import Exchanges
 from gateway.organisations.service import organisation_names
 from gateway.oversight import service as oversight
 from gateway.oversight.service import Officer

@@ -19,8 +19,10 @@ from audit.entry import Actor, Entry
 from gateway.auditing.service import record
 from gateway.children.models import Child
 from gateway.errors import ForbiddenError, ValidationFailedError
+from gateway.exchanges import creating, delivering
+from gateway.exchanges.creating import NewExchange
 from gateway.exchanges.models import Direction, Exchange, ExchangeStatus
-from gateway.exchanges.service import Exchanges, NewExchange
+from gateway.exchanges.work import Exchanges
 from gateway.organisations.identifiers import OrganisationRole
 from gateway.organisations.models import Organisation
 from gateway.organisations.service import leerplicht_of, swvs_serving
@@ -99,13 +101,13 @@ class Signals:
             child=child,
             requested_fields=SIGNAL_FIELDS,
         )
-        exchange = self.exchanges.open(session, reporter, actor, order)
+        exchange = creating.open_exchange(self.exchanges, session, reporter, actor, order)
         if exchange.status != ExchangeStatus.AWAITING_DELIVERY:
             session.commit()
             return Reported(None, exchange, True)
         payload = signal.payload(school=f"{reporter.identifier} {reporter.name}")
         self.exchanges.schemas.validate(VERZUIM, payload)
-        self.exchanges.seal_payload(session, exchange, child, actor, payload)
+        delivering.seal_payload(self.exchanges, session, exchange, child, actor, payload)
         row = AbsenceSignal(
             exchange_id=exchange.id,
             child_id=child.id,
@@ -189,7 +191,7 @@ class Signals:
             child=child,
             requested_fields=EXEMPTION_FIELDS,
         )
-        exchange = self.exchanges.open(session, asker, actor, order)
+        exchange = creating.open_exchange(self.exchanges, session, asker, actor, order)
         if exchange.status == ExchangeStatus.AWAITING_DELIVERY:
             current = self.current_exemption(session, child.id, leerplicht.id)
             answer: dict[str, object] = {"exempted": current is not None}
@@ -198,7 +200,9 @@ class Signals:
                     "article": current.article,
                     "valid_until": current.valid_until.isoformat(),
                 }
-            self.exchanges.seal_payload(session, exchange, child, REGISTER_ACTOR, answer)
+            delivering.seal_payload(
+                self.exchanges, session, exchange, child, REGISTER_ACTOR, answer
+            )
         session.commit()
         return exchange
 

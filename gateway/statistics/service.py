@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from gateway.errors import ValidationFailedError
 from gateway.exchanges.models import Exchange, ExchangeStatus
-from gateway.exchanges.service import Exchanges
+from gateway.exchanges.work import Exchanges
 from gateway.organisations.identifiers import OrganisationRole
 from gateway.organisations.models import Organisation
 from gateway.signals.models import AbsenceSignal, Exemption

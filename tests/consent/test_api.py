@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gateway.consent.service import Provenance
+from gateway.exchanges import consent_answers
 from tests.exchanges.world import YOUNG, World
 
 
@@ -15,7 +16,8 @@ def granted(world: World) -> tuple[str, str]:
         ["home_language", "development_summary"],
     )
     [consent] = world.consents(offer["id"])
-    world.exchanges.answer_consent(
+    consent_answers.answer_consent(
+        world.exchanges,
         world.session,
         consent.id,
         consent.holder,
@@ -56,7 +58,7 @@ def test_any_other_organisation_gets_404(world: World) -> None:
 def test_the_fhir_view_is_an_r5_consent(world: World) -> None:
     exchange_id, consent_id = granted(world)
     holder = world.consents(exchange_id)[0].holder
-    world.exchanges.revoke_consent(world.session, consent_id, holder)
+    consent_answers.revoke_consent(world.exchanges, world.session, consent_id, holder)
 
     response = world.client.get(
         f"/api/v1/consents/{consent_id}", params={"format": "fhir"}, headers=world.school.headers

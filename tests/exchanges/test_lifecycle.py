@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from gateway.consent.models import ConsentStatus, Notice, NoticeKind
+from gateway.exchanges import consent_answers, expiry
 from gateway.exchanges.models import Payload
 from tests.exchanges.world import TEEN, WARM_FIELDS, WARM_PAYLOAD, YOUNG, World
 
@@ -26,9 +27,12 @@ def test_warme_overdracht_waits_for_both_parents_then_delivers_the_common_fields
     notices = world.session.scalars(select(Notice).where(Notice.exchange_id == offer["id"]))
     assert {n.kind for n in notices} == {NoticeKind.CONSENT_REQUESTED}
 
-    world.exchanges.answer_consent(world.session, mother.id, mother.holder, grant=True)
+    consent_answers.answer_consent(
+        world.exchanges, world.session, mother.id, mother.holder, grant=True
+    )
     assert world.status(world.school, offer["id"]) == "awaiting_consent"
-    world.exchanges.answer_consent(
+    consent_answers.answer_consent(
+        world.exchanges,
         world.session,
         father.id,
         father.holder,
@@ -66,7 +70,9 @@ def test_one_decline_denies_and_nothing_can_be_delivered(world: World) -> None:
     offer = world.create(world.kinderopvang, world.school, "warme-overdracht", WARM_FIELDS)
     mother, _ = world.consents(offer["id"])
 
-    world.exchanges.answer_consent(world.session, mother.id, mother.holder, grant=False)
+    consent_answers.answer_consent(
+        world.exchanges, world.session, mother.id, mother.holder, grant=False
+    )
 
     read = world.read(world.school, offer["id"]).json()
     assert read["status"] == "denied"
@@ -93,7 +99,7 @@ def test_revocation_mid_flow_shreds_the_undelivered_payload(world: World) -> Non
     assert world.deliver(world.kinderopvang, offer["id"], WARM_PAYLOAD).status_code == 200
     (consent,) = world.consents(offer["id"])
 
-    world.exchanges.revoke_consent(world.session, consent.id, consent.holder)
+    consent_answers.revoke_consent(world.exchanges, world.session, consent.id, consent.holder)
 
     assert world.status(world.school, offer["id"]) == "revoked"
     assert world.fetch(world.school, offer["id"]).status_code == 409
@@ -111,7 +117,7 @@ def test_revocation_after_fetch_keeps_history_but_destroys_the_stored_copy(world
     assert world.fetch(world.school, offer["id"]).status_code == 200
     (consent,) = world.consents(offer["id"])
 
-    world.exchanges.revoke_consent(world.session, consent.id, consent.holder)
+    consent_answers.revoke_consent(world.exchanges, world.session, consent.id, consent.holder)
 
     assert world.status(world.school, offer["id"]) == "fetched"
     again = world.fetch(world.school, offer["id"])
@@ -133,13 +139,13 @@ def test_an_expired_consent_ends_the_exchange_at_fetch_and_in_maintenance(world:
     assert refused.status_code == 403
     assert refused.json()["type"] == "urn:kindkoppeling:problem:denied-by-policy"
     assert any("expired" in r for r in refused.json()["reasons"])
-    report = world.exchanges.run_maintenance(world.session)
+    report = expiry.expire_due(world.exchanges, world.session)
 
     assert report.consents_expired == 2
     assert report.exchanges_expired == 1  # the first one was already ended at fetch
     assert world.read(world.school, first["id"]).json()["status"] == "expired"
     assert world.read(world.school, second["id"]).json()["status_reason"] == "consent expired"
-    assert world.exchanges.run_maintenance(world.session).exchanges_expired == 0  # idempotent
+    assert expiry.expire_due(world.exchanges, world.session).exchanges_expired == 0  # idempotent
 
 
 def test_verzuimmelding_needs_no_consent_informs_parents_and_expires_after_retention(
@@ -160,7 +166,7 @@ def test_verzuimmelding_needs_no_consent_informs_parents_and_expires_after_reten
     assert world.deliver(world.school, signal["id"], payload).status_code == 200
 
     world.travel(days=366)
-    report = world.exchanges.run_maintenance(world.session)
+    report = expiry.expire_due(world.exchanges, world.session)
 
     assert report.exchanges_expired == 1 and report.payloads_shredded == 1
     assert world.status(world.leerplicht, signal["id"]) == "expired"

@@ -12,8 +12,15 @@ import pytest
 from sqlalchemy import Engine, make_url, text
 
 from audit.tables import metadata as audit_metadata
-from gateway.exchanges.sealing import MasterKeyring, Sealed, SealingError, WrappedKey, unseal
-from gateway.exchanges.service import payload_context
+from gateway.exchanges import expiry, key_rotation
+from gateway.exchanges.sealing import (
+    MasterKeyring,
+    Sealed,
+    SealingError,
+    WrappedKey,
+    payload_context,
+    unseal,
+)
 from gateway.models import metadata
 from tests.exchanges.world import TEEN, WARM_FIELDS, WARM_PAYLOAD, YOUNG, World
 
@@ -89,14 +96,14 @@ def test_master_key_rotation_rewraps_and_payloads_still_open(world: World, engin
     new = MasterKeyring((("mk-new", b"n" * 32), *old.keys))
     world.exchanges.keyring = new
 
-    moved = world.exchanges.rewrap_keys(world.session)
+    moved = key_rotation.rewrap_keys(world.exchanges.keyring, world.session)
 
     assert moved == 1
     row = raw_payload(engine, offer["id"])
     assert row["key_id"] == "mk-new"
     world.exchanges.keyring = MasterKeyring((("mk-new", b"n" * 32),))  # the old key is gone
     assert world.fetch(world.school, offer["id"]).json()["fields"] == WARM_PAYLOAD
-    assert world.exchanges.rewrap_keys(world.session) == 0
+    assert key_rotation.rewrap_keys(world.exchanges.keyring, world.session) == 0
 
 
 def test_no_bsn_in_the_database_or_the_logs_after_a_full_scenario(
@@ -118,7 +125,7 @@ def test_no_bsn_in_the_database_or_the_logs_after_a_full_scenario(
         child={**YOUNG, "birth_date": "2020-01-01"},
         expect=422,
     )
-    world.exchanges.run_maintenance(world.session)
+    expiry.expire_due(world.exchanges, world.session)
     bsns = [YOUNG["bsn"], TEEN["bsn"]]
 
     logs = capfd.readouterr()

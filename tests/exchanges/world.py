@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from audit import store
 from gateway.consent.models import Consent, ConsentStatus
-from gateway.exchanges.service import Exchanges
+from gateway.exchanges import consent_answers
+from gateway.exchanges.work import Exchanges
 from gateway.organisations.identifiers import OrganisationRole
 from tests.factories import RegisteredClient, access_token, bearer, register
 
@@ -137,8 +138,8 @@ class World:
     def grant_all(self, exchange_id: str, **options: Any) -> None:
         for consent in self.consents(exchange_id):
             if consent.status == ConsentStatus.PROPOSED:
-                self.exchanges.answer_consent(
-                    self.session, consent.id, consent.holder, grant=True, **options
+                consent_answers.answer_consent(
+                    self.exchanges, self.session, consent.id, consent.holder, grant=True, **options
                 )
 
     def audit_entries(self) -> list[dict[str, Any]]:

@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from gateway.app import create_app
 from gateway.cli import app as cli
 from gateway.db import make_engine, make_sessionmaker
+from gateway.exchanges import consent_answers
 from gateway.exchanges.models import Payload
 from gateway.settings import Settings
 from tests.conftest import PUBLIC_URL, drop_database, fresh_database_url
@@ -91,7 +92,7 @@ def test_a_restored_backup_verifies_and_keeps_shredded_payloads_shredded(
             world.grant_all(offer["id"])
             assert world.deliver(world.kinderopvang, offer["id"], WARM_PAYLOAD).status_code == 200
         (consent,) = world.consents(revoked["id"])
-        world.exchanges.revoke_consent(world.session, consent.id, consent.holder)
+        consent_answers.revoke_consent(world.exchanges, world.session, consent.id, consent.holder)
         before_backup = tmp_path / "before-backup.checkpoint"
         before_backup.write_text(client.get("/api/v1/audit/checkpoint").text)
 

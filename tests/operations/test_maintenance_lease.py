@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from gateway import leases
+from gateway.exchanges.expiry import MaintenanceReport
 from gateway.exchanges.maintenance import MAINTENANCE_LEASE, run_once
-from gateway.exchanges.service import MaintenanceReport
 
 NOW = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)

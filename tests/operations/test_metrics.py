@@ -15,6 +15,7 @@ from audit import store
 from gateway.app import create_app
 from gateway.auditing import service as auditing
 from gateway.consent.models import Consent
+from gateway.exchanges import consent_answers
 from gateway.exchanges.models import Exchange
 from gateway.policy.decision import DecisionInput
 from gateway.settings import Settings
@@ -106,7 +107,7 @@ def test_database_gauges_match_the_database(world: World) -> None:
         world.grant_all(offer["id"])
         assert world.deliver(world.kinderopvang, offer["id"], WARM_PAYLOAD).status_code == 200
     (consent,) = world.consents(revoked["id"])
-    world.exchanges.revoke_consent(world.session, consent.id, consent.holder)
+    consent_answers.revoke_consent(world.exchanges, world.session, consent.id, consent.holder)
     auditing.checkpoint(world.session, world.app.state.audit_signer)
 
     samples = scrape(world.client)

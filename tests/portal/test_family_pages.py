@@ -9,6 +9,7 @@ import httpx
 
 from audit import store
 from gateway.consent.models import ConsentStatus
+from gateway.exchanges import expiry
 from tests.exchanges.world import WARM_PAYLOAD, World
 from tests.portal.family import DAAN, MILA, NOOR, ZORG_FIELDS, offer_warm, offer_zorg, parent
 from tests.portal.live import LiveGateway, csrf_of, log_in
@@ -232,7 +233,7 @@ def test_an_expired_consent_leaves_the_list_and_its_copy_is_shredded(
     assert f"/portaal/toestemmingen/{consent_id}/intrekken" in fatma.get("/portaal").text
 
     world.travel(61)
-    world.exchanges.run_maintenance(world.session)
+    expiry.expire_due(world.exchanges, world.session)
 
     home = fatma.get("/portaal").text
     assert f"/portaal/toestemmingen/{consent_id}/intrekken" not in home

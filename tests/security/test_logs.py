@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from gateway.exchanges import expiry
 from gateway.keys import KEY_FILE_NAME
 from gateway.portal.dev_people import DEV_PEOPLE
 from tests.exchanges.world import WARM_FIELDS, WARM_PAYLOAD, make_world
@@ -84,7 +85,7 @@ def test_no_secret_token_bsn_or_payload_value_reaches_the_logs(
     officer.post("/portaal/uitloggen", data={"csrf_token": csrf_of(queue.text)})
     world.client.get("/api/v1/exchanges/not-an-id", headers=world.stranger.headers)
     world.client.get("/api/v1/exchanges", headers={"Authorization": "Bearer eyJhbGciOi.eyJzdWIi.x"})
-    world.exchanges.run_maintenance(world.session)
+    expiry.expire_due(world.exchanges, world.session)
 
     captured = captured_logs.getvalue()
     assert '"event": "request"' in captured  # the capture did see the gateway's logs

@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from gateway.exchanges.expiry import MaintenanceReport
 from gateway.exchanges.maintenance import maintain
-from gateway.exchanges.service import MaintenanceReport
 from gateway.signals.models import AbsenceSignal, AtHomeAlert, Exemption
 from gateway.statistics.models import StatisticsSnapshot
 from tests.exchanges.world import World
