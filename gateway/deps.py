@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from cryptography import x509
 from fastapi import Depends, Request, Security
@@ -36,14 +36,11 @@ from gateway.errors import (
     ForbiddenError,
     UnsupportedMediaTypeError,
 )
-from gateway.exchanges.work import Exchanges
 from gateway.organisations.identifiers import OrganisationRole
 from gateway.organisations.models import Organisation
 from gateway.organisations.service import find_organisation
-from gateway.policy.service import PolicyDecider
 from gateway.rate_limits import RateLimits
 from gateway.settings import Settings
-from gateway.signals.service import Signals
 from gateway.staff.models import StaffMember
 from gateway.staff.service import find_registered
 
@@ -84,9 +81,15 @@ def client_certificate(request: Request) -> x509.Certificate | None:
     return from_scope(request.scope, settings.tls_client_cert_header)
 
 
-async def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+def from_app_state(name: str) -> Callable[[Request], Awaitable[Any]]:
+    """A dependency giving what the app keeps as ``app.state.<name>``; each domain names its
+    own (``gateway/<domain>/deps.py``), so this module knows none of their services."""
+
+    async def get(request: Request) -> Any:
+        return getattr(request.app.state, name)
+
+    get.__name__ = f"get_{name}"
+    return get
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
@@ -101,56 +104,13 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
             await run_in_threadpool(session.close)
 
 
-async def get_access_tokens(request: Request) -> AccessTokens:
-    tokens: AccessTokens = request.app.state.access_tokens
-    return tokens
-
-
-async def get_exchanges(request: Request) -> Exchanges:
-    exchanges: Exchanges = request.app.state.exchanges
-    return exchanges
-
-
-async def get_audit_signer(request: Request) -> Signer:
-    signer: Signer = request.app.state.audit_signer
-    return signer
-
-
-async def get_audit_witnesses(request: Request) -> Witnesses:
-    witnesses: Witnesses = request.app.state.audit_witnesses
-    return witnesses
-
-
-async def get_decider(request: Request) -> PolicyDecider:
-    decider: PolicyDecider = request.app.state.policy
-    return decider
-
-
-async def get_pseudonym_key(request: Request) -> bytes:
-    key: bytes = request.app.state.pseudonym_key
-    return key
-
-
-async def get_signals(request: Request) -> Signals:
-    signals: Signals = request.app.state.signals
-    return signals
-
-
-async def get_rate_limits(request: Request) -> RateLimits:
-    limits: RateLimits = request.app.state.rate_limits
-    return limits
-
-
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+SettingsDep = Annotated[Settings, Depends(from_app_state("settings"))]
 SessionDep = Annotated[Session, Depends(get_session)]
-AccessTokensDep = Annotated[AccessTokens, Depends(get_access_tokens)]
-ExchangesDep = Annotated[Exchanges, Depends(get_exchanges)]
-AuditSignerDep = Annotated[Signer, Depends(get_audit_signer)]
-AuditWitnessesDep = Annotated[Witnesses, Depends(get_audit_witnesses)]
-DeciderDep = Annotated[PolicyDecider, Depends(get_decider)]
-PseudonymKeyDep = Annotated[bytes, Depends(get_pseudonym_key)]
-RateLimitsDep = Annotated[RateLimits, Depends(get_rate_limits)]
-SignalsDep = Annotated[Signals, Depends(get_signals)]
+AccessTokensDep = Annotated[AccessTokens, Depends(from_app_state("access_tokens"))]
+AuditSignerDep = Annotated[Signer, Depends(from_app_state("audit_signer"))]
+AuditWitnessesDep = Annotated[Witnesses, Depends(from_app_state("audit_witnesses"))]
+PseudonymKeyDep = Annotated[bytes, Depends(from_app_state("pseudonym_key"))]
+RateLimitsDep = Annotated[RateLimits, Depends(from_app_state("rate_limits"))]
 
 
 @dataclass

@@ -92,6 +92,13 @@ def test_no_module_of_the_gateway_imports_one_that_imports_it_back() -> None:
     assert cycles(graph) == []
 
 
+def test_the_shared_dependencies_know_no_domain_that_owns_its_own() -> None:
+    # Each domain injects its services through its own deps module (gateway/<domain>/deps.py).
+    reached = import_graph()["gateway.deps"]
+
+    assert {m for m in reached if m.split(".")[1] in {"exchanges", "signals", "policy"}} == set()
+
+
 def test_the_exchange_use_cases_stay_small_enough_to_read_top_down() -> None:
     sizes = {
         path.name: len(path.read_text(encoding="utf-8").splitlines())

@@ -9,16 +9,10 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.children import service
-from gateway.deps import (
-    CurrentClient,
-    DeciderDep,
-    ForStaff,
-    PseudonymKeyDep,
-    SessionDep,
-    require_json,
-)
+from gateway.deps import CurrentClient, ForStaff, PseudonymKeyDep, SessionDep, require_json
 from gateway.one_hop import OneHopRoute
 from gateway.policy.decision import SafetyCode
+from gateway.policy.deps import DeciderDep
 
 router = APIRouter(
     route_class=OneHopRoute,

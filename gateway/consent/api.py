@@ -12,10 +12,11 @@ from audit import store
 from gateway.children.models import Child
 from gateway.consent.fhir import as_fhir, as_record
 from gateway.consent.models import Consent
-from gateway.deps import CurrentClient, DeciderDep, ForStaff, SessionDep
+from gateway.deps import CurrentClient, ForStaff, SessionDep
 from gateway.errors import NotFoundError
 from gateway.exchanges.models import Exchange
 from gateway.one_hop import OneHopRoute
+from gateway.policy.deps import DeciderDep
 
 router = APIRouter(route_class=OneHopRoute, prefix="/consents", tags=["consents"])
 FHIR_JSON = "application/fhir+json"

@@ -21,7 +21,6 @@ from gateway.decisions.schemas import RecordedDecision, RecordedDecisions
 from gateway.deps import (
     MAX_OFFSET,
     CurrentClient,
-    ExchangesDep,
     ForStaff,
     PseudonymKeyDep,
     SessionDep,
@@ -29,6 +28,7 @@ from gateway.deps import (
 )
 from gateway.exchanges import creating, delivering, ending, held_payloads, reading
 from gateway.exchanges.creating import NewExchange
+from gateway.exchanges.deps import ExchangesDep
 from gateway.exchanges.models import Direction, ExchangeStatus
 from gateway.exchanges.reading import ExchangeQuery
 from gateway.exchanges.schemas import (

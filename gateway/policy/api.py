@@ -10,22 +10,16 @@ from sqlalchemy.orm import Session
 
 from audit import store
 from gateway.auditing import service as auditing
-from gateway.deps import (
-    CurrentClient,
-    DeciderDep,
-    ExchangesDep,
-    ForStaff,
-    PseudonymKeyDep,
-    SessionDep,
-    require_json,
-)
+from gateway.deps import CurrentClient, ForStaff, PseudonymKeyDep, SessionDep, require_json
 from gateway.errors import ValidationFailedError
 from gateway.exchanges import creating
 from gateway.exchanges.api import named_child, order_of
+from gateway.exchanges.deps import ExchangesDep
 from gateway.one_hop import OneHopRoute
 from gateway.organisations.models import Organisation
 from gateway.organisations.service import find_organisation
 from gateway.policy.decision import DecisionInput, Party, Subject
+from gateway.policy.deps import DeciderDep
 from gateway.policy.schemas import PolicyCatalogue, PreviewRequest, PreviewResponse
 
 router = APIRouter(route_class=OneHopRoute, tags=["policies"], dependencies=[Depends(require_json)])

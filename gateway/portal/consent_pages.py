@@ -22,9 +22,10 @@ from gateway.children.models import Child
 from gateway.consent import service as consents
 from gateway.consent.receipt import receipt
 from gateway.consent.service import Provenance, StandingConsent
-from gateway.deps import ExchangesDep, SessionDep
+from gateway.deps import SessionDep
 from gateway.errors import ForbiddenError, NotFoundError, ValidationFailedError
 from gateway.exchanges import consent_answers
+from gateway.exchanges.deps import ExchangesDep
 from gateway.exchanges.work import Exchanges
 from gateway.organisations.identifiers import OrganisationRole
 from gateway.organisations.models import Organisation, OrganisationStatus

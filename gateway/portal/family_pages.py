@@ -21,9 +21,10 @@ from audit.entry import Actor
 from gateway.auditing.service import access_history
 from gateway.consent.models import Consent, ConsentStatus
 from gateway.consent.service import Provenance
-from gateway.deps import ExchangesDep, SessionDep
+from gateway.deps import SessionDep
 from gateway.errors import NotFoundError
 from gateway.exchanges import consent_answers, held_payloads
+from gateway.exchanges.deps import ExchangesDep
 from gateway.exchanges.models import Exchange
 from gateway.exchanges.work import Exchanges
 from gateway.inzage import service as inzage

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from audit.entry import Actor
-from gateway.deps import ExchangesDep, SessionDep
+from gateway.deps import SessionDep
 from gateway.errors import ValidationFailedError
+from gateway.exchanges.deps import ExchangesDep
 from gateway.notifications import service
 from gateway.portal.csrf import CheckedForm
 from gateway.portal.family_pages import Citizen

@@ -31,12 +31,12 @@ from gateway.decisions.replay import Replayed
 from gateway.deps import (
     AuditSignerDep,
     AuditWitnessesDep,
-    ExchangesDep,
     PseudonymKeyDep,
     RateLimitsDep,
     SessionDep,
 )
 from gateway.errors import ValidationFailedError
+from gateway.exchanges.deps import ExchangesDep
 from gateway.exchanges.models import Exchange
 from gateway.exchanges.work import Exchanges
 from gateway.organisations.service import organisation_names

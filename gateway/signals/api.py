@@ -7,21 +7,15 @@ from datetime import date
 
 from fastapi import APIRouter, Depends, Response, status
 
-from gateway.deps import (
-    CurrentClient,
-    ExchangesDep,
-    ForStaff,
-    PseudonymKeyDep,
-    SessionDep,
-    SignalsDep,
-    require_json,
-)
+from gateway.deps import CurrentClient, ForStaff, PseudonymKeyDep, SessionDep, require_json
 from gateway.errors import ForbiddenError, ValidationFailedError
 from gateway.exchanges.api import named_child
+from gateway.exchanges.deps import ExchangesDep
 from gateway.exchanges.schemas import ExchangeOut
 from gateway.one_hop import OneHopRoute
 from gateway.organisations.identifiers import OrganisationRole
 from gateway.organisations.service import parse_gemeente
+from gateway.signals.deps import SignalsDep
 from gateway.signals.schemas import (
     AbsenceReportCreate,
     AbsenceReportOut,

@@ -10,7 +10,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from gateway.deps import CurrentClient, ExchangesDep, SessionDep
+from gateway.deps import CurrentClient, SessionDep
+from gateway.exchanges.deps import ExchangesDep
 from gateway.one_hop import OneHopRoute
 from gateway.statistics.service import Statistics, of_school_year
 from gateway.statistics.suppression import THRESHOLD

@@ -13,14 +13,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 from sqlalchemy import select
 
-from gateway.deps import (
-    MAX_OFFSET,
-    CurrentClient,
-    ExchangesDep,
-    SessionDep,
-    SettingsDep,
-    require_json,
-)
+from gateway.deps import MAX_OFFSET, CurrentClient, SessionDep, SettingsDep, require_json
+from gateway.exchanges.deps import ExchangesDep
 from gateway.one_hop import OneHopRoute
 from gateway.webhooks import service
 from gateway.webhooks.models import MessageStatus, WebhookAttempt, WebhookSubscription
