@@ -41,6 +41,7 @@ from gateway.notifications.sending import Mailer, SmtpServer
 from gateway.one_hop import install_caller_first
 from gateway.organisations.api import router as organisations_router
 from gateway.organisations.certificates import self_signed_pems
+from gateway.organisations.registry import Listener, registry_of
 from gateway.outbox import run_periodically as run_outbox_periodically
 from gateway.policy.api import router as policy_router
 from gateway.policy.service import make_decider
@@ -98,6 +99,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.effective_database_url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.effective_database_url)
+    registry = registry_of(engine)
+    registry.lifetime = settings.registry_cache_seconds
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -120,6 +123,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ]
         if settings.tls_client_ca_file is not None:  # PKI client certificates: revocation
             workers.append(asyncio.create_task(refresh_revocation(app.state.revocation)))
+        listener = None
+        if engine.dialect.name == "postgresql" and registry.lifetime > 0:
+            listener = Listener(engine, registry)  # other replicas' changes to the registry
+            listener.start()
         if trust.serving:  # this process terminates mutual TLS (gateway serve with TLS)
             workers.append(
                 asyncio.create_task(
@@ -138,6 +145,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             maintenance.cancel()
             with suppress(asyncio.CancelledError):
                 await maintenance
+        if listener is not None:
+            await run_in_threadpool(listener.stop)
         app.state.rate_limits.close()
         engine.dispose()
 

@@ -111,6 +111,15 @@ class Settings(BaseSettings):
         "Set it only when every request comes through that proxy and it overwrites the header "
         "on each; then the header is the only source of client certificates.",
     )
+    registry_cache_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        le=2,
+        description="How long a process holds its copy of an organisation or staff member for "
+        "the request path (0: not at all). Changes clear the copies at once (other replicas: "
+        "through PostgreSQL NOTIFY); this is the bound when a notification is missed, so a "
+        "suspension or a removed staff member stops tokens on every replica within it.",
+    )
     tls_trust_refresh: int = Field(
         default=30,
         ge=1,

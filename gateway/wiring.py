@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import importlib
 
-HANDLER_MODULES = ("gateway.notifications.service", "gateway.webhooks.events")
+HANDLER_MODULES = (
+    "gateway.notifications.service",
+    "gateway.webhooks.events",
+    "gateway.organisations.registry",  # clears the copies of the registry a commit changed
+)
 
 
 def register_commit_handlers() -> None:

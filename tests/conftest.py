@@ -28,6 +28,7 @@ from gateway import migrations
 from gateway.app import create_app
 from gateway.db import make_engine, make_sessionmaker
 from gateway.models import metadata
+from gateway.organisations.registry import registry_of
 from gateway.settings import Settings
 from gateway.wiring import register_commit_handlers
 
@@ -128,6 +129,7 @@ def empty_all_tables(engine: Engine) -> None:
         connection.execute(update(audit_tables.head).values(size=0))
         for statement in immutability_ddl(dialect):
             connection.execute(text(statement))
+    registry_of(engine).clear()  # the rows it held copies of are gone
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ Each function is one unit of work: it validates, changes the registry and commit
 from __future__ import annotations
 
 import json
-import uuid
 import warnings
 from typing import Any
 
@@ -32,6 +31,7 @@ from gateway.organisations.models import (
     OrganisationStatus,
     RegionGemeente,
 )
+from gateway.organisations.registry import registry_in
 
 MIN_RSA_BITS = 2048
 # Fields a public JWK may carry into the registry; anything else (notably "d") is refused.
@@ -164,12 +164,9 @@ def get_organisation(session: Session, organisation_id: str) -> Organisation:
 
 
 def find_organisation(session: Session, organisation_id: object) -> Organisation | None:
-    """Look up by id; anything that is not a UUID (say, a client-supplied NUL byte) is absent."""
-    try:
-        canonical = str(uuid.UUID(str(organisation_id)))
-    except ValueError:
-        return None
-    return session.get(Organisation, canonical)
+    """Look up by id, through the registry's copies (:mod:`gateway.organisations.registry`);
+    anything that is not a UUID (say, a client-supplied NUL byte) is absent."""
+    return registry_in(session).organisation(session, organisation_id)
 
 
 def set_status(

@@ -9,6 +9,7 @@ from audit.entry import Actor, Entry
 from gateway.auditing.service import record
 from gateway.db import change_once, utcnow
 from gateway.errors import ConflictError, NotFoundError
+from gateway.organisations.registry import registry_in
 from gateway.staff.models import StaffMember
 
 
@@ -27,7 +28,7 @@ def list_staff(session: Session, organisation_id: str) -> list[StaffMember]:
 
 
 def find_registered(session: Session, organisation_id: str, staff_id: str) -> StaffMember | None:
-    member = session.get(StaffMember, (organisation_id, staff_id))
+    member = registry_in(session).staff_member(session, organisation_id, staff_id)
     return member if member is not None and member.is_registered else None
 
 

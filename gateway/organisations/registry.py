@@ -1,0 +1,206 @@
+"""The registry as the request path reads it: organisations and registered staff, held per
+process for at most ``registry_cache_seconds`` (2 s), so an API call does not look up its caller
+in the database each time.
+
+A change reaches every holder of a copy:
+- in the process that makes it, at its commit: a flush or a statement that touches the registry's
+  tables marks the transaction, and its commit (or rollback) clears the copies of that database;
+- in every other process on PostgreSQL, through ``NOTIFY kindkoppeling_registry``, sent in the
+  transaction that makes the change (so it is delivered when, and only if, that commits) and
+  heard by a ``LISTEN`` thread that each ``serve`` process runs (:class:`Listener`);
+- and whatever happens to a notification, no copy outlives its lifetime: that is the bound a
+  suspension, or a removed staff member, takes to stop a token on every replica (SECURITY.md).
+
+Keys and certificates are not held here: the token endpoint reads them from the database on
+every assertion, so their removal takes effect at once. A copy is the row's column values; each
+request gets an instance of its own, attached to its session as if just loaded (no statement), so
+nothing a request does to its instance reaches another request. Hand-written because the
+invalidation is the point: a general-purpose cache (``cachetools``) would add a dependency for
+the one dictionary with an expiry time below.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from copy import deepcopy
+from dataclasses import dataclass, field
+from itertools import chain
+from typing import Any, TypeVar
+
+import psycopg
+import structlog
+from sqlalchemy import URL, Engine, event, inspect, make_url
+from sqlalchemy.orm import ORMExecuteState, Session, make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
+
+from gateway.organisations.models import Organisation, OrganisationCertificate, OrganisationKey
+from gateway.staff.models import StaffMember
+
+log = structlog.get_logger(__name__)
+
+CHANNEL = "kindkoppeling_registry"
+CHANGED = "registry.changed"  # session.info: this transaction changed the registry
+REGISTRY = (Organisation, OrganisationKey, OrganisationCertificate, StaffMember)
+TABLES = frozenset(model.__tablename__ for model in REGISTRY)
+
+T = TypeVar("T", Organisation, StaffMember)
+
+
+@dataclass
+class RegistryCache:
+    """The copies held for one database."""
+
+    lifetime: float = 2.0
+    clock: Callable[[], float] = time.monotonic
+    _rows: dict[tuple[type, Any], tuple[float, dict[str, Any] | None]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _generation: int = 0  # how many times the copies were cleared
+
+    def organisation(self, session: Session, organisation_id: object) -> Organisation | None:
+        """The organisation with this id; anything that is not a UUID (say, a client-supplied
+        NUL byte) is absent."""
+        try:
+            canonical = str(uuid.UUID(str(organisation_id)))
+        except ValueError:
+            return None
+        return self._get(session, Organisation, canonical)
+
+    def staff_member(
+        self, session: Session, organisation_id: str, staff_id: str
+    ) -> StaffMember | None:
+        """The staff member, registered or removed, or None if never registered."""
+        return self._get(session, StaffMember, (organisation_id, staff_id))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rows.clear()
+            self._generation += 1
+
+    def _get(self, session: Session, model: type[T], key: Any) -> T | None:
+        held = session.identity_map.get(identity_key(model, key))
+        if held is not None:
+            return held
+        now = self.clock()
+        with self._lock:
+            copy = self._rows.get((model, key))
+            generation = self._generation
+        if copy is not None and now - copy[0] < self.lifetime:
+            return None if copy[1] is None else _attached(session, model, copy[1])
+        found = session.get(model, key)
+        # Not what this transaction changed itself (it may roll back), nor what was read while
+        # a change was being announced (it may predate the change).
+        if self.lifetime > 0 and not session.info.get(CHANGED):
+            values = None if found is None else _columns(found)
+            with self._lock:
+                if self._generation == generation:
+                    self._rows[(model, key)] = (now, values)
+        return found
+
+
+_caches: dict[URL, RegistryCache] = {}
+_caches_lock = threading.Lock()
+
+
+def registry_of(engine: Engine) -> RegistryCache:
+    """The copies held in this process for ``engine``'s database: one per database, whichever
+    engine or session reads it."""
+    cache = _caches.get(engine.url)
+    if cache is None:
+        with _caches_lock:
+            cache = _caches.setdefault(engine.url, RegistryCache())
+    return cache
+
+
+def registry_in(session: Session) -> RegistryCache:
+    bind = session.get_bind()
+    return registry_of(bind if isinstance(bind, Engine) else bind.engine)
+
+
+def _columns(instance: Any) -> dict[str, Any]:
+    return {
+        attribute.key: deepcopy(getattr(instance, attribute.key))
+        for attribute in inspect(type(instance)).column_attrs
+    }
+
+
+def _attached(session: Session, model: type[T], values: dict[str, Any]) -> T:
+    instance = model(**deepcopy(values))
+    make_transient_to_detached(instance)  # as if loaded: no history, relationships unloaded
+    session.add(instance)
+    return instance
+
+
+# --- invalidation ---------------------------------------------------------------------------
+
+
+def _mark(session: Session) -> None:
+    if session.info.get(CHANGED):
+        return
+    session.info[CHANGED] = True
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"NOTIFY {CHANNEL}")  # delivered if this commits
+
+
+def _touches_registry(objects: Iterable[Any]) -> bool:
+    return any(isinstance(obj, REGISTRY) for obj in objects)
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, _context: Any) -> None:
+    if _touches_registry(chain(session.new, session.dirty, session.deleted)):
+        _mark(session)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _on_statement(state: ORMExecuteState) -> None:
+    if state.is_update or state.is_delete:
+        table = getattr(state.statement, "table", None)
+        if getattr(table, "name", None) in TABLES:
+            _mark(state.session)
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _after_transaction(session: Session) -> None:
+    if session.info.pop(CHANGED, False):
+        registry_in(session).clear()
+
+
+# --- other processes ------------------------------------------------------------------------
+
+
+class Listener(threading.Thread):
+    """``LISTEN kindkoppeling_registry`` on a connection of its own, clearing the copies on
+    each notification, and at each (re)connect, since notifications sent while it was away
+    are lost. Stops when :meth:`stop` is called."""
+
+    def __init__(self, engine: Engine, cache: RegistryCache) -> None:
+        super().__init__(name="registry-listener", daemon=True)
+        url = make_url(engine.url).set(drivername="postgresql")
+        self.conninfo = url.render_as_string(hide_password=False)
+        self.cache = cache
+        self.stopping = threading.Event()
+        self.listening = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                with psycopg.connect(self.conninfo, autocommit=True, connect_timeout=5) as conn:
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    self.cache.clear()
+                    self.listening.set()
+                    while not self.stopping.is_set():
+                        for _ in conn.notifies(timeout=0.5):
+                            self.cache.clear()
+            except psycopg.Error as exc:
+                self.listening.clear()
+                log.warning("registry_listener_reconnecting", error=type(exc).__name__)
+                self.stopping.wait(1.0)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join(timeout=5)
