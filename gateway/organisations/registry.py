@@ -11,12 +11,12 @@ A change reaches every holder of a copy:
 - and whatever happens to a notification, no copy outlives its lifetime: that is the bound a
   suspension, or a removed staff member, takes to stop a token on every replica (SECURITY.md).
 
-Keys and certificates are not held here: the token endpoint reads them from the database on
-every assertion, so their removal takes effect at once. A copy is the row's column values; each
-request gets an instance of its own, attached to its session as if just loaded (no statement), so
-nothing a request does to its instance reaches another request. Hand-written because the
-invalidation is the point: a general-purpose cache (``cachetools``) would add a dependency for
-the one dictionary with an expiry time below.
+An organisation is held with its keys and certificates, which the token endpoint and
+``/organisations/me`` read, so removing one takes effect within the same bound. A copy is the
+rows' column values; each request gets instances of its own, attached to its session as if just
+loaded (no statement), so nothing a request does to its instances reaches another request.
+Hand-written because the invalidation is the point: a general-purpose cache (``cachetools``)
+would add a dependency for the one dictionary with an expiry time below.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ import psycopg
 import structlog
 from sqlalchemy import URL, Engine, event, inspect, make_url
 from sqlalchemy.orm import ORMExecuteState, Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from gateway.organisations.models import Organisation, OrganisationCertificate, OrganisationKey
@@ -55,7 +56,7 @@ class RegistryCache:
 
     lifetime: float = 2.0
     clock: Callable[[], float] = time.monotonic
-    _rows: dict[tuple[type, Any], tuple[float, dict[str, Any] | None]] = field(default_factory=dict)
+    _rows: dict[tuple[type, Any], tuple[float, _Row | None]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _generation: int = 0  # how many times the copies were cleared
 
@@ -66,7 +67,7 @@ class RegistryCache:
             canonical = str(uuid.UUID(str(organisation_id)))
         except ValueError:
             return None
-        return self._get(session, Organisation, canonical)
+        return self._get(session, Organisation, canonical, with_collections=True)
 
     def staff_member(
         self, session: Session, organisation_id: str, staff_id: str
@@ -79,7 +80,9 @@ class RegistryCache:
             self._rows.clear()
             self._generation += 1
 
-    def _get(self, session: Session, model: type[T], key: Any) -> T | None:
+    def _get(
+        self, session: Session, model: type[T], key: Any, *, with_collections: bool = False
+    ) -> T | None:
         held = session.identity_map.get(identity_key(model, key))
         if held is not None:
             return held
@@ -88,12 +91,16 @@ class RegistryCache:
             copy = self._rows.get((model, key))
             generation = self._generation
         if copy is not None and now - copy[0] < self.lifetime:
-            return None if copy[1] is None else _attached(session, model, copy[1])
+            if copy[1] is None:
+                return None
+            attached = _attached(session, model, copy[1])
+            if attached is not None:
+                return attached
         found = session.get(model, key)
         # Not what this transaction changed itself (it may roll back), nor what was read while
         # a change was being announced (it may predate the change).
         if self.lifetime > 0 and not session.info.get(CHANGED):
-            values = None if found is None else _columns(found)
+            values = None if found is None else _row(found, with_collections)
             with self._lock:
                 if self._generation == generation:
                     self._rows[(model, key)] = (now, values)
@@ -119,18 +126,57 @@ def registry_in(session: Session) -> RegistryCache:
     return registry_of(bind if isinstance(bind, Engine) else bind.engine)
 
 
-def _columns(instance: Any) -> dict[str, Any]:
-    return {
-        attribute.key: deepcopy(getattr(instance, attribute.key))
-        for attribute in inspect(type(instance)).column_attrs
+COLLECTIONS = ("keys", "certificates")  # held with an organisation
+
+
+@dataclass(frozen=True)
+class _Row:
+    model: type
+    columns: dict[str, Any]
+    collections: dict[str, list[_Row]]
+
+
+def _row(instance: Any, with_collections: bool = False) -> _Row:
+    mapper = inspect(type(instance))
+    columns = {a.key: deepcopy(getattr(instance, a.key)) for a in mapper.column_attrs}
+    collections = {
+        name: [_row(member) for member in getattr(instance, name)]
+        for name in (COLLECTIONS if with_collections else ())
     }
+    return _Row(type(instance), columns, collections)
 
 
-def _attached(session: Session, model: type[T], values: dict[str, Any]) -> T:
-    instance = model(**deepcopy(values))
-    make_transient_to_detached(instance)  # as if loaded: no history, relationships unloaded
-    session.add(instance)
+def _detached(row: _Row) -> Any:
+    """A fresh instance of ``row``, as if just loaded; its held collections loaded with it."""
+    instance = row.model(**{k: _own(v) for k, v in row.columns.items()})
+    make_transient_to_detached(instance)  # no history; what is not held is unloaded
+    for name, members in row.collections.items():
+        set_committed_value(instance, name, [_detached(member) for member in members])
     return instance
+
+
+def _own(value: Any) -> Any:
+    return deepcopy(value) if isinstance(value, dict | list) else value
+
+
+def _attached(session: Session, model: type[T], row: _Row) -> T | None:
+    """``row`` attached to ``session``; None when part of it is in the session already."""
+    identities: list[Any] = [identity_key(m.model, _key(m)) for m in _members(row)]
+    if any(identity in session.identity_map for identity in identities):
+        return None
+    instance: T = _detached(row)
+    session.add(instance)  # its held collections cascade with it
+    return instance
+
+
+def _members(row: _Row) -> list[_Row]:
+    return [row, *(m for members in row.collections.values() for m in members)]
+
+
+def _key(row: _Row) -> Any:
+    mapper: Any = inspect(row.model)
+    keys = [row.columns[mapper.get_property_by_column(c).key] for c in mapper.primary_key]
+    return keys[0] if len(keys) == 1 else tuple(keys)
 
 
 # --- invalidation ---------------------------------------------------------------------------

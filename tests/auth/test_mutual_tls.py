@@ -32,6 +32,7 @@ from tests.factories import (
     bearer,
     forged_jwt,
     register,
+    within_registry_bound,
 )
 from tests.mtls import MutualTLSGateway, serving_mutual_tls
 from tests.pki import Pki, self_signed
@@ -125,13 +126,18 @@ def test_a_certificate_authenticates_only_the_organisation_it_is_registered_for(
     # Without a key the certificate still gets the organisation its own token, but a staff
     # member's needs a subject token signed with a registered key.
     service.remove_key(session, school.organisation_id, str(school.key.kid), actor=TEST_ACTOR)
-    keyless = gateway.token(school, registered)
+    keyless = within_registry_bound(  # removed in this process, the gateway serves in its own
+        lambda: gateway.token(school, registered), lambda answer: answer.status_code != 200
+    )
     assert keyless.status_code == 400 and keyless.json()["error"] == "invalid_request"
     assert gateway.token(school, registered, staff=False).status_code == 200
     certificates.remove_certificate(
         session, school.organisation_id, thumbprint(registered.certificate), actor=TEST_ACTOR
     )
-    assert gateway.token(school, registered, staff=False).status_code == 401  # removed
+    removed = within_registry_bound(
+        lambda: gateway.token(school, registered, staff=False), lambda a: a.status_code != 200
+    )
+    assert removed.status_code == 401
     with pytest.raises(REFUSED_IN_HANDSHAKE):  # a chain to no trusted root fails the handshake
         gateway.token(school, foreign)
 
@@ -163,11 +169,14 @@ def test_self_signed_certificates_registered_by_thumbprint(
     deadline = time.monotonic() + 10
     while True:
         try:
-            later_token = gateway.token(school, later)
+            gateway.token(school, later)
             break
         except REFUSED_IN_HANDSHAKE:
             assert time.monotonic() < deadline, "the refresh never trusted the certificate"
             time.sleep(0.3)
+    later_token = within_registry_bound(  # and its token endpoint, from its registry's copies
+        lambda: gateway.token(school, later), lambda answer: answer.status_code == 200
+    )
 
     assert added.status_code == 201, added.text
     assert added.json()["method"] == "self_signed_tls_client_auth"

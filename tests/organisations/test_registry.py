@@ -61,13 +61,29 @@ def test_a_copy_is_served_without_a_statement_and_each_session_gets_its_own(
     with make_sessionmaker(engine)() as other:
         again = service.find_organisation(other, school.organisation_id)
         assert again is not None
+        kids = [key.kid for key in again.keys]  # held with it, as the token endpoint reads them
+        certificates = list(again.certificates)
         again.name = "Changed in this session only"  # never committed
-        assert not [s for s in statements if "organisations" in s]
+        again.keys[0].jwk["kid"] = "changed too"
+        assert not [s for s in statements if "organisation" in s]
     third = lookup(engine, school.organisation_id)
 
     assert first is not None and third is not None
+    assert kids == [school.key.kid] and certificates == []
     assert third.name == first.name != "Changed in this session only"
     assert third is not again
+    assert third.keys[0].jwk["kid"] == school.key.kid
+
+
+def test_a_removed_key_is_gone_from_the_copy_at_once(engine: Engine, session: Session) -> None:
+    school = register(session)
+    held = lookup(engine, school.organisation_id)
+    assert held is not None and [k.kid for k in held.keys] == [school.key.kid]
+
+    service.remove_key(session, school.organisation_id, school.key.kid, actor=TEST_ACTOR)
+    after = lookup(engine, school.organisation_id)
+
+    assert after is not None and after.keys == []
 
 
 def test_a_suspension_and_a_staff_removal_take_effect_in_this_process_at_once(

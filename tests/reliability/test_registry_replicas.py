@@ -5,7 +5,6 @@ other within the bound SECURITY.md documents (``registry_cache_seconds``, 2 s)."
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -18,12 +17,9 @@ from gateway.db import make_engine, make_sessionmaker
 from gateway.organisations.identifiers import OrganisationRole
 from gateway.settings import Settings
 from tests.conftest import migrated_database
-from tests.factories import RegisteredClient, bearer, register
+from tests.factories import RegisteredClient, bearer, register, within_registry_bound
 from tests.portal.live import free_port
 from tests.reliability.processes import REPO, gateway_process
-
-BOUND = Settings.model_fields["registry_cache_seconds"].default
-SLACK = 1.0  # a request's own time on a loaded two-core machine
 
 
 @pytest.fixture
@@ -33,13 +29,7 @@ def database(server_backend: str, tmp_path: Path) -> Iterator[str]:
 
 
 def refused_within_bound(call: Callable[[], httpx.Response]) -> bool:
-    """Whether ``call`` is answered 401 before the bound (plus a request's slack) is over."""
-    deadline = time.monotonic() + BOUND + SLACK
-    while time.monotonic() < deadline:
-        if call().status_code == 401:
-            return True
-        time.sleep(0.05)
-    return False
+    return within_registry_bound(call, lambda answer: answer.status_code == 401).status_code == 401
 
 
 def test_a_change_through_one_replica_takes_effect_on_the_other_within_the_bound(
