@@ -116,9 +116,10 @@ class Settings(BaseSettings):
         ge=0,
         le=2,
         description="How long a process holds its copy of an organisation (with its keys and "
-        "certificates) or staff member for the request path (0: not at all). Changes clear the copies at once (other replicas: "
-        "through PostgreSQL NOTIFY); this is the bound when a notification is missed, so a "
-        "suspension or a removed staff member stops tokens on every replica within it.",
+        "certificates) or staff member for the request path (0: not at all). Changes clear "
+        "the copies at once (other replicas: through PostgreSQL NOTIFY); this is the bound "
+        "when a notification is missed, so a suspension or a removed staff member stops "
+        "tokens on every replica within it.",
     )
     tls_trust_refresh: int = Field(
         default=30,
