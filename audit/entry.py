@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import rfc8785
+from audit import jcs
 
 _FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
@@ -95,4 +95,4 @@ class Entry:
 
 def canonical(document: dict[str, Any]) -> bytes:
     """RFC 8785 JSON Canonicalization Scheme: the exact bytes that are hashed."""
-    return rfc8785.dumps(document)
+    return jcs.canonical(document)

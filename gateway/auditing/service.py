@@ -82,6 +82,7 @@ def record(session: Session, entry: Entry) -> Appended:
     ):
         extra = {**entry.extra, "staff_role": acting.staff_role}
         entry = replace(entry, on_behalf_of=acting.staff_id, extra=extra)
+    session.flush()  # what the step wrote goes before the log's head is locked, not after
     try:
         appended = store.append(session, entry)
     except SQLAlchemyError as exc:

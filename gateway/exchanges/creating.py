@@ -71,10 +71,10 @@ def create(
         earlier = _by_idempotency_key(session, organisation, idempotency_key, fingerprint)
         if earlier is not None:
             return earlier, False
-    exchange = open_exchange(
-        work, session, organisation, actor, order, idempotency_key=idempotency_key
-    )
     try:
+        exchange = open_exchange(
+            work, session, organisation, actor, order, idempotency_key=idempotency_key
+        )
         session.commit()
     except IntegrityError:
         # The same Idempotency-Key raced us; the first request's exchange is the answer.
