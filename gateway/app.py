@@ -126,7 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         listener = None
         if engine.dialect.name == "postgresql" and registry.lifetime > 0:
             listener = Listener(engine, registry)  # other replicas' changes to the registry
-            listener.start()
+            listener.start_serving()
         if trust.serving:  # this process terminates mutual TLS (gateway serve with TLS)
             workers.append(
                 asyncio.create_task(

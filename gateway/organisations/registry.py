@@ -21,6 +21,7 @@ would add a dependency for the one dictionary with an expiry time below.
 
 from __future__ import annotations
 
+import select
 import threading
 import time
 import uuid
@@ -59,6 +60,9 @@ class RegistryCache:
     _rows: dict[tuple[type, Any], tuple[float, _Row | None]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _generation: int = 0  # how many times the copies were cleared
+    # On PostgreSQL, the serve process's listener: copies are served only while it hears every
+    # notification, that is while it is connected and has none waiting (a change may be).
+    listener: Listener | None = None
 
     def organisation(self, session: Session, organisation_id: object) -> Organisation | None:
         """The organisation with this id; anything that is not a UUID (say, a client-supplied
@@ -86,6 +90,8 @@ class RegistryCache:
         held = session.identity_map.get(identity_key(model, key))
         if held is not None:
             return held
+        if self.listener is not None and not self.listener.up_to_date():
+            return session.get(model, key)
         now = self.clock()
         with self._lock:
             copy = self._rows.get((model, key))
@@ -231,6 +237,19 @@ class Listener(threading.Thread):
         self.cache = cache
         self.stopping = threading.Event()
         self.listening = threading.Event()
+        self._socket = -1  # the listening connection's, while it is up
+
+    def up_to_date(self) -> bool:
+        """Connected, with no notification (nor a closed connection) waiting to be read: a
+        poll of its socket, a system call without I/O."""
+        fd = self._socket
+        if fd < 0 or not self.listening.is_set():
+            return False
+        try:
+            readable, _, _ = select.select([fd], [], [], 0)
+        except (OSError, ValueError):
+            return False
+        return not readable
 
     def run(self) -> None:
         while not self.stopping.is_set():
@@ -238,15 +257,26 @@ class Listener(threading.Thread):
                 with psycopg.connect(self.conninfo, autocommit=True, connect_timeout=5) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
                     self.cache.clear()
+                    self._socket = conn.fileno()
                     self.listening.set()
                     while not self.stopping.is_set():
                         for _ in conn.notifies(timeout=0.5):
                             self.cache.clear()
             except psycopg.Error as exc:
-                self.listening.clear()
                 log.warning("registry_listener_reconnecting", error=type(exc).__name__)
                 self.stopping.wait(1.0)
+            finally:
+                self.listening.clear()
+                self._socket = -1
+                self.cache.clear()
+
+    def start_serving(self) -> None:
+        """Start listening, and serve the cache's copies only while this listener is up."""
+        self.cache.listener = self
+        self.start()
 
     def stop(self) -> None:
         self.stopping.set()
+        if self.cache.listener is self:
+            self.cache.listener = None
         self.join(timeout=5)
