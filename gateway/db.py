@@ -6,7 +6,9 @@ dialect-specific is kept here.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
+from functools import partial
 from enum import StrEnum
 from typing import Any, ClassVar, cast
 
@@ -22,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -82,13 +85,39 @@ def make_engine(url: str) -> Engine:
     kwargs: dict[str, Any] = {"hide_parameters": True}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
-    else:
-        # A server can drop an idle connection; a SQLite file cannot, so it is not pinged.
-        kwargs["pool_pre_ping"] = True
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        event.listen(engine, "checkin", _note_checkin)
+        event.listen(engine, "checkout", partial(_ping_if_idle, engine.dialect.loaded_dbapi.Error))
     return engine
+
+
+# A server can drop a connection that sat idle (a restart, a firewall's idle timeout); a SQLite
+# file cannot. Rather than a round trip before every request (pool_pre_ping), a connection is
+# pinged only when it comes out of the pool after resting longer than this. A connection the
+# server dropped while in use makes SQLAlchemy invalidate the whole pool, so one request gets
+# a 503 and the next ones fresh connections (tests/reliability/test_outages.py).
+IDLE_BEFORE_PING = 10.0  # seconds
+
+
+def _note_checkin(_dbapi_connection: Any, record: Any) -> None:
+    record.info["rested_since"] = time.monotonic()
+
+
+def _ping_if_idle(
+    driver_error: type[Exception], dbapi_connection: Any, record: Any, _proxy: Any
+) -> None:
+    rested_since = record.info.get("rested_since")
+    if rested_since is None or time.monotonic() - rested_since < IDLE_BEFORE_PING:
+        return
+    try:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SELECT 1")
+        cursor.close()
+    except driver_error as exc:  # this connection is gone
+        raise DisconnectionError() from exc  # the pool takes another one
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

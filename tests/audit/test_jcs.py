@@ -42,7 +42,7 @@ def reference(value: Any) -> bytes | type[Exception]:
 @example({"\ue000": 1, "\U0001f600": 2})  # code point order differs from UTF-16's here
 @example({"a": 2**53 - 1, "b": -(2**53 - 1)})
 @example({"a": 2**53})
-@example(["\x00\x1f\x7f\u2028\"\\", 1.0, -0.0, 1e21])
+@example(['\x00\x1f\x7f\u2028"\\', 1.0, -0.0, 1e21])
 def test_any_json_value_gets_the_bytes_rfc8785_writes(value: Any) -> None:
     expected = reference(value)
 

@@ -10,10 +10,11 @@ from pathlib import Path
 import httpx2
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, make_url, select
+from sqlalchemy import Engine, func, make_url, select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from gateway import migrations
+from gateway import db, migrations
 from gateway.app import create_app
 from gateway.db import make_engine
 from gateway.exchanges.models import Exchange
@@ -144,3 +145,48 @@ def test_a_slow_or_failing_policy_engine_is_503_until_it_is_healthy_again(
             assert again.status_code == 201, again.text
     session.expire_all()
     assert session.scalar(select(func.count()).select_from(Exchange)) == 2
+
+
+@pytest.fixture
+def server_engine(server_backend: str, tmp_path: Path) -> Iterator[Engine]:
+    url = fresh_database_url(server_backend, tmp_path)
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()
+    drop_database(url)
+
+
+def ended_by_the_server(engine: Engine) -> None:
+    """The server ends the one connection in ``engine``'s pool, as a restart would."""
+    with engine.connect() as connection:
+        pid = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    admin = make_engine(engine.url.render_as_string(hide_password=False))
+    with admin.connect() as other:
+        assert other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
+    admin.dispose()
+
+
+def test_a_rested_connection_the_server_dropped_is_replaced_before_use(
+    server_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ended_by_the_server(server_engine)
+    monkeypatch.setattr(db, "IDLE_BEFORE_PING", 0.0)  # it has rested long enough to be pinged
+
+    with server_engine.connect() as connection:
+        answer = connection.execute(text("SELECT 1")).scalar()
+
+    assert answer == 1
+
+
+def test_a_busy_connection_the_server_dropped_fails_one_request_and_the_next_gets_a_new_one(
+    server_engine: Engine,
+) -> None:
+    ended_by_the_server(server_engine)  # not rested: no ping
+
+    with pytest.raises(OperationalError) as failed, server_engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+    with server_engine.connect() as connection:
+        answer = connection.execute(text("SELECT 1")).scalar()
+
+    assert failed.value.connection_invalidated
+    assert answer == 1
