@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from functools import partial
 from enum import StrEnum
+from functools import partial
 from typing import Any, ClassVar, cast
 
 from sqlalchemy import (
