@@ -8,7 +8,7 @@ import base64
 
 from pydantic import BaseModel, Field
 
-from audit.store import Appended
+from gateway.auditing.service import Recorded
 
 CHECKPOINT_PATH = "/api/v1/audit/checkpoint"
 INCLUSION_PATH = "/api/v1/audit/proofs/inclusion"
@@ -29,10 +29,11 @@ class EntryReceipt(BaseModel):
     )
 
     @classmethod
-    def of(cls, appended: Appended) -> EntryReceipt:
+    def of(cls, recorded: Recorded) -> EntryReceipt:
+        """The receipt of an entry whose action has committed."""
         return cls(
-            index=appended.index,
-            leaf_hash=base64.b64encode(appended.leaf_hash).decode(),
+            index=recorded.index,
+            leaf_hash=base64.b64encode(recorded.leaf_hash).decode(),
             checkpoint=CHECKPOINT_PATH,
-            inclusion_proof=f"{INCLUSION_PATH}?index={appended.index}",
+            inclusion_proof=f"{INCLUSION_PATH}?index={recorded.index}",
         )

@@ -1,22 +1,29 @@
 """Recording to the audit log, failing closed, and reading it back within someone's rights.
 
-``record`` appends inside the caller's transaction: the action and its entry commit together
-or not at all, and if the entry cannot be written the action does not happen (503).
+``record`` adds an entry to the caller's transaction: the action and its entry commit together
+or not at all, and if the entry cannot be written the action does not happen (503). The entries
+of a transaction are appended as its commit begins, after everything else it wrote has been
+flushed and its commit handlers have run, in one sequencer step (``append_batch``). The append
+locks the log's head row until the commit, the one step no two transactions of the whole
+cluster can overlap in (ADR 0006), so as little as possible happens while it is held: the
+entries, the rows that name them by index (a kept decision), and the commit.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import Any
 
 import structlog
+from sqlalchemy import event
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
+import gateway.transactions  # noqa: F401 - its commit listener must come before this one
 from audit import store
 from audit.entry import Actor, Entry
 from audit.note import Signer
@@ -65,11 +72,43 @@ def acting_for(acting: ActingFor | None) -> Iterator[None]:
         _acting_for.reset(token)
 
 
-def record(session: Session, entry: Entry) -> Appended:
-    """Append ``entry`` in the caller's transaction; the caller commits. An entry without trace
-    context gets the current one (:mod:`gateway.tracing`): the call's, the maintenance run's
-    or the CLI command's. An entry whose actor is an organisation acting for a staff member
-    (:func:`acting_for`) records the staff member as ``on_behalf_of``, and their role."""
+class Recorded:
+    """An entry of the transaction, appended when it commits: its index and leaf hash are
+    known from then on, and ``then`` is called with them before the commit completes."""
+
+    def __init__(self, entry: Entry) -> None:
+        self.entry = entry
+        self.waiting: list[Callable[[Appended], None]] = []
+        self._appended: Appended | None = None
+
+    def then(self, action: Callable[[Appended], None]) -> None:
+        """Call ``action`` with the entry's place in the log, in the same transaction."""
+        self.waiting.append(action)
+
+    @property
+    def appended(self) -> Appended:
+        if self._appended is None:
+            raise RuntimeError("an audit entry has its place in the log once its action commits")
+        return self._appended
+
+    @property
+    def index(self) -> int:
+        return self.appended.index
+
+    @property
+    def leaf_hash(self) -> bytes:
+        return self.appended.leaf_hash
+
+
+PENDING = "audit.pending"  # session.info: the transaction's entries, in the order recorded
+
+
+def record(session: Session, entry: Entry) -> Recorded:
+    """Add ``entry`` to the caller's transaction, to be appended when the caller commits. An
+    entry without trace context gets the current one (:mod:`gateway.tracing`): the call's, the
+    maintenance run's or the CLI command's. An entry whose actor is an organisation acting for
+    a staff member (:func:`acting_for`) records the staff member as ``on_behalf_of``, and
+    their role."""
     trace = tracing.current()
     if entry.trace_id is None and trace is not None:
         entry = replace(entry, trace_id=trace.trace_id, span_id=trace.span_id)
@@ -82,14 +121,36 @@ def record(session: Session, entry: Entry) -> Appended:
     ):
         extra = {**entry.extra, "staff_role": acting.staff_role}
         entry = replace(entry, on_behalf_of=acting.staff_id, extra=extra)
-    session.flush()  # what the step wrote goes before the log's head is locked, not after
+    recorded = Recorded(entry)
+    session.info.setdefault(PENDING, []).append(recorded)
+    return recorded
+
+
+@event.listens_for(Session, "before_commit")
+def _append_at_commit(session: Session) -> None:
+    """Append the transaction's entries last: registered after the commit handlers of
+    :mod:`gateway.transactions` (imported first, for that), so what they write is flushed
+    before the head is locked, and what they record is appended too."""
+    pending: list[Recorded] | None = session.info.pop(PENDING, None)
+    if not pending:
+        return
+    session.flush()  # everything else the transaction wrote, before the head is locked
     try:
-        appended = store.append(session, entry)
+        appended = store.append_batch(session, [p.entry for p in pending])
     except SQLAlchemyError as exc:
-        session.rollback()
-        log.error("audit_append_failed", action=entry.action, error=type(exc).__name__)
+        actions = ",".join(sorted({p.entry.action for p in pending}))
+        log.error("audit_append_failed", actions=actions, error=type(exc).__name__)
         raise AuditUnavailableError() from exc
-    return appended
+    for recorded, place in zip(pending, appended, strict=True):
+        recorded._appended = place
+        for action in recorded.waiting:
+            action(place)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_pending(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # committed, rolled back or closed: nothing waits
+        session.info.pop(PENDING, None)
 
 
 def checkpoint(session: Session, signer: Signer) -> str:

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from audit.entry import Entry
 from audit.store import Appended
-from gateway.auditing.service import record
+from gateway.auditing.service import Recorded, record
 from gateway.db import utcnow
 from gateway.decisions.models import DecisionRecord, PolicyBundleRecord
 from gateway.policy.bundle import PolicyBundle
@@ -42,29 +42,33 @@ def record_decision(
     *,
     exchange_id: str | None = None,
     child_id: str | None = None,
-) -> Appended:
-    """Append ``entry``, committing to the ruling's input and answer, and keep the decision
-    record beside it under the entry's action (the caller commits)."""
+) -> Recorded:
+    """Record ``entry``, committing to the ruling's input and answer, and keep the decision
+    record beside it under the entry's action, once the commit gives the entry its place."""
     if ruling.policy_version != bundle.version:
         raise ValueError("the ruling was not made with this bundle")
-    appended = record(
+    recorded = record(
         session, replace(entry, input_hash=ruling.input_hash, decision_hash=ruling.decision_hash)
     )
     store_bundle(session, bundle)
-    session.add(
-        DecisionRecord(
-            audit_index=appended.index,
-            exchange_id=exchange_id,
-            child_id=child_id,
-            action=entry.action,
-            package=ruling.package,
-            policy_version=bundle.version,
-            input=ruling.input,
-            answer=ruling.document,
-            recorded_at=utcnow(),
+
+    def keep(appended: Appended) -> None:
+        session.add(
+            DecisionRecord(
+                audit_index=appended.index,
+                exchange_id=exchange_id,
+                child_id=child_id,
+                action=entry.action,
+                package=ruling.package,
+                policy_version=bundle.version,
+                input=ruling.input,
+                answer=ruling.document,
+                recorded_at=utcnow(),
+            )
         )
-    )
-    return appended
+
+    recorded.then(keep)
+    return recorded
 
 
 def store_bundle(session: Session, bundle: PolicyBundle) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from audit.entry import Actor
-from audit.store import Appended
+from gateway.auditing.service import Recorded
 from gateway.children.models import Child
 from gateway.errors import ConflictError, ForbiddenError, GoneError, ValidationFailedError
 from gateway.exchanges.deciding import decide_again
@@ -31,14 +31,14 @@ from gateway.policy.decision import Decision, Ruling
 class Delivered:
     exchange: Exchange
     stripped: dict[str, str]  # field name -> why it was not stored
-    entry: Appended  # the delivery's audit entry
+    entry: Recorded  # the delivery's audit entry
 
 
 @dataclass(frozen=True)
 class Fetched:
     exchange: Exchange
     fields: dict[str, Any]  # what the policy grants now
-    entry: Appended  # the fetch's audit entry
+    entry: Recorded  # the fetch's audit entry
 
 
 def deliver(

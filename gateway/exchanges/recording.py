@@ -11,8 +11,7 @@ from sqlalchemy.orm import Session
 
 from audit import store
 from audit.entry import Actor, Entry
-from audit.store import Appended
-from gateway.auditing.service import decision_entry, record
+from gateway.auditing.service import Recorded, decision_entry, record
 from gateway.children.models import Child
 from gateway.consent.models import Consent
 from gateway.decisions import recording
@@ -43,7 +42,7 @@ def record_step(
     fields: Iterable[str] = (),
     extra: dict[str, str] | None = None,
     ruling: Ruling[Decision] | None = None,
-) -> Appended:
+) -> Recorded:
     """Append the entry of one step on ``exchange``; with ``ruling``, the decision it was made
     under is kept beside it."""
     decision = exchange.decision or {}
@@ -122,7 +121,7 @@ def _keep(
     child: Child,
     entry: Entry,
     ruling: Ruling[Decision] | None,
-) -> Appended:
+) -> Recorded:
     if ruling is None:
         return record(session, entry)
     return recording.record_decision(
