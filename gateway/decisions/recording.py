@@ -1,9 +1,9 @@
 """Keeping a decision: its bundle (once), its input and answer, linked to its audit entry.
 
-:func:`record_decision` appends the decision's audit entry, carrying ``input_hash`` and
-``decision_hash``, and keeps the record beside it, in the caller's transaction: the action, its
-entry and its record commit together or not at all, and the signed log proves the record was
-not changed later.
+:func:`record_decision` records the decision's audit entry, carrying ``input_hash`` and
+``decision_hash``, and keeps the record beside it once the commit gives the entry its index, in
+the caller's transaction: the action, its entry and its record commit together or not at all,
+and the signed log proves the record was not changed later.
 
 A bundle is written the first time a database sees its version. Which versions a database
 already holds is remembered per engine, but only once the transaction that wrote (or found) the
