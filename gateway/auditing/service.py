@@ -29,6 +29,7 @@ from audit.entry import Actor, Entry
 from audit.note import Signer
 from audit.store import Appended, EntryFilter
 from gateway import tracing
+from gateway.children.models import Child
 from gateway.errors import ServiceUnavailableError, ValidationFailedError
 from gateway.policy.decision import Decision, Ruling
 
@@ -98,6 +99,13 @@ class Recorded:
     @property
     def leaf_hash(self) -> bytes:
         return self.appended.leaf_hash
+
+
+def child_reference(session: Session, child: Child) -> str:
+    """The reference the log names ``child`` by: as loaded with the child, or looked up (and
+    made, the first time the log names the child)."""
+    loaded = child.__dict__.get("log_reference")
+    return loaded if loaded is not None else store.child_reference(session, child.pseudonym)
 
 
 PENDING = "audit.pending"  # session.info: the transaction's entries, in the order recorded

@@ -6,9 +6,10 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, String, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, column_property, mapped_column
 
+from audit.tables import child_refs
 from gateway.db import Base, str_enum, utcnow
 from gateway.policy.decision import SafetyCode
 
@@ -28,6 +29,14 @@ class Child(Base):
     safety_code_set_by: Mapped[str | None] = mapped_column(String(36), default=None)
     safety_code_set_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The random reference the audit log names the child by, loaded with the child rather than
+    # by a statement of its own; None until the log first names the child.
+    log_reference: Mapped[str | None] = column_property(
+        select(child_refs.c.ref)
+        .where(child_refs.c.pseudonym == pseudonym)
+        .correlate_except(child_refs)
+        .scalar_subquery()
+    )
 
     def age_on(self, day: date) -> int:
         before_birthday = (day.month, day.day) < (self.birth_date.month, self.birth_date.day)

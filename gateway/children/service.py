@@ -15,8 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from audit import store
 from audit.entry import Actor, Entry
+from gateway.auditing.service import child_reference
 from gateway.children.bsn import InvalidBSNError, pseudonym, validate_bsn
 from gateway.children.models import Child, Guardian
 from gateway.decisions import recording
@@ -196,7 +196,7 @@ def _record_permission(
         action=action,
         actor=actor,
         outcome="allowed" if decision.allow else "denied",
-        child_ref=store.child_reference(session, child.pseudonym),
+        child_ref=child_reference(session, child),
         reasons=tuple(decision.reasons),
         policy_version=decision.policy_version,
         extra=extra,

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from audit import store
+from gateway.auditing.service import child_reference
 from gateway.children.models import Child
 from gateway.consent.fhir import as_fhir, as_record
 from gateway.consent.models import Consent
@@ -49,7 +49,7 @@ def read_consent(
     spec = decider.bundle.purpose(consent.purpose) or {}
     record = as_record(
         consent,
-        child_ref=store.child_reference(session, child.pseudonym),
+        child_ref=child_reference(session, child),
         source_id=exchange.source_id if exchange else None,
         register_uri=spec.get("uri"),
     )

@@ -9,9 +9,8 @@ from dataclasses import replace
 
 from sqlalchemy.orm import Session
 
-from audit import store
 from audit.entry import Actor, Entry
-from gateway.auditing.service import Recorded, decision_entry, record
+from gateway.auditing.service import Recorded, child_reference, decision_entry, record
 from gateway.children.models import Child
 from gateway.consent.models import Consent
 from gateway.decisions import recording
@@ -50,7 +49,7 @@ def record_step(
         action=action,
         actor=actor,
         outcome=outcome,
-        child_ref=store.child_reference(session, child.pseudonym),
+        child_ref=child_reference(session, child),
         purpose=exchange.purpose,
         processing_activity_id=purpose_uri(work, exchange.purpose),
         legal_basis=decision.get("basis"),
@@ -80,7 +79,7 @@ def record_decision(
     entry = replace(
         entry,
         exchange_id=exchange.id,
-        child_ref=store.child_reference(session, child.pseudonym),
+        child_ref=child_reference(session, child),
     )
     _keep(work, session, exchange, child, entry, ruling)
 
@@ -101,7 +100,7 @@ def record_consent(
             action=action,
             actor=actor,
             outcome="success",
-            child_ref=store.child_reference(session, child.pseudonym),
+            child_ref=child_reference(session, child),
             purpose=consent.purpose,
             processing_activity_id=purpose_uri(work, consent.purpose),
             legal_basis="consent",

@@ -17,9 +17,8 @@ from typing import Any, Protocol
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from audit import store
 from audit.entry import Actor, Entry
-from gateway.auditing.service import record
+from gateway.auditing.service import child_reference, record
 from gateway.children.models import Child
 from gateway.consent.models import Consent, Notice
 from gateway.decisions.models import DecisionRecord
@@ -189,7 +188,7 @@ def download(
             action="inzage.download",
             actor=actor,
             outcome="success",
-            child_ref=store.child_reference(session, child.pseudonym),
+            child_ref=child_reference(session, child),
             extra={"exchanges": str(len(rows)), "payloads": str(len(payloads))},
         ),
     )

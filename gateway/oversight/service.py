@@ -20,7 +20,7 @@ from audit import store
 from audit.checkpoint import Checkpoint
 from audit.entry import Actor, Entry
 from audit.note import NoteError, Signer
-from gateway.auditing.service import record
+from gateway.auditing.service import child_reference, record
 from gateway.children.models import Child
 from gateway.decisions.models import DecisionRecord
 from gateway.decisions.replay import Replayed, Replayer, records
@@ -167,7 +167,7 @@ def _record_about(
             actor=officer.actor,
             on_behalf_of=officer.organisation_id,
             outcome=outcome,
-            child_ref=store.child_reference(session, child.pseudonym),
+            child_ref=child_reference(session, child),
             purpose=exchange.purpose,
             exchange_id=exchange.id,
             requester_id=exchange.recipient_id,

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Request
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
-from audit import store
+from gateway.auditing.service import child_reference
 from gateway.children.models import Child
 from gateway.consent import service as consents
 from gateway.consent.receipt import receipt
@@ -226,7 +226,7 @@ def consent_receipt(
         consent,
         spec=spec,
         recipient=consent.grantee_text(names),
-        child_ref=store.child_reference(session, child.pseudonym),
+        child_ref=child_reference(session, child),
         now=exchanges.clock(),
     )
     session.commit()  # a first reference to the child is kept

@@ -14,9 +14,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
-from audit import store
 from audit.entry import Actor, Entry
-from gateway.auditing.service import record
+from gateway.auditing.service import child_reference, record
 from gateway.children.models import Child
 from gateway.errors import ForbiddenError, ValidationFailedError
 from gateway.exchanges import creating, delivering
@@ -328,7 +327,7 @@ class Signals:
                 action=action,
                 actor=actor,
                 outcome="success",
-                child_ref=store.child_reference(session, child.pseudonym),
+                child_ref=child_reference(session, child),
                 purpose=purpose,
                 processing_activity_id=spec.get("uri"),
                 legal_basis=spec["routes"][0]["basis"] if spec.get("routes") else None,
