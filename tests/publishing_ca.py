@@ -32,6 +32,7 @@ class PublishingCa:
     forged_good: bool = False  # the responder says "good" whatever the CA revoked
     issued: dict[int, x509.Certificate] = field(default_factory=dict)
     crl_fetches: int = 0
+    ocsp_requests: int = 0
 
     @property
     def crl_url(self) -> str:
@@ -118,6 +119,7 @@ def publishing(pki: Pki) -> Iterator[PublishingCa]:
                 self.send_error(503 if not ca.reachable else 404)
                 return
             body = self.rfile.read(int(self.headers["Content-Length"]))
+            ca.ocsp_requests += 1
             self._send(ca.ocsp_answer(body), "application/ocsp-response")
 
         def _send(self, body: bytes, media_type: str) -> None:

@@ -65,6 +65,8 @@ class _Crl:
 class _OcspAnswer:
     status: ocsp.OCSPCertStatus
     until: datetime
+    certificate: x509.Certificate  # what was asked about, to ask again in the background
+    issuer: x509.Certificate
 
 
 class Revocation:
@@ -121,12 +123,19 @@ class Revocation:
             raise CertificateError("The certificate is revoked (CRL).")
 
     def refresh(self) -> None:
-        """Fetch every known CRL again (the background refresh); a failure keeps the last one."""
+        """Fetch every known CRL again, and ask the responders about every certificate they
+        answered for (the background refresh), so a check on a request's path finds a fresh
+        answer. A CRL that cannot be fetched is kept; an OCSP answer that cannot be had again
+        is dropped, and the next check asks, or falls back to the CRL."""
         with self._lock:
             known = dict(self._issuers)
-            self._ocsp.clear()  # asked again at the next check
+            answered = dict(self._ocsp)
         for point, issuer in known.items():
             self._fetch_crl(point, issuer)
+        for (responder, serial), kept in answered.items():
+            if self._ask_ocsp(kept.certificate, kept.issuer, responder) is None:
+                with self._lock:
+                    self._ocsp.pop((responder, serial), None)
 
     def stale(self) -> list[str]:
         """The CAs (subject names) whose last CRL is past nextUpdate plus the grace period."""
@@ -199,13 +208,19 @@ class Revocation:
     def _ocsp_status(
         self, certificate: x509.Certificate, issuer: x509.Certificate, responder: str
     ) -> ocsp.OCSPCertStatus | None:
-        """The responder's answer (kept until its nextUpdate); None when it cannot be had."""
-        key = (responder, certificate.serial_number)
-        now = datetime.now(UTC)
+        """The responder's answer (kept until its nextUpdate, and asked again at each
+        refresh); None when it cannot be had."""
         with self._lock:
-            kept = self._ocsp.get(key)
-        if kept is not None and now < kept.until:
+            kept = self._ocsp.get((responder, certificate.serial_number))
+        if kept is not None and datetime.now(UTC) < kept.until:
             return kept.status
+        return self._ask_ocsp(certificate, issuer, responder)
+
+    def _ask_ocsp(
+        self, certificate: x509.Certificate, issuer: x509.Certificate, responder: str
+    ) -> ocsp.OCSPCertStatus | None:
+        """Ask the responder, and keep a signed answer; None when none can be had."""
+        now = datetime.now(UTC)
         # SHA-1 names the certificate in the request, as responders expect (RFC 5019 §2.1.1).
         request = ocsp.OCSPRequestBuilder().add_certificate(certificate, issuer, hashes.SHA1())  # noqa: S303
         try:
@@ -228,8 +243,9 @@ class Revocation:
             log.warning("ocsp_answer_refused", responder=responder)
             return None
         until = answer.next_update_utc or now + self._refresh
+        kept = _OcspAnswer(answer.certificate_status, until, certificate, issuer)
         with self._lock:
-            self._ocsp[key] = _OcspAnswer(answer.certificate_status, until)
+            self._ocsp[(responder, certificate.serial_number)] = kept
         return answer.certificate_status
 
 

@@ -18,6 +18,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from gateway.app import create_app
+from gateway.auth.certificates import CertificateError
+from gateway.auth.revocation import Revocation
 from gateway.organisations import certificates
 from gateway.settings import Settings
 from tests.conftest import PUBLIC_URL
@@ -188,3 +190,28 @@ def test_an_ocsp_answer_not_signed_for_the_ca_is_not_believed(
 
         assert holder.token().status_code == 401
     assert ca.crl_fetches >= 1
+
+
+def test_the_refresh_asks_the_responder_again_so_a_request_does_not_wait_for_it(
+    ca: PublishingCa, tmp_path: Path
+) -> None:
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_text(ca.pki.bundle())
+    revocation = Revocation(bundle, grace=timedelta(0), use_ocsp=True)
+    issued = ca.client("00000001001234567000", "Basisschool De Regenboog", ocsp=True)
+
+    revocation.check(issued.certificate)  # the first check asks
+    asked_first = ca.ocsp_requests
+    revocation.refresh()  # in the background
+    asked_by_refresh = ca.ocsp_requests - asked_first
+    revocation.check(issued.certificate)
+    asked_by_check = ca.ocsp_requests - asked_first - asked_by_refresh
+    ca.revoke(issued)
+    revocation.refresh()
+    with pytest.raises(CertificateError, match="revoked"):
+        revocation.check(issued.certificate)
+
+    assert asked_first == 1
+    assert asked_by_refresh == 1
+    assert asked_by_check == 0  # the refreshed answer served it
+    assert ca.ocsp_requests == 3  # the revocation was learnt by the refresh, not the check
