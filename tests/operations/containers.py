@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +17,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.waiting import until_answering
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTAINERS_CONF = ROOT / "scripts" / "containers.conf"
@@ -65,18 +66,10 @@ class Container:
         return podman("exec", self.name, *command)
 
     def wait_until_ready(self, timeout: float = 90) -> None:
-        deadline = time.monotonic() + timeout
         with httpx.Client(base_url=self.url, timeout=5) as client:
-            while time.monotonic() < deadline:
-                if not self.running():
-                    pytest.fail(f"{self.name} exited ({self.exit_code()}): {self.logs()}")
-                try:
-                    if client.get("/health/ready").status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                time.sleep(0.25)
-        pytest.fail(f"{self.name} did not become ready: {self.logs()}")
+            until_answering(
+                client, "/health/ready", running=self.running, output=self.logs, timeout=timeout
+            )
 
 
 def inside(environment: dict[str, str]) -> dict[str, str]:

@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -31,6 +30,7 @@ from tests.conftest import drop_database, fresh_database_url
 from tests.factories import with_check_digit
 from tests.policy.opa_test_server import free_port
 from tests.test_keys import production_secrets
+from tests.waiting import until_answering
 
 GATEWAY = str(Path(sys.executable).with_name("gateway"))
 METRICS_TOKEN = "scrape-token-for-the-test"
@@ -83,7 +83,13 @@ def served(production: dict[str, str], tmp_path: Path) -> Iterator[Served]:
     )
     client = httpx.Client(base_url=production["GATEWAY_PUBLIC_URL"], timeout=20)
     try:
-        _wait_until_live(client, process, tmp_path / "serve.log")
+        until_answering(
+            client,
+            "/health/live",
+            running=lambda: process.poll() is None,
+            output=(tmp_path / "serve.log").read_text,
+            timeout=60,
+        )
         yield Served(client, process)
     finally:
         client.close()
@@ -94,20 +100,6 @@ def served(production: dict[str, str], tmp_path: Path) -> Iterator[Served]:
             process.kill()
             process.wait()
         log.close()
-
-
-def _wait_until_live(client: httpx.Client, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"gateway serve exited: {log.read_text()}")
-        try:
-            if client.get("/health/live").status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"gateway serve did not come up: {log.read_text()}")
 
 
 def workers_of(pid: int) -> list[int]:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+
+from tests.waiting import until_answering
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -36,17 +37,15 @@ def gateway_process(
         reader = threading.Thread(target=logs.extend, args=(process.stdout,), daemon=True)
         reader.start()
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
     try:
-        while True:
-            try:
-                if httpx.get(f"{url}/health/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the gateway did not start: " + "".join((logs or [])[-20:]))
-            time.sleep(0.2)
+        with httpx.Client(base_url=url, timeout=2) as client:
+            until_answering(
+                client,
+                "/health/ready",
+                running=lambda: process.poll() is None,
+                output=lambda: "".join((logs or [])[-20:]),
+                timeout=60,
+            )
         yield url, process.pid
     finally:
         process.terminate()
