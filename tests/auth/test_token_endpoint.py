@@ -283,17 +283,20 @@ def test_unknown_grant_type_is_refused(client: TestClient, session: Session) -> 
     assert response.headers["content-type"] == PROBLEM
 
 
+def post_form(client: TestClient, body: str | bytes) -> httpx2.Response:
+    """A token request whose form body is written by hand, as a broken client would."""
+    return client.post(
+        "/oauth/token", content=body, headers={"content-type": "application/x-www-form-urlencoded"}
+    )
+
+
 def test_repeated_parameters_are_refused(client: TestClient, session: Session) -> None:
     school = register(session)
     body = "grant_type=client_credentials&grant_type=client_credentials&client_assertion=" + (
         school.assertion()
     )
 
-    response = client.post(
-        "/oauth/token",
-        content=body,
-        headers={"content-type": "application/x-www-form-urlencoded"},
-    )
+    response = post_form(client, body)
 
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_request"
@@ -308,11 +311,7 @@ def test_token_request_must_be_form_encoded(client: TestClient) -> None:
 
 
 def test_token_request_with_invalid_utf8_is_refused(client: TestClient) -> None:
-    response = client.post(
-        "/oauth/token",
-        content=b"grant_type=\xff\xfe",
-        headers={"content-type": "application/x-www-form-urlencoded"},
-    )
+    response = post_form(client, b"grant_type=\xff\xfe")
 
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_request"
@@ -385,11 +384,7 @@ def test_a_repeated_parameter_with_an_odd_name_is_refused_without_echoing_it(
 ) -> None:
     body = urlencode([(name, "1"), (name, "2"), ("grant_type", "client_credentials")])
 
-    response = client.post(
-        "/oauth/token",
-        content=body,
-        headers={"content-type": "application/x-www-form-urlencoded"},
-    )
+    response = post_form(client, body)
 
     assert response.status_code == 400
     assert response.json()["error_description"] == "A parameter is repeated."
