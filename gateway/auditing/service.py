@@ -109,6 +109,7 @@ def child_reference(session: Session, child: Child) -> str:
 
 
 PENDING = "audit.pending"  # session.info: the transaction's entries, in the order recorded
+FAILED = "audit.failed"  # session.info: their append failed; the transaction must roll back
 
 
 def record(session: Session, entry: Entry) -> Recorded:
@@ -139,16 +140,22 @@ def _append_at_commit(session: Session) -> None:
     """Append the transaction's entries last: registered after the commit handlers of
     :mod:`gateway.transactions` (imported first, for that), so what they write is flushed
     before the head is locked, and what they record is appended too."""
-    pending: list[Recorded] | None = session.info.pop(PENDING, None)
+    if session.info.get(FAILED):
+        raise AuditUnavailableError()  # the transaction can only be rolled back now
+    pending: list[Recorded] | None = session.info.get(PENDING)
     if not pending:
         return
     session.flush()  # everything else the transaction wrote, before the head is locked
     try:
         appended = store.append_batch(session, [p.entry for p in pending])
     except SQLAlchemyError as exc:
+        # Never a commit without the entries: not this one, and not a later one of the same
+        # transaction (an append half done cannot be tried again without a gap in the log).
+        session.info[FAILED] = True
         actions = ",".join(sorted({p.entry.action for p in pending}))
         log.error("audit_append_failed", actions=actions, error=type(exc).__name__)
         raise AuditUnavailableError() from exc
+    del session.info[PENDING]
     for recorded, place in zip(pending, appended, strict=True):
         recorded._appended = place
         for action in recorded.waiting:
@@ -159,6 +166,7 @@ def _append_at_commit(session: Session) -> None:
 def _forget_pending(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:  # committed, rolled back or closed: nothing waits
         session.info.pop(PENDING, None)
+        session.info.pop(FAILED, None)
 
 
 def checkpoint(session: Session, signer: Signer) -> str:

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from audit import merkle, store
@@ -116,34 +114,6 @@ def test_a_client_sees_only_its_own_actions_and_reading_is_recorded(
 
 def test_entries_need_a_token(client: TestClient) -> None:
     assert client.get(f"{AUDIT}/entries").status_code == 401
-
-
-@pytest.fixture
-def refusing_audit_store(engine: Engine) -> Iterator[None]:
-    """The audit store refuses writes (think: a full disk) for the length of the test."""
-    create = {
-        "postgresql": [
-            "CREATE FUNCTION audit_full() RETURNS trigger AS $$ BEGIN "
-            "RAISE EXCEPTION 'no space left'; END; $$ LANGUAGE plpgsql",
-            "CREATE TRIGGER audit_full BEFORE INSERT ON audit_entries "
-            "FOR EACH ROW EXECUTE FUNCTION audit_full()",
-        ],
-        "sqlite": [
-            "CREATE TRIGGER audit_full BEFORE INSERT ON audit_entries "
-            "BEGIN SELECT RAISE(ABORT, 'no space left'); END"
-        ],
-    }[engine.dialect.name]
-    drop = {
-        "postgresql": ["DROP TRIGGER audit_full ON audit_entries", "DROP FUNCTION audit_full()"],
-        "sqlite": ["DROP TRIGGER audit_full"],
-    }[engine.dialect.name]
-    with engine.begin() as connection:
-        for statement in create:
-            connection.execute(text(statement))
-    yield
-    with engine.begin() as connection:
-        for statement in drop:
-            connection.execute(text(statement))
 
 
 def test_no_audit_entry_means_no_action(

@@ -1,16 +1,24 @@
 """A transaction's entries are appended as it commits, after everything else it wrote: while
 the log's head row is locked (the one step no two transactions of a cluster overlap in) only the
 entries, the rows that name them by index and the commit happen. A webhook subscription makes
-the create's commit handlers write too, so they are seen to come before."""
+the create's commit handlers write too, so they are seen to come before. And an action whose
+entries could not be appended never commits, however often its transaction is committed."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, event
+from sqlalchemy.orm import Session
 
+from gateway.auditing.service import AuditUnavailableError
+from gateway.organisations.identifiers import OrganisationRole
+from gateway.organisations.models import Organisation
+from gateway.organisations.service import record_admin
 from tests.exchanges.test_api import SIGNAL_FIELDS
 from tests.exchanges.world import World
+from tests.factories import TEST_ACTOR
 
 WHILE_HELD = ("INSERT INTO AUDIT_ENTRIES", "INSERT INTO AUDIT_NODES", "SELECT AUDIT_NODES")
 
@@ -54,3 +62,24 @@ def test_only_the_entries_and_what_names_them_are_written_while_the_head_is_lock
         for s in written[locked + 1 : committed]
     ), written[locked:committed]
     assert any(s.startswith("INSERT INTO DECISION_RECORDS") for s in written[locked:committed])
+
+
+def test_an_action_whose_entry_failed_never_commits_even_when_committed_again(
+    session: Session, refusing_audit_store: None
+) -> None:
+    # As maintenance does when a run fails: it releases its lease in the same session, and
+    # commits that.
+    identifier = "88ZZ"
+    organisation = Organisation(
+        role=OrganisationRole.SCHOOL, name="Nooit Geregistreerd", identifier=identifier
+    )
+    session.add(organisation)
+    record_admin(session, TEST_ACTOR, "admin.organisation.create", organisation)
+
+    with pytest.raises(AuditUnavailableError):
+        session.commit()
+    with pytest.raises(AuditUnavailableError):
+        session.commit()  # the same transaction, committed again
+    session.rollback()
+
+    assert session.query(Organisation).filter_by(identifier=identifier).count() == 0
