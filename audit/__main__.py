@@ -1,10 +1,12 @@
 """``python -m audit verify DIR``: check an exported audit log offline, with no database.
 ``python -m audit check-inclusion``: check that one entry (a delivery's or fetch's receipt) is
 in the log a signed checkpoint commits to, with the inclusion proof the gateway served.
+``python -m audit mirror URL DIR``: keep a verified copy of a log's hash tiles, checking every
+new checkpoint against it (``--follow`` to keep polling).
 ``python -m audit witness keygen|serve``: run a witness that cosigns a log's checkpoints.
 
-``verify`` and ``check-inclusion`` exit 0 when everything holds; 1 with the faults (and the
-first bad index) otherwise; 2 for a usage error.
+``verify``, ``check-inclusion`` and ``mirror`` exit 0 when everything holds; 1 with the faults
+(and the first bad index) otherwise; 2 for a usage error.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ import base64
 import binascii
 import json
 import sys
+import time
 from pathlib import Path
 
+from audit import merkle
 from audit.checkpoint import Checkpoint
 from audit.cosignature import Cosigner, Witness
 from audit.export import (
@@ -25,7 +29,9 @@ from audit.export import (
     read_proved_entries,
     read_verifier_keys,
 )
+from audit.mirror import LogFaultError, Mirror, UnreachableError, http_fetch, inclusion_from_tiles
 from audit.note import NoteError, Verifier
+from audit.progress import Progress
 from audit.verify import Report, quorum_fault, verify_entries, verify_log, verify_receipt
 from audit.witness import TlogWitness, WitnessState, keygen, make_server
 
@@ -55,8 +61,24 @@ def main(argv: list[str] | None = None) -> int:
         help="check an entry's inclusion proof (the JSON of /audit/proofs/inclusion) against "
         "a signed checkpoint",
     )
-    receipt.add_argument("proof", type=Path, help="the inclusion proof, as the API served it")
-    receipt.add_argument("checkpoint", type=Path, help="the signed checkpoint, as served")
+    receipt.add_argument(
+        "proof",
+        type=Path,
+        help="the inclusion proof, as the API served it; with --tiles, a receipt's proof or an "
+        "export directory (every entry in it is checked)",
+    )
+    receipt.add_argument(
+        "checkpoint",
+        type=Path,
+        nargs="?",
+        help="the signed checkpoint, as served (not with --tiles: the mirror's is used)",
+    )
+    receipt.add_argument(
+        "--tiles",
+        type=Path,
+        help="a mirror directory (python -m audit mirror): compute the proofs from its tiles "
+        "against its verified checkpoint, asking the log nothing",
+    )
     receipt.add_argument(
         "--verifier-key",
         action="append",
@@ -103,7 +125,38 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         help="how many of the --witness keys must have cosigned (default: all of them)",
     )
+    mirror = commands.add_parser(
+        "mirror",
+        help="fetch a log's checkpoint and the hash tiles DIR lacks, and keep them only when "
+        "the checkpoint is signed (and cosigned) and the new tree contains the one verified "
+        "before",
+    )
+    mirror.add_argument("url", help="the log's prefix: <public URL>/api/v1/audit")
+    mirror.add_argument("directory", type=Path, help="where the mirror keeps its copy")
+    mirror.add_argument(
+        "--verifier-key",
+        action="append",
+        required=True,
+        help="a note verifier key of the log to trust; repeat for keys of earlier rotations",
+    )
+    mirror.add_argument(
+        "--witness", action="append", help="a witness verifier key whose cosignature counts"
+    )
+    mirror.add_argument(
+        "--quorum", type=int, help="how many --witness keys must cosign (default: all)"
+    )
+    mirror.add_argument(
+        "--follow", action="store_true", help="keep polling until interrupted or a fault"
+    )
+    mirror.add_argument(
+        "--interval", type=float, default=60.0, help="seconds between rounds with --follow"
+    )
+    mirror.add_argument(
+        "--rounds", type=int, help="with --follow, stop after this many rounds (for tests)"
+    )
     args = parser.parse_args(argv)
+    if args.command == "mirror":
+        return _mirror(args)
     if args.command == "witness":
         return _witness(args)
     if args.command == "check-inclusion":
@@ -112,6 +165,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _check_inclusion(args: argparse.Namespace) -> int:
+    if args.tiles is not None:
+        return _check_inclusion_from_tiles(args)
+    if args.checkpoint is None:
+        print(
+            "cannot verify: name the signed checkpoint, or a mirror with --tiles", file=sys.stderr
+        )
+        return 2
     try:
         keys = [Verifier.decode(text) for text in args.verifier_key]
         proof = json.loads(args.proof.read_text(encoding="utf-8"))
@@ -132,6 +192,88 @@ def _check_inclusion(args: argparse.Namespace) -> int:
     for fault in report.faults:
         print(f"FAULT: {fault}", file=sys.stderr)
     return 1
+
+
+def _check_inclusion_from_tiles(args: argparse.Namespace) -> int:
+    try:
+        keys = [Verifier.decode(text) for text in args.verifier_key]
+        if args.proof.is_dir():
+            entries = [
+                (e.index, merkle.leaf_hash(e.leaf), e.leaf_hash)
+                for e in read_proved_entries(args.proof)
+            ]
+        else:
+            proof = json.loads(args.proof.read_text(encoding="utf-8"))
+            hashed = base64.b64decode(proof["leaf_hash"], validate=True)
+            entries = [(int(proof["index"]), hashed, hashed)]
+        faults = [
+            f"entry {index}: its leaf does not hash to the leaf hash recorded for it"
+            for index, hashed, recorded in entries
+            if recorded is not None and hashed != recorded
+        ]
+        checkpoint, unproved = inclusion_from_tiles(
+            args.tiles, keys, [(index, hashed) for index, hashed, _ in entries]
+        )
+    except (OSError, NoteError, ValueError, KeyError, TypeError, binascii.Error) as exc:
+        print(f"cannot verify: {exc}", file=sys.stderr)
+        return 1
+    faults += unproved
+    if args.leaf_hash is not None and all(
+        base64.b64encode(hashed).decode() != args.leaf_hash for _, hashed, _ in entries
+    ):
+        faults.append(f"no entry here has leaf hash {args.leaf_hash}")
+    if faults:
+        for fault in faults:
+            print(f"FAULT: {fault}", file=sys.stderr)
+        return 1
+    root = base64.b64encode(checkpoint.root_hash).decode()
+    print(
+        f"OK: {len(entries)} entries are in the signed log of {checkpoint.tree_size} entries, "
+        f"root {root}, proved from the mirror's own tiles"
+    )
+    return 0
+
+
+def _mirror(args: argparse.Namespace) -> int:
+    try:
+        keys = [Verifier.decode(text) for text in args.verifier_key]
+        witnesses = [Witness.decode(text) for text in args.witness or ()]
+        fetch = http_fetch(args.url)
+    except (NoteError, ValueError) as exc:
+        print(f"mirror: {exc}", file=sys.stderr)
+        return 2
+    quorum = args.quorum or len(witnesses)
+    if witnesses and not 1 <= quorum <= len(witnesses):
+        print(
+            f"mirror: a quorum of {quorum} of {len(witnesses)} witnesses is impossible",
+            file=sys.stderr,
+        )
+        return 2
+    rounds = 0
+    while True:
+        with Progress("tiles") as progress:
+            mirror = Mirror(args.directory, keys, fetch, witnesses, quorum, progress.update)
+            try:
+                done = mirror.update()
+            except LogFaultError as exc:
+                print(f"FAULT: {exc}", file=sys.stderr)
+                return 1
+            except (UnreachableError, NoteError) as exc:
+                print(f"mirror: {exc}", file=sys.stderr)
+                if not args.follow:
+                    return 1
+                done = None
+        if done is not None:
+            root = base64.b64encode(done.root_hash).decode()
+            since = "" if done.before is None else f", consistent with the {done.before} before"
+            print(
+                f"OK: {done.size} entries, root {root}; {done.fetched} tiles fetched{since}",
+                flush=True,
+            )
+        rounds += 1
+        if not args.follow or (args.rounds is not None and rounds >= args.rounds):
+            return 0
+        time.sleep(args.interval)
 
 
 def _witness(args: argparse.Namespace) -> int:

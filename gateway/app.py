@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from gateway import migrations
 from gateway.api_document import completed
 from gateway.auditing.api import router as audit_router
+from gateway.auditing.tiles_api import router as audit_tiles_router
 from gateway.auth.access_tokens import AccessTokens
 from gateway.auth.api import router as oauth_router
 from gateway.auth.revocation import from_settings as revocation_from_settings
@@ -188,6 +189,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         organisations_router,
         policy_router,
         audit_router,
+        audit_tiles_router,
         children_router,
         exchanges_router,
         consents_router,

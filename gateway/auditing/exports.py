@@ -5,7 +5,9 @@ The gateway's officer gets the whole log: every entry and every checkpoint, whic
 that name their organisation, so the tree cannot be rebuilt from them: each entry carries its
 inclusion proof in one checkpoint, the latest a quorum of witnesses cosigned when witnesses are
 configured (entries appended after it wait for the next export), and the witnesses' keys come
-along so the officer can demand their quorum (``--witness … --quorum K``).
+along so the officer can demand their quorum (``--witness … --quorum K``). The proofs are
+computed from the tiles of that checkpoint's tree, each read once, as a mirror computes them
+(``audit.tiles.TiledTree``), rather than one stored-node query per entry.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from audit.export import (
     verifier_key_lines,
 )
 from audit.note import Signer, split_note
+from audit.tiles import Tile, TiledTree, TileError, read_tile
 from gateway.auditing import witnessing
 from gateway.auditing.service import checkpoint
 from gateway.auditing.witnessing import Witnesses
@@ -59,13 +62,9 @@ def selection(
         witnessing.submit_latest(session, witnesses)
         note = witnessing.cosigned_checkpoint(session, witnesses) or note
     size = Checkpoint.parse_body(split_note(note)[0]).tree_size
+    tree = TiledTree(size, lambda tile: _stored_tile(session, tile))
     lines = [
-        entry_line(
-            i["index"],
-            i["leaf"],
-            i["leaf_hash"],
-            store.inclusion_proof(session, i["index"], size),
-        )
+        entry_line(i["index"], i["leaf"], i["leaf_hash"], tree.inclusion_proof(i["index"]))
         for i in items
         if i["index"] < size
     ]
@@ -79,3 +78,10 @@ def selection(
 
 def _with_sizes(notes: list[str]) -> list[tuple[str, int]]:
     return [(note, Checkpoint.parse_body(split_note(note)[0]).tree_size) for note in notes]
+
+
+def _stored_tile(session: Session, tile: Tile) -> bytes:
+    data = read_tile(session, tile)
+    if data is None:  # a signed checkpoint's tree is always stored whole
+        raise TileError(f"the log holds no {tile.path}")
+    return data

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
 
+from tests.conftest import migrated_database
 from tests.exchanges.conftest import world
 
 __all__ = ["world"]
@@ -38,3 +40,10 @@ def refusing_audit_store(engine: Engine) -> Iterator[None]:
     with engine.begin() as connection:
         for statement in drop:
             connection.execute(text(statement))
+
+
+@pytest.fixture
+def second_database(backend: str, tmp_path: Path) -> Iterator[str]:
+    """Another migrated database on the same server: a fork's, or a restored backup's."""
+    with migrated_database(backend, tmp_path) as url:
+        yield url

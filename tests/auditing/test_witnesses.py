@@ -35,7 +35,7 @@ from gateway.exchanges.maintenance import run_once
 from gateway.models import metadata
 from gateway.settings import Settings
 from tests.audit.witnesses import RunningWitness, new_cosigner, witness_server
-from tests.conftest import PUBLIC_URL, migrated_database
+from tests.conftest import PUBLIC_URL
 from tests.portal.live import free_port
 
 AUDIT = "/api/v1/audit"
@@ -213,12 +213,6 @@ def test_with_a_quorum_of_one_the_checkpoint_is_served_while_a_witness_is_down(
 
     assert note.status_code == 200
     assert list(cosigned_by(note.text, witnesses.keys)) == [witnesses.keys[0].encode()]
-
-
-@pytest.fixture
-def second_database(backend: str, tmp_path: Path) -> Iterator[str]:
-    with migrated_database(backend, tmp_path) as url:
-        yield url
 
 
 def test_a_fork_under_one_key_is_refused_and_shown(

@@ -1,0 +1,211 @@
+"""The log as C2SP tlog-tiles (https://c2sp.org/tlog-tiles): tile paths, tiles read from the
+stored subtree hashes, and the client's side: any subtree hash, proof or root from tiles alone.
+
+A tile at level ``L`` is 256 consecutive Merkle tree hashes of subtrees of ``256**L`` leaves:
+tile ``(L, N)`` holds the hashes at tree height ``8L``, indices ``256N`` to ``256N + 255``.
+``audit_nodes`` stores every perfect subtree's hash when its last leaf arrives, so each append
+completes at most one tile per level and its hashes are written in that append: a tile is one
+primary-key lookup per hash, never a rehash. Full tiles never change; a partial tile of width
+``W`` is the first ``W`` hashes of the tile as it will be.
+
+Hand-written because no maintained Python library reads or writes tlog-tiles; the tests check
+the served tiles with Go's ``golang.org/x/mod/sumdb/tlog``, where the format comes from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import cache
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
+
+from audit import merkle
+from audit.tables import nodes
+
+HEIGHT = 8
+WIDTH = 1 << HEIGHT
+MAX_LEVEL = 63
+
+_PATH = re.compile(r"tile/(0|[1-9][0-9]?)/((?:x[0-9]{3}/)*[0-9]{3})(?:\.p/([1-9][0-9]{0,2}))?")
+
+
+class TileError(ValueError):
+    """A tile that is malformed, missing, or does not hash to what the tree above it says."""
+
+
+@dataclass(frozen=True, order=True)
+class Tile:
+    level: int
+    index: int
+    width: int = WIDTH
+
+    @property
+    def full(self) -> bool:
+        return self.width == WIDTH
+
+    @property
+    def path(self) -> str:
+        """``tile/<L>/<N>[.p/<W>]``, ``N`` in three-digit elements, all but the last ``x``-ed."""
+        digits = f"{self.index:03d}"
+        digits = "0" * (-len(digits) % 3) + digits
+        parts = [digits[i : i + 3] for i in range(0, len(digits), 3)]
+        name = "/".join([*(f"x{part}" for part in parts[:-1]), parts[-1]])
+        suffix = "" if self.full else f".p/{self.width}"
+        return f"tile/{self.level}/{name}{suffix}"
+
+    @classmethod
+    def parse(cls, path: str) -> Tile:
+        """The tile a path names; TileError for anything the spec does not allow."""
+        found = _PATH.fullmatch(path)
+        if found is None:
+            raise TileError(f"not a tile path: {path!r}")
+        level, name, width = found.groups()
+        elements = name.replace("x", "").split("/")
+        if len(elements) > 1 and elements[0] == "000":
+            raise TileError(f"a tile index has no leading zero elements: {path!r}")
+        tile = cls(int(level), int("".join(elements)), int(width or WIDTH))
+        if tile.width > WIDTH or not 0 <= tile.level <= MAX_LEVEL:
+            raise TileError(f"not a tile path: {path!r}")
+        if tile.path != path:
+            raise TileError(f"not the canonical path of its tile: {path!r}")
+        return tile
+
+    @property
+    def hashes_below(self) -> int:
+        """How many hashes of the level below (or leaves, at level 0) one hash of it spans."""
+        return 1 << (HEIGHT * self.level)
+
+    def needs_size(self) -> int:
+        """The smallest tree that holds this tile (at this width)."""
+        return (self.index * WIDTH + self.width) << (HEIGHT * self.level)
+
+
+def tiles_of(size: int) -> Iterator[Tile]:
+    """Every tile of a tree of ``size`` leaves: the full ones of each level, then its partial
+    one; lowest level first. An empty tile is no tile."""
+    level = 0
+    while (count := size >> (HEIGHT * level)) > 0:
+        for index in range(count // WIDTH):
+            yield Tile(level, index)
+        if count % WIDTH:
+            yield Tile(level, count // WIDTH, count % WIDTH)
+        level += 1
+
+
+def tile_at(size: int, level: int, index: int) -> Tile:
+    """Tile ``(level, index)`` as a tree of ``size`` holds it: full, or its partial width."""
+    count = size >> (HEIGHT * level)
+    width = min(WIDTH, count - index * WIDTH)
+    if width <= 0:
+        raise TileError(f"a tree of {size} entries has no tile {level}/{index}")
+    return Tile(level, index, width)
+
+
+# --- the log's side: tiles from the stored subtree hashes -------------------------------------
+
+_NODES = select(nodes.c.pos, nodes.c.hash).where(
+    nodes.c.pos.in_(bindparam("positions", expanding=True))
+)
+
+
+def read_tile(session: Session, tile: Tile) -> bytes | None:
+    """The tile's bytes (``width`` hashes of 32 bytes), or None when the log does not hold all
+    of them yet. Only committed subtrees exist, so a tile is never served ahead of its log."""
+    height = HEIGHT * tile.level
+    first = tile.index * WIDTH
+    positions = [_position(height, first + offset) for offset in range(tile.width)]
+    found = {
+        int(pos): bytes(value) for pos, value in session.execute(_NODES, {"positions": positions})
+    }
+    if len(found) < tile.width:
+        return None
+    return b"".join(found[position] for position in positions)
+
+
+def _position(level: int, index: int) -> int:
+    # audit.store.position_of, repeated here so that reading tiles does not import the writer.
+    return (index << (level + 1)) + (1 << level) - 1
+
+
+# --- the client's side: a tree computed from its tiles ----------------------------------------
+
+
+def tile_hashes(data: bytes, tile: Tile) -> list[bytes]:
+    """A tile's bytes as its hashes; TileError when the length is not its width's."""
+    if len(data) != tile.width * merkle.HASH_SIZE:
+        raise TileError(
+            f"tile {tile.path} has {len(data)} bytes, not {tile.width * merkle.HASH_SIZE}"
+        )
+    return [data[i : i + merkle.HASH_SIZE] for i in range(0, len(data), merkle.HASH_SIZE)]
+
+
+def tile_levels(hashes: list[bytes]) -> list[list[bytes]]:
+    """The levels inside a tile: its hashes, then each pair's parent, up to one hash (or as far
+    as complete pairs go in a partial tile). Level ``r`` is the subtrees of ``2**r`` hashes."""
+    levels = [hashes]
+    current = hashes
+    while len(current) > 1:
+        current = [
+            hashlib.sha256(b"\x01" + current[i] + current[i + 1]).digest()
+            for i in range(0, len(current) - 1, 2)
+        ]
+        levels.append(current)
+    return levels
+
+
+def tile_root(hashes: list[bytes]) -> bytes:
+    """The hash a full tile contributes to the level above: the root over its 256 hashes."""
+    return tile_levels(hashes)[HEIGHT][0]
+
+
+class TiledTree:
+    """The tree of ``size`` leaves as its tiles show it: subtree hashes, the root, inclusion and
+    consistency proofs, computed here from tiles ``read`` returns (bytes, as served). Each tile
+    is read and split into its inner levels once."""
+
+    def __init__(self, size: int, read: Callable[[Tile], bytes]) -> None:
+        self.size = size
+        self._read = read
+        self._levels = cache(self._load)
+
+    def _load(self, tile: Tile) -> list[list[bytes]]:
+        return tile_levels(tile_hashes(self._read(tile), tile))
+
+    def perfect(self, height: int, index: int) -> bytes:
+        """The hash of the perfect subtree of ``2**height`` leaves numbered ``index``."""
+        level, inner = divmod(height, HEIGHT)
+        first = index << inner  # its first hash at the tile level
+        tile = tile_at(self.size, level, first // WIDTH)
+        levels = self._levels(tile)
+        offset = (first % WIDTH) >> inner
+        if inner >= len(levels) or offset >= len(levels[inner]):
+            raise TileError(f"a tree of {self.size} entries has no subtree {height}/{index}")
+        return levels[inner][offset]
+
+    def subtree(self, start: int, end: int) -> bytes:
+        """MTH(D[start:end]) for the ranges RFC 6962's recursion visits (``merkle.SubtreeHash``)."""
+        parts = [self.perfect(level, index) for level, index in merkle.perfect_subtrees(start, end)]
+        result = parts[-1]
+        for part in reversed(parts[:-1]):
+            result = merkle.node_hash(part, result)
+        return result
+
+    def root(self, size: int | None = None) -> bytes:
+        """The root of this tree, or of the smaller tree of ``size`` leaves it contains."""
+        size = self.size if size is None else size
+        if not 0 <= size <= self.size:
+            raise TileError(f"a tree of {self.size} entries holds no tree of {size}")
+        return merkle.EMPTY_ROOT if size == 0 else self.subtree(0, size)
+
+    def leaf_hash(self, index: int) -> bytes:
+        return self.perfect(0, index)
+
+    def inclusion_proof(self, index: int) -> list[bytes]:
+        return merkle.inclusion_path(index, self.size, self.subtree)
+
+    def consistency_proof(self, first: int) -> list[bytes]:
+        return merkle.consistency_proof(first, self.size, self.subtree)
