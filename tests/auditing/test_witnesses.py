@@ -17,7 +17,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner, Result
 
@@ -25,16 +25,13 @@ from audit import store
 from audit.checkpoint import Checkpoint
 from audit.cosignature import Witness, cosigned_by
 from audit.entry import Actor, Entry
-from audit.tables import head
-from audit.tables import metadata as audit_metadata
 from gateway.app import create_app
 from gateway.auditing.witnessing import Outcome, standing
 from gateway.cli import app as cli
-from gateway.db import make_engine
 from gateway.exchanges.maintenance import run_once
-from gateway.models import metadata
 from gateway.settings import Settings
 from tests.audit.witnesses import RunningWitness, new_cosigner, witness_server
+from tests.auditing.restore import copy_database
 from tests.conftest import PUBLIC_URL
 from tests.portal.live import free_port
 
@@ -253,19 +250,6 @@ def verify_with_witnesses(
     monkeypatch.setenv("GATEWAY_PUBLIC_URL", settings.public_url)
     monkeypatch.setenv("GATEWAY_AUDIT_WITNESSES", witnesses.setting())
     return CliRunner().invoke(cli, ["audit", "verify", "--witnesses"])
-
-
-def copy_database(source: Engine, target_url: str) -> None:
-    """A restore: every row of every table, as a backup taken now would bring back."""
-    target = make_engine(target_url)
-    tables = [*metadata.sorted_tables, *audit_metadata.sorted_tables]
-    with source.connect() as reading, target.begin() as writing:
-        writing.execute(delete(head))
-        for table in tables:
-            rows = [dict(row._mapping) for row in reading.execute(select(table))]
-            if rows:
-                writing.execute(insert(table), rows)
-    target.dispose()
 
 
 def test_a_restore_from_an_older_backup_is_refused_and_shown(
