@@ -16,7 +16,9 @@ the latest checkpoint a quorum has cosigned, with their signature lines in the n
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -124,49 +126,79 @@ class Witnessing:
 def submit_latest(
     session: Session, witnesses: Witnesses, client: httpx.Client | None = None
 ) -> list[WitnessStatus]:
-    """Send the latest signed checkpoint to every witness that has not cosigned it, keep what
-    they answer, and commit."""
+    """Send the latest signed checkpoint to every witness that has not cosigned it, all at
+    once (a slow witness holds up no other), keep what they answer, and commit."""
     note = store.latest_checkpoint(session)
     if note is None or not witnesses.configured:
         return []
     checkpoint = Checkpoint.parse_body(split_note(note)[0])
+    size = checkpoint.tree_size
+    statuses = _statuses(session, witnesses.endpoints)
+    current = {e.key: status for e, status in zip(witnesses.endpoints, statuses, strict=True)}
+    asked = [
+        endpoint
+        for endpoint in witnesses.endpoints
+        if current[endpoint.key].tree_size != size
+        or not store.cosignature_lines(session, size, [endpoint.key])
+    ]
+    # The conversations run in threads; the session stays on this thread. A conversation
+    # that needs another consistency proof asks for it here, one at a time.
+    lock = threading.Lock()
+
+    def prove(known: int) -> list[bytes]:
+        with lock:
+            return store.consistency_proof(session, known, size)
+
     owned = client is None
     http = client or httpx.Client(timeout=witnesses.timeout)
     try:
-        statuses = [
-            _submit(session, endpoint, checkpoint, note, http) for endpoint in witnesses.endpoints
-        ]
+        with ThreadPoolExecutor(max(1, len(asked))) as pool:
+            answers = list(
+                pool.map(
+                    lambda e: _converse(e, note, size, current[e.key].tree_size, prove, http),
+                    asked,
+                )
+            )
     finally:
         if owned:
             http.close()
+    for endpoint, answer in zip(asked, answers, strict=True):
+        current[endpoint.key] = _record(session, endpoint, checkpoint, note, answer)
     session.commit()
-    return statuses
+    return list(current.values())
 
 
-def _submit(
-    session: Session,
+@dataclass(frozen=True)
+class _Answer:
+    """How a conversation with one witness ended: the size to keep for it, and either its
+    answer (a cosignature to check) or an outcome with why."""
+
+    tree_size: int
+    outcome: Outcome
+    detail: str | None = None
+    body: str | None = None
+
+
+def _converse(
     endpoint: WitnessEndpoint,
-    checkpoint: Checkpoint,
     note: str,
+    size: int,
+    stored: int,
+    prove: Callable[[int], list[bytes]],
     http: httpx.Client,
-) -> WitnessStatus:
-    size = checkpoint.tree_size
-    current = _statuses(session, [endpoint])[0]
-    stored = current.tree_size
-    if stored == size and store.cosignature_lines(session, size, [endpoint.key]):
-        return current
+) -> _Answer:
     known = stored if stored <= size else 0  # the witness will say what it holds
     for _ in range(3):  # the size we knew, the size the witness says it knows, one more
-        proof = store.consistency_proof(session, known, size) if 0 < known < size else []
+        proof = prove(known) if 0 < known < size else []
         try:
             response = http.post(
                 f"{endpoint.url}/add-checkpoint", content=request_body(known, proof, note)
             )
         except httpx.HTTPError as exc:
-            return _keep(session, endpoint, known, Outcome.UNREACHABLE, type(exc).__name__)
+            return _Answer(known, Outcome.UNREACHABLE, type(exc).__name__)
         answer = response.text.strip()[:500]
         if response.status_code == 200:
-            return _cosigned(session, endpoint, checkpoint, note, response.text, known)
+            return _Answer(known, Outcome.COSIGNED, body=response.text)
         if response.status_code == 409 and response.headers.get("content-type", "").startswith(
             SIZE_MEDIA_TYPE
         ):
@@ -174,9 +206,7 @@ def _submit(
             if theirs > size:
                 # Kept at the size we knew, so the witness is asked again next time: only its
                 # operator can decide to accept this log as the continuation (README, restore).
-                return _keep(
-                    session,
-                    endpoint,
+                return _Answer(
                     stored,
                     Outcome.ROLLBACK,
                     f"{endpoint.witness.name} has cosigned {theirs} entries of this log, which "
@@ -185,15 +215,26 @@ def _submit(
                 )
             if theirs == known or theirs < 0:
                 detail = f"{endpoint.witness.name} cosigned another tree of size {known}"
-                return _keep(session, endpoint, known, Outcome.INCONSISTENT, detail)
+                return _Answer(known, Outcome.INCONSISTENT, detail)
             known = theirs
             continue
         if response.status_code == 422:
             detail = f"{endpoint.witness.name} answered: {answer}"
-            return _keep(session, endpoint, known, Outcome.INCONSISTENT, detail)
-        detail = f"HTTP {response.status_code}: {answer}"
-        return _keep(session, endpoint, known, Outcome.REFUSED, detail)
-    return _keep(session, endpoint, known, Outcome.REFUSED, "the witness keeps changing its size")
+            return _Answer(known, Outcome.INCONSISTENT, detail)
+        return _Answer(known, Outcome.REFUSED, f"HTTP {response.status_code}: {answer}")
+    return _Answer(known, Outcome.REFUSED, "the witness keeps changing its size")
+
+
+def _record(
+    session: Session,
+    endpoint: WitnessEndpoint,
+    checkpoint: Checkpoint,
+    note: str,
+    answer: _Answer,
+) -> WitnessStatus:
+    if answer.body is not None:
+        return _cosigned(session, endpoint, checkpoint, note, answer.body, answer.tree_size)
+    return _keep(session, endpoint, answer.tree_size, answer.outcome, answer.detail)
 
 
 def _cosigned(

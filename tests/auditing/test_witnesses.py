@@ -8,10 +8,13 @@ import base64
 import hashlib
 import sqlite3
 import struct
+import threading
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -195,6 +198,60 @@ def test_a_witness_that_was_down_catches_up(settings: Settings, witnesses: Witne
         assert client.get("/health/ready").json()["witnesses"] == "ok"
     assert Checkpoint.verify(note, app.state.audit_signer.verifiers).tree_size == size
     assert len(cosigned_by(note, witnesses.keys)) == 2
+
+
+@contextmanager
+def relay(
+    upstream: str, arrived: threading.Event, wait_for: threading.Event | None
+) -> Iterator[str]:
+    """A relay to a witness that notes each submission's arrival in ``arrived`` and, given
+    ``wait_for``, holds it until that event (at most 20 s, well past the gateway's timeout)."""
+
+    class Relay(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            arrived.set()
+            if wait_for is not None:
+                wait_for.wait(20)
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            answer = httpx.post(upstream + self.path, content=body)
+            self.send_response(answer.status_code)
+            self.send_header("Content-Type", answer.headers.get("content-type", "text/plain"))
+            self.send_header("Content-Length", str(len(answer.content)))
+            self.end_headers()
+            self.wfile.write(answer.content)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Relay)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_witnesses_are_asked_at_once(settings: Settings, witnesses: Witnesses) -> None:
+    """The first witness answers only once the second has been asked: asked one after the
+    other, the first would time out (unreachable); asked at once, both cosign."""
+    first, second = witnesses.start(0), witnesses.start(1)
+    second_asked = threading.Event()
+    with (
+        relay(first.url, threading.Event(), wait_for=second_asked) as first_url,
+        relay(second.url, second_asked, wait_for=None) as second_url,
+    ):
+        setting = f"{first.vkey}={first_url} {second.vkey}={second_url}"
+        app = create_app(settings.model_copy(update={"audit_witnesses": setting}))
+        witnesses.stack.callback(app.state.engine.dispose)
+        append(app, 3)
+
+        maintain(app)
+
+    with app.state.sessions() as session:
+        found = standing(session, app.state.audit_witnesses).statuses
+    assert [s.outcome for s in found] == [Outcome.COSIGNED, Outcome.COSIGNED]
 
 
 def test_with_a_quorum_of_one_the_checkpoint_is_served_while_a_witness_is_down(
