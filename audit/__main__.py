@@ -30,8 +30,8 @@ from audit.export import (
     read_verifier_keys,
 )
 from audit.mirror import LogFaultError, Mirror, UnreachableError, http_fetch, inclusion_from_tiles
-from audit.note import NoteError, Verifier
-from audit.progress import Progress
+from audit.note import NoteError, Verifier, split_note
+from audit.progress import Progress, counted
 from audit.verify import Report, quorum_fault, verify_entries, verify_log, verify_receipt
 from audit.witness import TlogWitness, WitnessState, keygen, make_server
 
@@ -317,7 +317,9 @@ def _verify(args: argparse.Namespace) -> int:
             entries = ((e.index, e.leaf, e.leaf_hash, e.proof) for e in proved)
             report = verify_entries(entries, notes[0], keys)
         else:
-            report = verify_log(read_leaves(args.directory), notes, keys)
+            with Progress("entries") as progress:
+                leaves = counted(read_leaves(args.directory), progress, _largest_size(notes))
+                report = verify_log(leaves, notes, keys)
     except (OSError, NoteError, ValueError, KeyError) as exc:
         print(f"cannot verify: {exc}", file=sys.stderr)
         return 1
@@ -345,6 +347,17 @@ def _verify(args: argparse.Namespace) -> int:
     if report.first_bad_index is not None:
         print(f"first bad index: {report.first_bad_index}", file=sys.stderr)
     return 1
+
+
+def _largest_size(notes: list[str]) -> int:
+    """The size of the largest checkpoint, read without checking it (for progress only)."""
+    sizes = [0]
+    for note in notes:
+        try:
+            sizes.append(Checkpoint.parse_body(split_note(note)[0]).tree_size)
+        except NoteError:
+            continue
+    return max(sizes)
 
 
 def _check_quorum(

@@ -53,7 +53,7 @@ Fetch = Callable[[str], bytes]
 
 
 def http_fetch(prefix: str) -> Fetch:
-    """GET ``<prefix>/<path>`` with the standard library (the audit package needs no client)."""
+    """GET ``<prefix>/<path>`` with the standard library: the audit package needs no client."""
     base = prefix.rstrip("/")
     if not base.startswith(("https://", "http://")):
         raise ValueError(f"the log's prefix is an http(s) URL, not {prefix!r}")

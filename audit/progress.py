@@ -8,11 +8,15 @@ standard output stays the command's answer.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable, Iterator
 from types import TracebackType
-from typing import IO
+from typing import IO, TypeVar
 
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TimeRemainingColumn
 from rich.progress import Progress as Bar
+
+T = TypeVar("T")
 
 
 class Progress:
@@ -30,7 +34,12 @@ class Progress:
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeRemainingColumn(),
+                console=Console(file=self.stream),
                 transient=True,
+                # Lines the command prints go above the bar only when they share its
+                # terminal; printed to a file or a pipe, they stay there.
+                redirect_stdout=sys.stdout.isatty(),
+                redirect_stderr=False,
             )
             self._bar.__enter__()
         return self
@@ -54,3 +63,14 @@ class Progress:
     ) -> None:
         if self._bar is not None:
             self._bar.__exit__(kind, error, traceback)
+
+
+def counted(items: Iterable[T], progress: Progress, total: int, every: int = 4096) -> Iterator[T]:
+    """``items`` as they come, telling ``progress`` every ``every`` of them and at the end."""
+    done = 0
+    for item in items:
+        yield item
+        done += 1
+        if done % every == 0:
+            progress.update(done, max(total, done))
+    progress.update(done, max(total, done))

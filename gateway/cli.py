@@ -19,11 +19,13 @@ from typing import Annotated
 import httpx
 import typer
 from joserfc.jwk import ECKey
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from audit import store
 from audit.export import write_export
 from audit.note import Signer
+from audit.progress import Progress, counted
 from audit.verify import verify_log
 from gateway import demo, leases, migrations, tls, tracing
 from gateway.auditing import service as auditing
@@ -352,13 +354,14 @@ def decisions_replay(
         typer.echo("error: give exactly one of --exchange, --since and --all", err=True)
         raise typer.Exit(2)
     settings = Settings()
-    with _session(settings) as session:
+    with _session(settings) as session, Progress("decisions") as progress:
         query = replay.records(
             exchange_id=exchange, since=since.replace(tzinfo=UTC) if since else None
         )
         counts = {"identical": 0, "different": 0}
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
         rows = session.scalars(query.execution_options(yield_per=replay.BATCH))
-        for result in replay.Replayer(session).replay(rows):
+        for result in replay.Replayer(session).replay(counted(rows, progress, total, every=64)):
             row = result.record
             verdict = "identical" if result.identical else "different"
             counts[verdict] += 1
@@ -395,14 +398,10 @@ def audit_export(
     """Write every entry, every checkpoint and the verifier key for offline verification."""
     settings = Settings()
     signer = _audit_signer(settings)
-    with _session(settings) as session:
+    with _session(settings) as session, Progress("entries") as progress:
         auditing.checkpoint(session, signer)
-        count = write_export(
-            out,
-            store.iter_leaves(session),
-            store.all_checkpoints(session),
-            signer.verifiers,
-        )
+        leaves = counted(store.iter_leaves(session), progress, store.tree_size(session))
+        count = write_export(out, leaves, store.all_checkpoints(session), signer.verifiers)
     typer.echo(f"exported {count} entries to {out}; verify with: python -m audit verify {out}")
 
 
@@ -432,9 +431,10 @@ def audit_verify(
     settings = Settings()
     signer = _audit_signer(settings)
     held = [path.read_text(encoding="utf-8") for path in checkpoint or ()]
-    with _session(settings) as session:
+    with _session(settings) as session, Progress("entries") as progress:
+        leaves = counted(store.iter_leaves(session), progress, store.tree_size(session))
         report = verify_log(
-            store.iter_leaves(session),
+            leaves,
             [*store.all_checkpoints(session), *held],
             signer.verifiers,
             settings.checkpoint_origin,
