@@ -33,7 +33,7 @@ from audit import merkle
 from audit.checkpoint import Checkpoint
 from audit.cosignature import Witness
 from audit.note import NoteError, Verifier
-from audit.tiles import HEIGHT, Tile, TiledTree, TileError, tile_hashes, tile_root, tiles_of
+from audit.tiles import HEIGHT, Tile, TiledTree, TileError, tile_root, tiles_of
 from audit.verify import quorum_fault
 
 CHECKPOINT = "checkpoint"
@@ -114,7 +114,7 @@ class Mirror:
         fetched = self._fetch_all(wanted)
         tree = TiledTree(new.tree_size, lambda t: fetched[t] if t in fetched else self.read_tile(t))
         try:
-            _verify_tiles(tree, new, fetched)
+            verify_tiles(tree, new, fetched)
             if old is not None and tree.root(old.tree_size) != old.root_hash:
                 raise LogFaultError(
                     f"fork: the log's tree of {new.tree_size} entries does not contain the tree "
@@ -181,14 +181,14 @@ def _compare_heads(old: Checkpoint, new: Checkpoint) -> None:
         )
 
 
-def _verify_tiles(tree: TiledTree, checkpoint: Checkpoint, fetched: dict[Tile, bytes]) -> None:
+def verify_tiles(tree: TiledTree, checkpoint: Checkpoint, fetched: dict[Tile, bytes]) -> None:
     """Every fetched full tile against its parent's entry; then all tiles against the root.
     A partial tile has no parent: the root covers it."""
     for tile, data in sorted(fetched.items()):
         if not tile.full:
             continue
         parent = tree.perfect(HEIGHT * (tile.level + 1), tile.index)
-        if tile_root(tile_hashes(data, tile)) != parent:
+        if tile_root(data) != parent:
             raise LogFaultError(
                 f"bad tile: {tile.path} does not hash to the entry the tile above holds for "
                 "it; the log served a forged or corrupted tile"

@@ -18,7 +18,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -157,20 +157,36 @@ def tile_levels(hashes: list[bytes]) -> list[list[bytes]]:
     return levels
 
 
-def tile_root(hashes: list[bytes]) -> bytes:
-    """The hash a full tile contributes to the level above: the root over its 256 hashes."""
-    return tile_levels(hashes)[HEIGHT][0]
+def tile_root(data: bytes) -> bytes:
+    """The hash a full tile (its bytes) contributes to the level above: the root over its 256
+    hashes. The first level hashes each pair straight from the bytes, where the two hashes lie
+    side by side, so the tile is never split into 256 objects."""
+    if len(data) != WIDTH * merkle.HASH_SIZE:
+        raise TileError(f"a full tile has {WIDTH * merkle.HASH_SIZE} bytes, not {len(data)}")
+    pair = 2 * merkle.HASH_SIZE
+    level = [
+        hashlib.sha256(b"\x01" + data[i : i + pair]).digest() for i in range(0, len(data), pair)
+    ]
+    while len(level) > 1:
+        level = [
+            hashlib.sha256(b"\x01" + level[i] + level[i + 1]).digest()
+            for i in range(0, len(level), 2)
+        ]
+    return level[0]
 
 
 class TiledTree:
     """The tree of ``size`` leaves as its tiles show it: subtree hashes, the root, inclusion and
-    consistency proofs, computed here from tiles ``read`` returns (bytes, as served). Each tile
-    is read and split into its inner levels once."""
+    consistency proofs, computed here from tiles ``read`` returns (bytes, as served). A tile is
+    read and split into its inner levels once while it is among the ``CACHED`` last used (a
+    proof reads one tile per level, and nearby entries share theirs)."""
+
+    CACHED = 1024  # tiles, about 40 kB each with their inner levels
 
     def __init__(self, size: int, read: Callable[[Tile], bytes]) -> None:
         self.size = size
         self._read = read
-        self._levels = cache(self._load)
+        self._levels = lru_cache(maxsize=self.CACHED)(self._load)
 
     def _load(self, tile: Tile) -> list[list[bytes]]:
         return tile_levels(tile_hashes(self._read(tile), tile))
