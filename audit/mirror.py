@@ -183,8 +183,9 @@ def _compare_heads(old: Checkpoint, new: Checkpoint) -> None:
 
 def verify_tiles(tree: TiledTree, checkpoint: Checkpoint, fetched: dict[Tile, bytes]) -> None:
     """Every fetched full tile against its parent's entry; then all tiles against the root.
-    A partial tile has no parent: the root covers it."""
-    for tile, data in sorted(fetched.items()):
+    A partial tile has no parent: the root covers it. Tiles are checked in the order fetched
+    (``tiles_of``: lowest level first), so a fault names the lowest bad tile."""
+    for tile, data in fetched.items():
         if not tile.full:
             continue
         parent = tree.perfect(HEIGHT * (tile.level + 1), tile.index)

@@ -26,6 +26,8 @@ from audit import store
 from audit.__main__ import main as audit_main
 from audit.entry import Actor, Entry
 from audit.tiles import Tile
+from gateway.exchanges.maintenance import run_once
+from tests.audit.witnesses import new_cosigner, witness_server
 from tests.auditing.restore import copy_database
 from tests.exchanges.world import World
 from tests.portal.family import as_officer
@@ -288,3 +290,27 @@ def test_an_officers_export_verifies_offline_from_their_own_mirror(
         )
         == 1
     )
+
+
+def test_the_mirror_demands_its_quorum_of_witnesses(
+    database_url: str, engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    witness, stranger = new_cosigner("witness.test/w1"), new_cosigner("witness.test/other")
+    port = free_port()
+    setting = f"{witness.witness.encode()}=http://127.0.0.1:{port}"
+    with gateway(database_url, tmp_path / "var", audit_witnesses=setting) as live:
+        logs = [live.app.state.audit_signer.verifier]
+        with witness_server(witness, logs, tmp_path / "w1.db", port):
+            grow(live, 300)
+            state = live.app.state
+            run_once(state.sessions, state.signals, state.audit_signer, state.audit_witnesses)
+            copy = tmp_path / "mirror"
+            trusted = ("--witness", witness.witness.encode())
+            strangers = ("--witness", stranger.witness.encode())
+
+            assert mirror(prefix(live), copy, vkey(live), more=trusted) == 0
+            assert mirror(prefix(live), copy, vkey(live), more=strangers) == 1
+            assert "0 of the 1 cosignatures required verify" in capsys.readouterr().err
+            both = (*trusted, *strangers)
+            assert mirror(prefix(live), copy, vkey(live), more=(*both, "--quorum", "2")) == 1
+            assert mirror(prefix(live), copy, vkey(live), more=(*both, "--quorum", "1")) == 0
