@@ -10,7 +10,7 @@ household's consents (ISO/IEC TS 27560 elements, :mod:`gateway.consent.receipt`)
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -33,7 +33,7 @@ from gateway.organisations.service import list_organisations, organisation_names
 from gateway.portal.csrf import CheckedForm
 from gateway.portal.family_pages import Citizen, household_of
 from gateway.portal.household import Member, consent_of, field_label
-from gateway.portal.pages import render
+from gateway.portal.pages import end_of_day, render
 
 router = APIRouter(prefix="/portaal", include_in_schema=False)
 
@@ -191,7 +191,7 @@ def _standing(session: Session, purpose: str, role: str, form: Any) -> StandingC
     common: dict[str, Any] = {
         "purpose": purpose,
         "fields": [str(f) for f in form.getlist("velden")],
-        "valid_until": datetime.combine(until, time(23, 59), tzinfo=UTC),
+        "valid_until": end_of_day(until),
     }
     kind, _, ident = whom.partition(":")
     if kind == "org":

@@ -3,7 +3,7 @@ things every page needs (who is logged in, the CSRF token for the logout form)."
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,6 +33,13 @@ MONTHS = (
 )
 
 templates = Jinja2Templates(directory=TEMPLATES)
+
+
+def end_of_day(day: date) -> datetime:
+    """The last moment of a day a person picked, in the Netherlands (UTC): a consent "until 30
+    June" holds through 30 June 23:59:59 Dutch time, summer or winter, and not into 1 July."""
+    next_midnight = datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=DUTCH_TIME)
+    return (next_midnight - timedelta(microseconds=1)).astimezone(UTC)
 
 
 def dutch_date(value: date | datetime | str | None) -> str:

@@ -6,7 +6,8 @@ fetched; her history names it, and a receipt (ISO/IEC TS 27560 elements) can be 
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from gateway.consent.models import Consent
 from gateway.exchanges.models import Exchange
 from gateway.organisations.identifiers import OrganisationRole
+from gateway.portal.pages import MONTHS, end_of_day
 from tests.exchanges.world import WARM_FIELDS, WARM_PAYLOAD, Party, World
 from tests.portal.family import NOOR, parent
 from tests.portal.live import LiveGateway, csrf_of, log_in
@@ -28,8 +30,11 @@ def schools(world: World) -> tuple[Party, Party, Party]:
     return region, inside, outside
 
 
+UNTIL = date.today() + timedelta(days=200)
+
+
 def give_ahead(live: LiveGateway, world: World, region: Party) -> tuple[httpx.Client, str]:
-    """Fatma, Noor's only parent with gezag, gives the consent in the portal."""
+    """Fatma, Noor's only parent with gezag, gives the consent in the portal, until ``UNTIL``."""
     world.guardians(world.kinderopvang, NOOR, parent("moeder", "fatma"))
     fatma = log_in(live, "fatma")
     home = fatma.get("/portaal")
@@ -37,14 +42,13 @@ def give_ahead(live: LiveGateway, world: World, region: Party) -> tuple[httpx.Cl
     assert link is not None, home.text
     form = fatma.get(f"{link.group(1)}/warme-overdracht")
     assert "Elke school in de regio van" in form.text
-    until = date.today() + timedelta(days=200)
     given = fatma.post(
         f"{link.group(1)}/warme-overdracht",
         data={
             "csrf_token": csrf_of(form.text),
             "aan": f"regio:{region.id}",
             "velden": WARM_FIELDS,
-            "tot": until.isoformat(),
+            "tot": UNTIL.isoformat(),
         },
     )
     assert given.status_code == 200 and "toestemming vooraf is vastgelegd" in given.text
@@ -72,6 +76,34 @@ def test_a_school_in_the_region_gets_it_without_a_prompt_and_one_elsewhere_waits
     assert f"Relies on consent {standing.id}, given ahead of time." in decided.decision["reasons"]
     assert elsewhere["status"] == "awaiting_consent"
     assert [c.holder for c in world.consents(elsewhere["id"])] == [standing.holder]
+
+
+@pytest.mark.parametrize(
+    ("day", "last_moment"),
+    [
+        (date(2027, 6, 30), datetime(2027, 6, 30, 21, 59, 59, 999999, UTC)),  # summer time
+        (date(2027, 1, 15), datetime(2027, 1, 15, 22, 59, 59, 999999, UTC)),  # winter time
+        (date(2027, 3, 27), datetime(2027, 3, 27, 22, 59, 59, 999999, UTC)),  # the clocks go on
+    ],
+)
+def test_a_day_a_person_picks_ends_at_the_end_of_that_day_in_the_netherlands(
+    day: date, last_moment: datetime
+) -> None:
+    assert end_of_day(day) == last_moment
+
+
+def test_consent_until_a_day_holds_through_that_day_and_says_so(
+    live: LiveGateway, world: World, schools: tuple[Party, Party, Party]
+) -> None:
+    region, _, _ = schools
+    fatma, _ = give_ahead(live, world, region)
+    [standing] = world.session.query(Consent).filter(Consent.standing.is_(True)).all()
+
+    stored = standing.valid_until.replace(tzinfo=standing.valid_until.tzinfo or UTC)
+    local = stored.astimezone(ZoneInfo("Europe/Amsterdam"))
+    assert (local.date(), local.hour, local.minute) == (UNTIL, 23, 59)
+    shown = f"{UNTIL.day} {MONTHS[UNTIL.month - 1]} {UNTIL.year}, 23:59"
+    assert shown in fatma.get("/portaal").text
 
 
 def test_revoking_it_shreds_what_it_covered_and_the_history_and_receipt_name_it(
