@@ -143,11 +143,16 @@ def tile_hashes(data: bytes, tile: Tile) -> list[bytes]:
     return [data[i : i + merkle.HASH_SIZE] for i in range(0, len(data), merkle.HASH_SIZE)]
 
 
-def tile_levels(hashes: list[bytes]) -> list[list[bytes]]:
-    """The levels inside a tile: its hashes, then each pair's parent, up to one hash (or as far
-    as complete pairs go in a partial tile). Level ``r`` is the subtrees of ``2**r`` hashes."""
-    levels = [hashes]
-    current = hashes
+def tile_levels(data: bytes) -> list[list[bytes]]:
+    """The levels inside a tile above its hashes (which stay in ``data``): level ``r`` (from 1)
+    is the subtrees of ``2**r`` hashes, as far as complete pairs go in a partial tile. The
+    first level hashes each pair straight from the bytes, where the two lie side by side."""
+    pair = 2 * merkle.HASH_SIZE
+    current = [
+        hashlib.sha256(b"\x01" + data[i : i + pair]).digest()
+        for i in range(0, len(data) - pair + 1, pair)
+    ]
+    levels = [current]
     while len(current) > 1:
         current = [
             hashlib.sha256(b"\x01" + current[i] + current[i + 1]).digest()
@@ -188,19 +193,25 @@ class TiledTree:
         self._read = read
         self._levels = lru_cache(maxsize=self.CACHED)(self._load)
 
-    def _load(self, tile: Tile) -> list[list[bytes]]:
-        return tile_levels(tile_hashes(self._read(tile), tile))
+    def _load(self, tile: Tile) -> tuple[bytes, list[list[bytes]]]:
+        data = self._read(tile)
+        if len(data) != tile.width * merkle.HASH_SIZE:
+            raise TileError(
+                f"tile {tile.path} has {len(data)} bytes, not {tile.width * merkle.HASH_SIZE}"
+            )
+        return data, tile_levels(data)
 
     def perfect(self, height: int, index: int) -> bytes:
         """The hash of the perfect subtree of ``2**height`` leaves numbered ``index``."""
         level, inner = divmod(height, HEIGHT)
         first = index << inner  # its first hash at the tile level
-        tile = tile_at(self.size, level, first // WIDTH)
-        levels = self._levels(tile)
+        data, levels = self._levels(tile_at(self.size, level, first // WIDTH))
         offset = (first % WIDTH) >> inner
-        if inner >= len(levels) or offset >= len(levels[inner]):
+        if inner == 0 and offset * merkle.HASH_SIZE < len(data):
+            return data[offset * merkle.HASH_SIZE : (offset + 1) * merkle.HASH_SIZE]
+        if inner == 0 or inner > len(levels) or offset >= len(levels[inner - 1]):
             raise TileError(f"a tree of {self.size} entries has no subtree {height}/{index}")
-        return levels[inner][offset]
+        return levels[inner - 1][offset]
 
     def subtree(self, start: int, end: int) -> bytes:
         """MTH(D[start:end]) for the ranges RFC 6962's recursion visits (``merkle.SubtreeHash``)."""
