@@ -1,5 +1,8 @@
-"""``/api/v1/consents/{id}``: a consent as the organisations involved (the recipient it was
-given to and the source of the exchange) see it, as the gateway's record or as FHIR R5."""
+"""``/api/v1/consents/{id}``: a consent as the organisations involved see it, as the gateway's
+record or as FHIR R5. Involved are the recipient it was given to, the source of the exchange it
+was asked for, and both parties of every exchange whose decision counted it (a consent given
+ahead of time to every school of a region names no organisation, but the school its decision
+relied on may read what it relied on)."""
 
 from __future__ import annotations
 
@@ -7,6 +10,8 @@ from typing import Any, Literal
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
 from gateway.auditing.service import child_reference
 from gateway.children.models import Child
@@ -24,8 +29,8 @@ FHIR_JSON = "application/fhir+json"
 
 @router.get(
     "/{consent_id}",
-    summary="A consent, for the recipient and the source of its exchange (?format=fhir for "
-    "FHIR R5)",
+    summary="A consent, for the recipient and the source of its exchange, and the parties whose "
+    "decision counted it (?format=fhir for FHIR R5)",
     dependencies=[ForStaff],
     responses={200: {"content": {FHIR_JSON: {}}}},
 )
@@ -40,10 +45,7 @@ def read_consent(
     exchange = (
         session.get(Exchange, consent.exchange_id) if consent and consent.exchange_id else None
     )
-    involved = {consent.grantee_id} if consent else set()
-    if exchange is not None:
-        involved.add(exchange.source_id)
-    if consent is None or client.organisation.id not in involved:
+    if consent is None or not _involved(session, consent, exchange, client.organisation.id):
         raise NotFoundError("There is no consent with this id for you.")
     child = session.get_one(Child, consent.child_id)
     spec = decider.bundle.purpose(consent.purpose) or {}
@@ -57,3 +59,20 @@ def read_consent(
     if format == "fhir":
         return JSONResponse(as_fhir(record), media_type=FHIR_JSON)
     return record
+
+
+def _involved(
+    session: Session, consent: Consent, exchange: Exchange | None, organisation_id: str
+) -> bool:
+    if organisation_id == consent.grantee_id:
+        return True
+    if exchange is not None and organisation_id == exchange.source_id:
+        return True
+    relying = session.scalars(
+        select(Exchange).where(
+            Exchange.child_id == consent.child_id,
+            Exchange.purpose == consent.purpose,
+            or_(Exchange.source_id == organisation_id, Exchange.recipient_id == organisation_id),
+        )
+    )
+    return any(consent.id in e.relied_consent_ids for e in relying)

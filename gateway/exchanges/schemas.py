@@ -54,6 +54,11 @@ class DecisionOut(BaseModel):
     reasons: list[str]
     obligations: list[dict[str, Any]]
     retention_days: int | None
+    consents_relied: list[str] = Field(
+        default_factory=list,
+        description="The ids of the consents this decision counted; both parties may read "
+        "each at `/api/v1/consents/{id}`.",
+    )
     policy_version: str
 
 

@@ -78,6 +78,26 @@ def test_a_school_in_the_region_gets_it_without_a_prompt_and_one_elsewhere_waits
     assert [c.holder for c in world.consents(elsewhere["id"])] == [standing.holder]
 
 
+def test_the_parties_whose_decision_counted_it_may_read_it_and_nobody_else(
+    live: LiveGateway, world: World, schools: tuple[Party, Party, Party]
+) -> None:
+    region, inside, outside = schools
+    give_ahead(live, world, region)
+    [standing] = world.session.query(Consent).filter(Consent.standing.is_(True)).all()
+    there = world.create(world.kinderopvang, inside, "warme-overdracht", WARM_FIELDS, child=NOOR)
+    world.create(world.kinderopvang, outside, "warme-overdracht", WARM_FIELDS, child=NOOR)
+
+    shown = world.client.get(f"/api/v1/exchanges/{there['id']}", headers=inside.headers)
+    assert shown.json()["decision"]["consents_relied"] == [standing.id]
+    for party in (inside, world.kinderopvang):
+        read = world.client.get(f"/api/v1/consents/{standing.id}", headers=party.headers)
+        assert read.status_code == 200, read.text
+        assert read.json()["id"] == standing.id
+    for stranger in (outside, region):  # outside's exchange waits for Fatma; region is no party
+        refused = world.client.get(f"/api/v1/consents/{standing.id}", headers=stranger.headers)
+        assert refused.status_code == 404
+
+
 @pytest.mark.parametrize(
     ("day", "last_moment"),
     [
