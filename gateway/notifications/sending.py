@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
 from urllib.parse import unquote, urlsplit
 
 import structlog
@@ -105,14 +106,17 @@ class Mailer:
                 session.delete(message)
                 session.commit()
                 return
+            now = self.clock()
             mail = EmailMessage()
             mail["From"] = self.sender
             mail["To"] = address
             mail["Subject"] = SUBJECT
+            mail["Date"] = format_datetime(now)  # RFC 5322 requires it
+            # One id for the notice across retries, so a server that got it twice shows it once.
+            mail["Message-ID"] = f"<{message.id}@{_domain_of(self.sender)}>"
             mail.set_content(body(message.kind, self.portal_url))
             message.attempts += 1
             message.claimed_until = None
-            now = self.clock()
             try:
                 self.server.send(mail)
             except (OSError, smtplib.SMTPException) as exc:
@@ -126,3 +130,8 @@ class Mailer:
                 message.status = MailStatus.SENT
                 message.sent_at = now
             session.commit()
+
+
+def _domain_of(sender: str) -> str:
+    """The domain of the sender's address (``Name <noreply@domain>``), for Message-IDs."""
+    return parseaddr(sender)[1].rpartition("@")[2] or "localhost"

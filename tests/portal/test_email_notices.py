@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.message import Message
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -81,6 +83,11 @@ def test_a_waiting_request_sends_a_notice_with_nothing_about_the_child(
     [mail] = box.messages
     assert box.recipients == [[ADDRESS]]
     assert mail["Subject"] == "Er staat iets voor u klaar in Kindkoppeling"
+    sent_at = parsedate_to_datetime(mail["Date"])  # RFC 5322 3.6: Date is required
+    assert sent_at.tzinfo is not None and abs(sent_at - datetime.now(UTC)) < timedelta(hours=1)
+    with live.app.state.sessions() as session:
+        notice_id = session.scalars(select(MailMessage.id)).one()
+    assert mail["Message-ID"] == f"<{notice_id}@kindkoppeling.test>"
     text = mail.get_payload(decode=True).decode()
     assert f"{live.url}/portaal" in text
     for secret in (NOOR["bsn"], NOOR["birth_date"], "Noor", "warme", "Warme", exchange_id,
