@@ -47,6 +47,22 @@ def test_a_parent_with_gezag_reads_what_is_held_and_the_reading_is_recorded(
     assert not any(str(v) in json.dumps(views) for v in WARM_PAYLOAD.values())
 
 
+def test_a_yes_or_no_field_reads_ja_or_nee(live: LiveGateway, world: World) -> None:
+    world.guardians(world.kinderopvang, NOOR, parent("moeder", "fatma"))
+    fields = ["vve_participation", "development_summary"]
+    created = world.create(world.kinderopvang, world.school, "warme-overdracht", fields, child=NOOR)
+    world.grant_all(created["id"])
+    payload = {"vve_participation": True, "development_summary": "Bouwt graag torens."}
+    assert world.deliver(world.kinderopvang, created["id"], payload).status_code == 200
+    child_id = world.consents(created["id"])[0].child_id
+
+    page = log_in(live, "fatma").get(f"/portaal/kinderen/{child_id}/gegevens").text
+
+    term = "Deelname aan voor- en vroegschoolse educatie"
+    assert re.search(rf"<dt>{term}</dt>\s*<dd>Ja</dd>", page), page
+    assert "True" not in page
+
+
 def test_the_download_holds_everything_and_validates(live: LiveGateway, world: World) -> None:
     exchange_id, child_id = delivered(world)
     fatma = log_in(live, "fatma")
