@@ -47,6 +47,8 @@ class DecisionRecord(Base):
     policy_version: Mapped[str] = mapped_column(ForeignKey("policy_bundles.version"))
     input: Mapped[dict[str, Any]] = mapped_column(JSON)
     answer: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Salts and suppliers of the facts committed to in input_hash (ADR 0013); None before.
+    commitments: Mapped[dict[str, dict[str, str]] | None] = mapped_column(JSON, default=None)
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     # Never read through (the ids are set): declared so that one flush writes a new exchange

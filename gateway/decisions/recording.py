@@ -63,6 +63,7 @@ def record_decision(
                 policy_version=bundle.version,
                 input=ruling.input,
                 answer=ruling.document,
+                commitments=ruling.commitments or None,
                 recorded_at=utcnow(),
             )
         )

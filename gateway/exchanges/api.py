@@ -157,7 +157,13 @@ def read_exchange(
 
 @router.get(
     "/{exchange_id}/decisions",
-    summary="Every decision on this exchange: its input, answer, bundle version and audit index",
+    summary="Every decision on this exchange: its input as you may see it, answer, bundle "
+    "version and audit index",
+    description="The outcome, reasons, fields, bundle version and both hashes are shown to both "
+    "parties. Of the input, facts the other party supplied about the child's household (a "
+    "safety code, a restricted parent, a parent staying in a shelter) and its break-glass "
+    "justification are withheld; `commitments` still lets you check `input_hash` against the "
+    "audit entry (ADR 0013).",
 )
 def read_decisions(
     exchange_id: str, client: CurrentClient, session: SessionDep, exchanges: ExchangesDep
@@ -165,7 +171,8 @@ def read_decisions(
     exchange = reading.get_for_party(session, client.organisation, exchange_id)
     rows = session.scalars(replay.records(exchange_id=exchange.id))
     return RecordedDecisions(
-        exchange_id=exchange.id, items=[RecordedDecision.of(row) for row in rows]
+        exchange_id=exchange.id,
+        items=[RecordedDecision.of(row, client.organisation.id) for row in rows],
     )
 
 

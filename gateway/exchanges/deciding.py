@@ -5,6 +5,7 @@ Every step asks again, so a consent revoked or a safety code set since the last 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import exists, select
@@ -13,12 +14,14 @@ from sqlalchemy.orm import Session
 from audit.entry import Actor
 from gateway.children import service as children
 from gateway.children.models import Child
+from gateway.children.models import Guardian as GuardianRecord
 from gateway.consent import service as consents
 from gateway.errors import DENIED_BY_POLICY, ForbiddenError
 from gateway.exchanges.ending import stop
 from gateway.exchanges.models import Direction, Exchange
 from gateway.exchanges.work import Exchanges
 from gateway.organisations.models import Organisation
+from gateway.policy.commitments import new_commitments
 from gateway.policy.decision import (
     BreakGlass,
     Decision,
@@ -54,6 +57,7 @@ def decide(
         for party in (exchange.source_id, exchange.recipient_id)
     }
     roles = {party: organisation.role for party, organisation in parties.items()}
+    guardians = children.guardians_of(session, child)
     request = DecisionInput(
         purpose=exchange.purpose,
         initiator="source" if exchange.direction == Direction.OFFER else "recipient",
@@ -82,16 +86,37 @@ def decide(
                     restricted=g.restricted,
                     accompanying=g.accompanying,
                 )
-                for g in children.guardians_of(session, child)
+                for g in guardians
             ],
         ),
         consents=consents.as_facts(rows),
         now=now,
     )
-    ruling = work.decider.rule(request)
+    ruling = replace(
+        work.decider.rule(request),
+        commitments=new_commitments(_suppliers(exchange, child, guardians)),
+    )
     exchange.decision = ruling.document
     exchange.policy_version = ruling.policy_version
     return ruling
+
+
+def _suppliers(exchange: Exchange, child: Child, guardians: list[GuardianRecord]) -> dict[str, str]:
+    """The input facts a party may not be shown unless it supplied them (ADR 0013), by JSON
+    pointer, with the organisation that did: the child's safety code, whether a parent is
+    restricted or staying with the child in a shelter, and a break-glass justification."""
+    suppliers = {}
+    if child.safety_code is not None and child.safety_code_set_by is not None:
+        suppliers["/subject/safety_code"] = child.safety_code_set_by
+    for n, guardian in enumerate(guardians):
+        suppliers[f"/subject/guardians/{n}/restricted"] = guardian.recorded_by
+        suppliers[f"/subject/guardians/{n}/accompanying"] = guardian.recorded_by
+    if exchange.break_glass_justification is not None:
+        initiator = (
+            exchange.source_id if exchange.direction == Direction.OFFER else exchange.recipient_id
+        )
+        suppliers["/break_glass/justification"] = initiator
+    return suppliers
 
 
 def decide_again(

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from audit.entry import canonical
 from gateway.organisations.identifiers import OrganisationRole
+from gateway.policy.commitments import Commitments, committed
 
 
 class Level(StrEnum):
@@ -190,6 +191,8 @@ class Ruling(Generic[_Answer]):
     input: dict[str, Any]
     answer: _Answer
     document: dict[str, Any] = field(init=False, repr=False)  # the answer as stored (JSON)
+    # Salted commitments to the facts a party may not see (gateway.policy.commitments).
+    commitments: Commitments = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "document", self.answer.model_dump(mode="json"))
@@ -200,7 +203,8 @@ class Ruling(Generic[_Answer]):
 
     @property
     def input_hash(self) -> str:
-        return digest(self.input)
+        """SHA-256 of the input as committed to: each withholdable fact by its salted hash."""
+        return digest(committed(self.input, self.commitments))
 
     @property
     def decision_hash(self) -> str:

@@ -3,8 +3,12 @@ commits to both; every bundle is kept once, under its version. On SQLite and Pos
 
 from __future__ import annotations
 
+import base64
+import copy
+import functools
 import hashlib
 import json
+import operator
 from typing import Any
 
 import rfc8785
@@ -20,6 +24,20 @@ BSN = YOUNG["bsn"]
 
 def sha256(document: dict[str, Any]) -> str:
     return hashlib.sha256(rfc8785.dumps(document)).hexdigest()
+
+
+def committed_hash(row: DecisionRecord) -> str:
+    """The input hash from the kept input and its salts, by ADR 0013 and nothing of ours: each
+    committed fact replaced by ``sha256:`` + hex SHA-256(salt bytes || RFC 8785 of the fact)."""
+    document = copy.deepcopy(row.input)
+    for pointer, commitment in (row.commitments or {}).items():
+        *path, last = [int(p) if p.isdigit() else p for p in pointer.split("/")[1:]]
+        parent = functools.reduce(operator.getitem, path, document)
+        fact = rfc8785.dumps(parent[last])
+        parent[last] = (
+            "sha256:" + hashlib.sha256(base64.b64decode(commitment["salt"]) + fact).hexdigest()
+        )
+    return sha256(document)
 
 
 def records(world: World, exchange_id: str) -> list[DecisionRecord]:
@@ -55,7 +73,7 @@ def test_create_each_consent_answer_delivery_and_fetch_keep_their_decision(world
     for row in kept:
         entry = entries[row.audit_index]
         assert entry["action"] == row.action and entry["exchange_id"] == exchange_id
-        assert entry["input_hash"] == sha256(row.input)
+        assert entry["input_hash"] == committed_hash(row)
         assert entry["decision_hash"] == sha256(row.answer)
         assert entry["policy_version"] == row.policy_version == row.answer["policy_version"]
 
@@ -158,7 +176,7 @@ def test_parties_read_the_decisions_others_get_404(world: World) -> None:
     items = response.json()["items"]
     kept = records(world, exchange_id)
     assert [i["audit_index"] for i in items] == [r.audit_index for r in kept]
-    assert items[-1]["input"] == kept[-1].input and items[-1]["answer"] == kept[-1].answer
-    assert items[-1]["input_hash"] == sha256(kept[-1].input)
+    assert items[-1]["answer"] == kept[-1].answer
+    assert items[-1]["input_hash"] == committed_hash(kept[-1])
     assert items[-1]["policy_version"] == world.exchanges.decider.policy_version
     assert stranger.status_code == 404
