@@ -9,7 +9,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from audit.entry import Actor
 from gateway.children.models import Child
+from gateway.dutch_time import working_days_after
 from gateway.errors import IDEMPOTENCY_KEY_REUSED, ValidationFailedError
 from gateway.exchanges.deciding import decide, follow_obligations
 from gateway.exchanges.models import Direction, Exchange
@@ -26,6 +27,8 @@ from gateway.exchanges.work import Exchanges
 from gateway.organisations.models import Organisation
 from gateway.organisations.service import find_organisation
 from gateway.policy.decision import Decision, Level, Ruling
+
+DEFAULT_REVIEW_WORKING_DAYS = 5
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,8 @@ def open_exchange(
     decision = ruling.answer
     session.add(exchange)
     exchange.expires_at = now + timedelta(days=decision.retention_days or 0)
+    if order.break_glass_justification:
+        exchange.break_glass_review_due = review_due(work, exchange.purpose, now)
     action = "break_glass" if order.break_glass_justification else "decision"
     record_decision(work, session, action, actor, exchange, order.child, ruling)
     if decision.allow:
@@ -119,6 +124,14 @@ def open_exchange(
         exchange.expires_at = now
     follow_obligations(session, exchange, decision)
     return exchange
+
+
+def review_due(work: Exchanges, purpose: str, now: datetime) -> datetime:
+    """When a privacy officer must have reviewed a break-glass exchange: the end of the
+    register's ``break_glass_review_working_days`` (default 5) working days after it."""
+    spec = work.decider.bundle.purpose(purpose) or {}
+    days = int(spec.get("break_glass_review_working_days", DEFAULT_REVIEW_WORKING_DAYS))
+    return working_days_after(now, days)
 
 
 def preview(

@@ -69,6 +69,8 @@ class Exchange(Base):
     requested_level: Mapped[str | None] = mapped_column(String(16), default=None)
     reason: Mapped[str | None] = mapped_column(Text, default=None)
     break_glass_justification: Mapped[str | None] = mapped_column(Text, default=None)
+    # When a privacy officer's review of a break-glass exchange is due (working days).
+    break_glass_review_due: Mapped[datetime | None] = mapped_column(default=None)
     status: Mapped[ExchangeStatus] = mapped_column(str_enum(ExchangeStatus, length=24))
     status_reason: Mapped[str | None] = mapped_column(Text, default=None)
     # The latest decision document (allow, basis, level, fields, stripped, reasons, ...).

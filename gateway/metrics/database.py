@@ -1,6 +1,6 @@
 """The state of the database as metrics, read at scrape time so every worker answers the same
 and a restart loses nothing: audit log size and the age of its last checkpoint, payloads
-shredded by reason, consents and exchanges by state."""
+shredded by reason, consents and exchanges by state, break-glass reviews past their deadline."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from audit import store
 from gateway.consent.models import Consent
 from gateway.exchanges.models import Exchange, Payload
 from gateway.metrics.counters import PREFIX
+from gateway.oversight.service import overdue_reviews
 
 
 class DatabaseCollector(Collector):
@@ -79,6 +80,13 @@ class DatabaseCollector(Collector):
         ):
             consents.add_metric([str(consent_status)], count)
         yield consents
+
+        overdue = GaugeMetricFamily(
+            f"{PREFIX}_break_glass_reviews_overdue",
+            "Break-glass exchanges whose privacy officer's review is past its deadline.",
+        )
+        overdue.add_metric([], overdue_reviews(session, None, datetime.now(UTC)))
+        yield overdue
 
         exchanges = GaugeMetricFamily(
             f"{PREFIX}_exchanges", "Exchanges by purpose and state.", labels=["purpose", "status"]

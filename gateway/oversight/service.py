@@ -61,7 +61,8 @@ def _count(session: Session, query: Select[Any]) -> int:
     return int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
 
 
-def _unreviewed(officer: Officer) -> Select[Exchange]:
+def _unreviewed(officer: Officer | None) -> Select[Exchange]:
+    """Break-glass exchanges not yet reviewed: those ``officer`` sees, or all (None)."""
     query = (
         select(Exchange)
         .outerjoin(BreakGlassReview, BreakGlassReview.exchange_id == Exchange.id)
@@ -69,16 +70,23 @@ def _unreviewed(officer: Officer) -> Select[Exchange]:
             Exchange.break_glass_justification.is_not(None), BreakGlassReview.exchange_id.is_(None)
         )
     )
-    return _visible(query, officer)
+    return query if officer is None else _visible(query, officer)
 
 
 def break_glass_queue(session: Session, officer: Officer) -> list[Exchange]:
-    """Break-glass exchanges nobody has reviewed yet, oldest first."""
-    return list(session.scalars(_unreviewed(officer).order_by(Exchange.created_at)))
+    """Break-glass exchanges nobody has reviewed yet, the first due first."""
+    query = _unreviewed(officer).order_by(Exchange.break_glass_review_due, Exchange.created_at)
+    return list(session.scalars(query))
 
 
 def pending_reviews(session: Session, officer: Officer) -> int:
     return _count(session, _unreviewed(officer))
+
+
+def overdue_reviews(session: Session, officer: Officer | None, now: datetime) -> int:
+    """Unreviewed break-glass exchanges whose review was due before ``now`` (that ``officer``
+    sees; all of them for None)."""
+    return _count(session, _unreviewed(officer).where(Exchange.break_glass_review_due < now))
 
 
 def reviews(session: Session, officer: Officer, limit: int = 50) -> list[BreakGlassReview]:

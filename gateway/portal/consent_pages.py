@@ -23,6 +23,7 @@ from gateway.consent import service as consents
 from gateway.consent.receipt import receipt
 from gateway.consent.service import Provenance, StandingConsent
 from gateway.deps import SessionDep
+from gateway.dutch_time import end_of_day
 from gateway.errors import ForbiddenError, NotFoundError, ValidationFailedError
 from gateway.exchanges import consent_answers
 from gateway.exchanges.deps import ExchangesDep
@@ -33,7 +34,7 @@ from gateway.organisations.service import list_organisations, organisation_names
 from gateway.portal.csrf import CheckedForm
 from gateway.portal.family_pages import Citizen, household_of
 from gateway.portal.household import Member, consent_of, field_label
-from gateway.portal.pages import end_of_day, render
+from gateway.portal.pages import render
 
 router = APIRouter(prefix="/portaal", include_in_schema=False)
 

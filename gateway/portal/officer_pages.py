@@ -100,6 +100,7 @@ def dashboard(
             "integrity": oversight.integrity(session, signer),
             "witnessing": witnessing.standing(session, witnesses) if witnesses.configured else None,
             "queue": oversight.pending_reviews(session, user),
+            "overdue": oversight.overdue_reviews(session, user, datetime.now(UTC)),
             "denied": oversight.denied_count(session, user),
             "sees_all": user.sees_all,
             "organisation": organisation_names(session, [user.organisation_id]).get(
@@ -238,7 +239,12 @@ def queue(request: Request, session: SessionDep, user: CurrentOfficer) -> Respon
     return render(
         request,
         "officer_break_glass.html",
-        {"waiting": waiting, "done": done, "names": organisation_names(session, ids)},
+        {
+            "waiting": waiting,
+            "done": done,
+            "names": organisation_names(session, ids),
+            "now": datetime.now(UTC),
+        },
     )
 
 

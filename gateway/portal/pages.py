@@ -3,20 +3,19 @@ things every page needs (who is logged in, the CSRF token for the logout form)."
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse
 
+from gateway.dutch_time import DUTCH_TIME
 from gateway.portal.csrf import csrf_token
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
-DUTCH_TIME = ZoneInfo("Europe/Amsterdam")
 MONTHS = (
     "januari",
     "februari",
@@ -33,13 +32,6 @@ MONTHS = (
 )
 
 templates = Jinja2Templates(directory=TEMPLATES)
-
-
-def end_of_day(day: date) -> datetime:
-    """The last moment of a day a person picked, in the Netherlands (UTC): a consent "until 30
-    June" holds through 30 June 23:59:59 Dutch time, summer or winter, and not into 1 July."""
-    next_midnight = datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=DUTCH_TIME)
-    return (next_midnight - timedelta(microseconds=1)).astimezone(UTC)
 
 
 def dutch_date(value: date | datetime | str | None) -> str:

@@ -13,9 +13,10 @@ import httpx
 import pytest
 
 from gateway.consent.models import Consent
+from gateway.dutch_time import end_of_day
 from gateway.exchanges.models import Exchange
 from gateway.organisations.identifiers import OrganisationRole
-from gateway.portal.pages import MONTHS, end_of_day
+from gateway.portal.pages import MONTHS
 from tests.exchanges.world import WARM_FIELDS, WARM_PAYLOAD, Party, World
 from tests.portal.family import NOOR, parent
 from tests.portal.live import LiveGateway, csrf_of, log_in

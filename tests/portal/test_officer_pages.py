@@ -8,7 +8,7 @@ import io
 import json
 import re
 import zipfile
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -17,6 +17,8 @@ import pytest
 
 from audit import store
 from audit.__main__ import main as audit_main
+from gateway.dutch_time import working_days_after
+from gateway.exchanges.models import Exchange
 from gateway.organisations.identifiers import OrganisationRole
 from tests.exchanges.world import TEEN, YOUNG, Party, World
 from tests.factories import access_token, bearer
@@ -53,6 +55,29 @@ def test_an_officer_reviews_a_break_glass_exchange_and_the_review_is_audited(
         data={"csrf_token": csrf_of(queue.text), "note": "Nog eens."},
     )
     assert again.status_code == 409
+
+
+def test_a_break_glass_review_is_due_in_working_days_and_shown_when_overdue(
+    live: LiveGateway, world: World, gateway_officer: httpx.Client
+) -> None:
+    late_id, fresh_id = break_glass(world), break_glass(world)
+    world.session.expire_all()
+    late, fresh = (world.session.get_one(Exchange, i) for i in (late_id, fresh_id))
+    assert fresh.break_glass_review_due == working_days_after(fresh.created_at, 5)
+    late.break_glass_review_due = datetime.now(UTC) - timedelta(hours=1)  # as if a week passed
+    world.session.commit()
+
+    queue = gateway_officer.get("/portaal/fg/break-glass").text
+    home = gateway_officer.get("/portaal/fg").text
+    metrics = world.client.get("/metrics").text
+
+    cards = re.findall(r'<section class="card[^"]*" aria-labelledby="bg-([^"]+)">', queue)
+    assert cards == [late_id, fresh_id]  # the first due first
+    assert f'class="card overdue" aria-labelledby="bg-{late_id}"' in queue
+    assert queue.count("Te laat:") == 1
+    assert "2 break-glass-uitwisselingen wachten op beoordeling" in home
+    assert "waarvan 1 te laat" in home
+    assert "kindkoppeling_break_glass_reviews_overdue 1.0" in metrics
 
 
 def test_an_organisations_officer_sees_only_its_own_records(
