@@ -5,18 +5,18 @@ CRL's nextUpdate pass, or takes the service off the network."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509 import ocsp
 
+from tests.loopback import serving, url_of
 from tests.pki import Issued, Pki
 
 
@@ -132,13 +132,6 @@ def publishing(pki: Pki) -> Iterator[PublishingCa]:
         def log_message(self, format: str, *args: object) -> None:
             return None
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    ca.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler) as server:
+        ca.url = url_of(server)
         yield ca
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)

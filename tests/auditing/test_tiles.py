@@ -8,11 +8,10 @@ from __future__ import annotations
 import base64
 import os
 import subprocess
-import threading
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from gateway.exchanges.maintenance import run_once
 from tests.audit.witnesses import new_cosigner, witness_server
 from tests.auditing.restore import copy_database
 from tests.exchanges.world import World
+from tests.loopback import serving, url_of
 from tests.portal.family import as_officer
 from tests.portal.live import LiveGateway, free_port, live_settings, running
 from tests.portal.test_officer_witnesses import unzip
@@ -101,14 +101,8 @@ def forging(upstream: str, path: str) -> Iterator[str]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Forger)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/api/v1/audit"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Forger) as server:
+        yield f"{url_of(server)}/api/v1/audit"
 
 
 def test_an_outsider_rebuilds_the_signed_root_from_the_served_tiles_alone(

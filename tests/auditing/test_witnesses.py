@@ -11,7 +11,7 @@ import struct
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import httpx
@@ -36,6 +36,7 @@ from gateway.settings import Settings
 from tests.audit.witnesses import RunningWitness, new_cosigner, witness_server
 from tests.auditing.restore import copy_database
 from tests.conftest import PUBLIC_URL
+from tests.loopback import serving, url_of
 from tests.portal.live import free_port
 
 AUDIT = "/api/v1/audit"
@@ -223,14 +224,8 @@ def relay(
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Relay)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Relay) as server:
+        yield url_of(server)
 
 
 def test_the_witnesses_are_asked_at_once(settings: Settings, witnesses: Witnesses) -> None:

@@ -15,6 +15,7 @@ import pytest
 from gateway.webhooks.delivery import Deliverer
 from tests.exchanges.conftest import world
 from tests.exchanges.world import Party, World
+from tests.loopback import serving
 
 __all__ = ["world"]
 
@@ -68,13 +69,9 @@ def receiver() -> Iterator[Receiver]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    holder.append(Receiver(server))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield holder[0]
-    server.shutdown()
-    server.server_close()
+    with serving(Handler) as server:
+        holder.append(Receiver(server))
+        yield holder[0]
 
 
 class Clock:
