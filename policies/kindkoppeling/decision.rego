@@ -232,6 +232,10 @@ strip_reason(f) := "not part of this purpose" if {
 	rank[purpose.fields[f].level] > granted_rank
 } else := location_hidden if {
 	purpose.fields[f].location == true
+	# Without this, a location field under no safety code made the whole rule undefined in
+	# regorus (its value is undefined there), so the field escaped the consent check below;
+	# OPA's evaluator went on to the next branch. Both now do.
+	is_string(location_hidden)
 } else := "not covered by the consent of every holder" if {
 	basis == "consent"
 	some _, consented in consent.fields

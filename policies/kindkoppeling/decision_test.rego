@@ -128,6 +128,27 @@ test_fields_above_the_granted_level_are_stripped if {
 	d.stripped.learning_results == "needs level full; summary was granted"
 }
 
+test_a_location_field_needs_consent_under_no_safety_code_too if {
+	consented := object.union(consent(["mother"], ["school_level"]), {"purpose": "plaatsing-opvang", "grantee": "school-1"})
+	inp := object.union(placement, {
+		"requested_fields": ["residence_municipality", "school_level"],
+		"requested_level": null,
+		"subject": object.union(placement.subject, {"safety_code": null}),
+		"consents": [consented],
+	})
+	d := decision.decision with input as inp
+	d.fields == ["school_level"]
+	d.stripped.residence_municipality == "not covered by the consent of every holder"
+}
+
+test_a_consent_to_no_field_covers_no_field if {
+	inp := object.union(base, {"consents": [consent(["mother"], []), consent(["father"], summary_fields)]})
+	d := decision.decision with input as inp
+	not d.allow
+	d.fields == []
+	d.stripped.development_summary == "not covered by the consent of every holder"
+}
+
 test_fields_not_consented_are_stripped if {
 	inp := object.union(base, {"consents": [consent(["mother"], ["development_summary"]), consent(["father"], summary_fields)]})
 	d := decision.decision with input as inp

@@ -139,6 +139,18 @@ CASES: dict[str, DecisionInput] = {
         ],
         now=NOW,
     ),
+    # Found by the generated conformance: under no safety code, a location field the consent
+    # does not name escaped the consent check in regorus (and only there).
+    "a location field needs consent under no safety code too": DecisionInput(
+        purpose="plaatsing-opvang",
+        initiator="source",
+        source=OPVANG,
+        recipient=SCHOOL,
+        requested_fields=["residence_municipality", "school_level"],
+        subject=Subject(age=8, guardians=[MOTHER, RESTRICTED_FATHER]),
+        consents=[consent(["mother"], ["school_level"], purpose="plaatsing-opvang")],
+        now=NOW,
+    ),
     "rood placement to leerplicht": DecisionInput(
         purpose="plaatsing-opvang",
         initiator="source",
