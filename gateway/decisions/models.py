@@ -17,6 +17,8 @@ from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gateway.db import Base, utcnow
+from gateway.policy.commitments import committed
+from gateway.policy.decision import digest
 
 if TYPE_CHECKING:
     from gateway.children.models import Child
@@ -50,6 +52,11 @@ class DecisionRecord(Base):
     # Salts and suppliers of the facts committed to in input_hash (ADR 0013); None before.
     commitments: Mapped[dict[str, dict[str, str]] | None] = mapped_column(JSON, default=None)
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def input_hash(self) -> str:
+        """What the audit entry carries: SHA-256 of the input with its committed facts hashed."""
+        return digest(committed(self.input, self.commitments or {}))
 
     # Never read through (the ids are set): declared so that one flush writes a new exchange
     # and a new child before the record that names them, whatever order they were added in.

@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 from audit import merkle, store
 from gateway.decisions.models import DecisionRecord, PolicyBundleRecord
 from gateway.policy.bundle import PolicyBundle
-from gateway.policy.commitments import committed
 from gateway.policy.decision import (
     Decision,
     MalformedDecisionError,
@@ -113,7 +112,7 @@ class Replayer:
             return [f"audit entry {row.audit_index} was changed after it was appended"]
         entry = json.loads(raw)
         faults = []
-        if entry.get("input_hash") != digest(committed(row.input, row.commitments or {})):
+        if entry.get("input_hash") != row.input_hash:
             faults.append(f"the stored input does not match audit entry {row.audit_index}")
         if entry.get("decision_hash") != digest(row.answer):
             faults.append(f"the stored answer does not match audit entry {row.audit_index}")

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from gateway.decisions.models import DecisionRecord
-from gateway.policy.commitments import commit, committed, get, put
+from gateway.policy.commitments import commit, get, put
 from gateway.policy.decision import digest
 
 WITHHELD = {"withheld": "supplied by the other party; not shown to you"}
@@ -58,7 +58,7 @@ class RecordedDecision(BaseModel):
             input=shown,
             commitments=proofs,
             answer=row.answer,
-            input_hash=digest(committed(row.input, row.commitments or {})),
+            input_hash=row.input_hash,
             decision_hash=digest(row.answer),
         )
 

@@ -112,10 +112,7 @@ def _suppliers(exchange: Exchange, child: Child, guardians: list[GuardianRecord]
         suppliers[f"/subject/guardians/{n}/restricted"] = guardian.recorded_by
         suppliers[f"/subject/guardians/{n}/accompanying"] = guardian.recorded_by
     if exchange.break_glass_justification is not None:
-        initiator = (
-            exchange.source_id if exchange.direction == Direction.OFFER else exchange.recipient_id
-        )
-        suppliers["/break_glass/justification"] = initiator
+        suppliers["/break_glass/justification"] = exchange.initiator_id
     return suppliers
 
 
