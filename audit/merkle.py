@@ -46,6 +46,20 @@ def perfect_subtrees(start: int, end: int) -> list[tuple[int, int]]:
     return parts
 
 
+def from_perfect(perfect: Callable[[int, int], bytes]) -> SubtreeHash:
+    """MTH(D[start:end]) for the ranges RFC 6962's recursion visits, from the hashes of perfect
+    subtrees, ``perfect(level, index)``: a stored tree or one computed from tiles."""
+
+    def subtree(start: int, end: int) -> bytes:
+        parts = [perfect(level, index) for level, index in perfect_subtrees(start, end)]
+        result = parts[-1]
+        for part in reversed(parts[:-1]):
+            result = node_hash(part, result)
+        return result
+
+    return subtree
+
+
 def subtree_from_list(leaf_hashes: Sequence[bytes]) -> SubtreeHash:
     def subtree(start: int, end: int) -> bytes:
         n = end - start

@@ -91,28 +91,19 @@ class Mirror:
     quorum: int = 0
     progress: Callable[[int, int], None] | None = None  # (tiles done, tiles to fetch)
 
-    def verified(self) -> Checkpoint | None:
-        """The last checkpoint this mirror verified, or None before its first round."""
-        path = self.directory / CHECKPOINT
-        if not path.exists():
-            return None
-        return Checkpoint.verify(path.read_text(encoding="utf-8"), self.verifiers)
-
-    def read_tile(self, tile: Tile) -> bytes:
-        return (self.directory / tile.path).read_bytes()
-
     def update(self) -> Round:
         """One round: fetch, verify, then keep; LogFaultError or UnreachableError otherwise."""
         note = self.fetch(CHECKPOINT).decode("utf-8", errors="replace")
         new = self._checked(note)
-        old = self.verified()
+        old = verified(self.directory, self.verifiers)
         if old is not None:
             _compare_heads(old, new)
             if new.tree_size == old.tree_size:
                 return Round(old.tree_size, new.tree_size, new.root_hash, 0)
         wanted = [t for t in tiles_of(new.tree_size) if not (self.directory / t.path).exists()]
         fetched = self._fetch_all(wanted)
-        tree = TiledTree(new.tree_size, lambda t: fetched[t] if t in fetched else self.read_tile(t))
+        kept = kept_tiles(self.directory)
+        tree = TiledTree(new.tree_size, lambda t: fetched[t] if t in fetched else kept(t))
         try:
             verify_tiles(tree, new, fetched)
             if old is not None and tree.root(old.tree_size) != old.root_hash:
@@ -165,6 +156,20 @@ class Mirror:
         _write(self.directory / CHECKPOINT, note.encode("utf-8"))
 
 
+def verified(directory: Path, verifiers: Sequence[Verifier]) -> Checkpoint | None:
+    """The last checkpoint the mirror in ``directory`` verified, or None before its first
+    round; checked again with ``verifiers``."""
+    path = directory / CHECKPOINT
+    if not path.exists():
+        return None
+    return Checkpoint.verify(path.read_text(encoding="utf-8"), verifiers)
+
+
+def kept_tiles(directory: Path) -> Callable[[Tile], bytes]:
+    """The tiles the mirror in ``directory`` keeps, as a ``TiledTree`` reads them."""
+    return lambda tile: (directory / tile.path).read_bytes()
+
+
 def _compare_heads(old: Checkpoint, new: Checkpoint) -> None:
     if new.origin != old.origin:
         raise LogFaultError(f"the log's origin changed from {old.origin!r} to {new.origin!r}")
@@ -189,7 +194,7 @@ def verify_tiles(tree: TiledTree, checkpoint: Checkpoint, fetched: dict[Tile, by
         if not tile.full:
             continue
         parent = tree.perfect(HEIGHT * (tile.level + 1), tile.index)
-        if tile_root(data) != parent:
+        if tile_root(data, tile) != parent:
             raise LogFaultError(
                 f"bad tile: {tile.path} does not hash to the entry the tile above holds for "
                 "it; the log served a forged or corrupted tile"
@@ -224,11 +229,10 @@ def inclusion_from_tiles(
     """Check that each ``(index, leaf hash)`` is in the tree the mirror's checkpoint commits to,
     with proofs computed from the mirror's own tiles: nobody is asked anything. Returns the
     checkpoint and the faults."""
-    mirror = Mirror(directory, verifiers, _no_fetch)
-    checkpoint = mirror.verified()
+    checkpoint = verified(directory, verifiers)
     if checkpoint is None:
         raise FileNotFoundError(f"{directory / CHECKPOINT}: run python -m audit mirror first")
-    tree = TiledTree(checkpoint.tree_size, mirror.read_tile)
+    tree = TiledTree(checkpoint.tree_size, kept_tiles(directory))
     faults = []
     for index, leaf_hash in entries:
         if index >= checkpoint.tree_size:
@@ -247,10 +251,6 @@ def inclusion_from_tiles(
         ):
             faults.append(f"entry {index} is not in the signed log (its leaf hash differs)")
     return checkpoint, faults
-
-
-def _no_fetch(path: str) -> bytes:
-    raise UnreachableError(f"offline: {path} was not fetched")
 
 
 def _b64(raw: bytes) -> str:

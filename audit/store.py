@@ -120,20 +120,13 @@ def _prefetched(session: Session, run: Callable[[merkle.SubtreeHash], Any]) -> A
         return bytes(merkle.HASH_SIZE)
 
     run(plan)
-    found = _fetch_nodes(session, wanted)
+    found = fetch_nodes(session, wanted)
     if wanted - found.keys():
         # Every proof of a tree larger than the log needs a subtree that does not exist yet:
         # this is the size check, without a query of its own.
         raise ValueError("the log has no tree of that size")
 
-    def subtree(start: int, end: int) -> bytes:
-        parts = [found[key] for key in merkle.perfect_subtrees(start, end)]
-        result = parts[-1]
-        for part in reversed(parts[:-1]):
-            result = merkle.node_hash(part, result)
-        return result
-
-    return run(subtree)
+    return run(merkle.from_perfect(lambda level, index: found[(level, index)]))
 
 
 def position_of(level: int, index: int) -> int:
@@ -141,7 +134,7 @@ def position_of(level: int, index: int) -> int:
     return (index << (level + 1)) + (1 << level) - 1
 
 
-def _fetch_nodes(session: Session, keys: set[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+def fetch_nodes(session: Session, keys: set[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
     """Stored hashes by (level, index): one primary-key lookup each, in one query whose shape
     (an expanding IN list) is compiled once and cached."""
     if not keys:

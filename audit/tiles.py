@@ -20,11 +20,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
-from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from audit import merkle
-from audit.tables import nodes
+from audit import merkle, store
 
 HEIGHT = 8
 WIDTH = 1 << HEIGHT
@@ -74,15 +72,6 @@ class Tile:
             raise TileError(f"not the canonical path of its tile: {path!r}")
         return tile
 
-    @property
-    def hashes_below(self) -> int:
-        """How many hashes of the level below (or leaves, at level 0) one hash of it spans."""
-        return 1 << (HEIGHT * self.level)
-
-    def needs_size(self) -> int:
-        """The smallest tree that holds this tile (at this width)."""
-        return (self.index * WIDTH + self.width) << (HEIGHT * self.level)
-
 
 def tiles_of(size: int) -> Iterator[Tile]:
     """Every tile of a tree of ``size`` leaves: the full ones of each level, then its partial
@@ -107,39 +96,46 @@ def tile_at(size: int, level: int, index: int) -> Tile:
 
 # --- the log's side: tiles from the stored subtree hashes -------------------------------------
 
-_NODES = select(nodes.c.pos, nodes.c.hash).where(
-    nodes.c.pos.in_(bindparam("positions", expanding=True))
-)
-
 
 def read_tile(session: Session, tile: Tile) -> bytes | None:
     """The tile's bytes (``width`` hashes of 32 bytes), or None when the log does not hold all
     of them yet. Only committed subtrees exist, so a tile is never served ahead of its log."""
-    height = HEIGHT * tile.level
-    first = tile.index * WIDTH
-    positions = [_position(height, first + offset) for offset in range(tile.width)]
-    found = {
-        int(pos): bytes(value) for pos, value in session.execute(_NODES, {"positions": positions})
-    }
+    height, first = HEIGHT * tile.level, tile.index * WIDTH
+    wanted = [(height, first + offset) for offset in range(tile.width)]
+    found = store.fetch_nodes(session, set(wanted))
     if len(found) < tile.width:
         return None
-    return b"".join(found[position] for position in positions)
+    return b"".join(found[key] for key in wanted)
 
 
-def _position(level: int, index: int) -> int:
-    # audit.store.position_of, repeated here so that reading tiles does not import the writer.
-    return (index << (level + 1)) + (1 << level) - 1
+def stored(session: Session) -> Callable[[Tile], bytes]:
+    """The log's tiles as a ``TiledTree`` reads them, for a tree the log holds whole (the tree
+    of a signed checkpoint): a tile it lacks is a TileError."""
+
+    def read(tile: Tile) -> bytes:
+        data = read_tile(session, tile)
+        if data is None:
+            raise TileError(f"the log holds no {tile.path}")
+        return data
+
+    return read
 
 
 # --- the client's side: a tree computed from its tiles ----------------------------------------
 
 
-def tile_hashes(data: bytes, tile: Tile) -> list[bytes]:
-    """A tile's bytes as its hashes; TileError when the length is not its width's."""
+def checked(data: bytes, tile: Tile) -> bytes:
+    """A tile's bytes, if there are as many as its width says; TileError otherwise."""
     if len(data) != tile.width * merkle.HASH_SIZE:
         raise TileError(
             f"tile {tile.path} has {len(data)} bytes, not {tile.width * merkle.HASH_SIZE}"
         )
+    return data
+
+
+def tile_hashes(data: bytes, tile: Tile) -> list[bytes]:
+    """A tile's bytes as its hashes; TileError when the length is not its width's."""
+    checked(data, tile)
     return [data[i : i + merkle.HASH_SIZE] for i in range(0, len(data), merkle.HASH_SIZE)]
 
 
@@ -162,22 +158,9 @@ def tile_levels(data: bytes) -> list[list[bytes]]:
     return levels
 
 
-def tile_root(data: bytes) -> bytes:
-    """The hash a full tile (its bytes) contributes to the level above: the root over its 256
-    hashes. The first level hashes each pair straight from the bytes, where the two hashes lie
-    side by side, so the tile is never split into 256 objects."""
-    if len(data) != WIDTH * merkle.HASH_SIZE:
-        raise TileError(f"a full tile has {WIDTH * merkle.HASH_SIZE} bytes, not {len(data)}")
-    pair = 2 * merkle.HASH_SIZE
-    level = [
-        hashlib.sha256(b"\x01" + data[i : i + pair]).digest() for i in range(0, len(data), pair)
-    ]
-    while len(level) > 1:
-        level = [
-            hashlib.sha256(b"\x01" + level[i] + level[i + 1]).digest()
-            for i in range(0, len(level), 2)
-        ]
-    return level[0]
+def tile_root(data: bytes, tile: Tile) -> bytes:
+    """The hash a full tile contributes to the level above: the root over its 256 hashes."""
+    return tile_levels(checked(data, tile))[-1][0]
 
 
 class TiledTree:
@@ -192,13 +175,10 @@ class TiledTree:
         self.size = size
         self._read = read
         self._levels = lru_cache(maxsize=self.CACHED)(self._load)
+        self.subtree = merkle.from_perfect(self.perfect)  # MTH(D[start:end]): merkle.SubtreeHash
 
     def _load(self, tile: Tile) -> tuple[bytes, list[list[bytes]]]:
-        data = self._read(tile)
-        if len(data) != tile.width * merkle.HASH_SIZE:
-            raise TileError(
-                f"tile {tile.path} has {len(data)} bytes, not {tile.width * merkle.HASH_SIZE}"
-            )
+        data = checked(self._read(tile), tile)
         return data, tile_levels(data)
 
     def perfect(self, height: int, index: int) -> bytes:
@@ -212,14 +192,6 @@ class TiledTree:
         if inner == 0 or inner > len(levels) or offset >= len(levels[inner - 1]):
             raise TileError(f"a tree of {self.size} entries has no subtree {height}/{index}")
         return levels[inner - 1][offset]
-
-    def subtree(self, start: int, end: int) -> bytes:
-        """MTH(D[start:end]) for the ranges RFC 6962's recursion visits (``merkle.SubtreeHash``)."""
-        parts = [self.perfect(level, index) for level, index in merkle.perfect_subtrees(start, end)]
-        result = parts[-1]
-        for part in reversed(parts[:-1]):
-            result = merkle.node_hash(part, result)
-        return result
 
     def root(self, size: int | None = None) -> bytes:
         """The root of this tree, or of the smaller tree of ``size`` leaves it contains."""

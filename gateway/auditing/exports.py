@@ -29,7 +29,7 @@ from audit.export import (
     verifier_key_lines,
 )
 from audit.note import Signer, split_note
-from audit.tiles import Tile, TiledTree, TileError, read_tile
+from audit.tiles import TiledTree, stored
 from gateway.auditing import witnessing
 from gateway.auditing.service import checkpoint
 from gateway.auditing.witnessing import Witnesses
@@ -62,7 +62,7 @@ def selection(
         witnessing.submit_latest(session, witnesses)
         note = witnessing.cosigned_checkpoint(session, witnesses) or note
     size = Checkpoint.parse_body(split_note(note)[0]).tree_size
-    tree = TiledTree(size, lambda tile: _stored_tile(session, tile))
+    tree = TiledTree(size, stored(session))
     lines = [
         entry_line(i["index"], i["leaf"], i["leaf_hash"], tree.inclusion_proof(i["index"]))
         for i in items
@@ -78,10 +78,3 @@ def selection(
 
 def _with_sizes(notes: list[str]) -> list[tuple[str, int]]:
     return [(note, Checkpoint.parse_body(split_note(note)[0]).tree_size) for note in notes]
-
-
-def _stored_tile(session: Session, tile: Tile) -> bytes:
-    data = read_tile(session, tile)
-    if data is None:  # a signed checkpoint's tree is always stored whole
-        raise TileError(f"the log holds no {tile.path}")
-    return data
