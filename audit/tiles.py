@@ -35,7 +35,7 @@ class TileError(ValueError):
     """A tile that is malformed, missing, or does not hash to what the tree above it says."""
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Tile:
     level: int
     index: int
