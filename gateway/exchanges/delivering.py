@@ -88,6 +88,11 @@ def seal_payload(
             "None of the delivered fields is granted for this exchange; nothing was stored.",
             errors=[{"pointer": f"#/{name}", "detail": why} for name, why in stripped.items()],
         )
+    if exchange.payload is not None:
+        # A delivery that committed while this one ran: on SQLite the exchange's row and its
+        # payload are read by two statements, and the second can see a payload the first did
+        # not see the delivery of. Never replace a payload: this one arrived second.
+        raise ConflictError("The payload of this exchange has already been delivered.")
     serialised = json.dumps(kept, sort_keys=True, ensure_ascii=False).encode()
     sealed = seal(work.keyring, serialised, payload_context(exchange.id))
     exchange.payload = Payload(
