@@ -21,6 +21,7 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.db import Base, str_enum, utcnow
+from gateway.translations import _
 
 CHILD_HOLDER = "child"
 
@@ -83,8 +84,8 @@ class Consent(Base):
     def grantee_text(self, names: dict[str, str]) -> str:
         """Who it is given to, in the words the holder saw."""
         if self.grantee_id is not None:
-            return names.get(self.grantee_id, "een organisatie")
-        return self.scope_label or "een groep organisaties"
+            return names.get(self.grantee_id, _("een organisatie"))
+        return self.scope_label or _("een groep organisaties")
 
 
 class Notice(Base):

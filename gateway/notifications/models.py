@@ -52,3 +52,14 @@ class MailMessage(Base):
     claimed_until: Mapped[datetime | None] = mapped_column(default=None)
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PreferredLanguage(Base):
+    """The language a person chose in the portal: their next login starts in it, and their
+    notices are written in it. Dutch for whoever never chose."""
+
+    __tablename__ = "preferred_languages"
+
+    person_pseudonym: Mapped[str] = mapped_column(String(64), primary_key=True)
+    language: Mapped[str] = mapped_column(String(16))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

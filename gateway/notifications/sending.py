@@ -1,5 +1,6 @@
-"""Sending the notices by SMTP (``GATEWAY_SMTP_URL``): a short Dutch message with a link and
-nothing about the child, retried with backoff, then given up.
+"""Sending the notices by SMTP (``GATEWAY_SMTP_URL``): a short message with a link and nothing
+about the child, in the language the person chose in the portal (Dutch if they chose none),
+retried with backoff, then given up.
 
 The text names no child, no organisation, no purpose and no field: only that something waits in
 Kindkoppeling. Mail travels in the clear between servers more often than not; what it says
@@ -22,29 +23,36 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.exchanges.sealing import MasterKeyring
 from gateway.notifications.models import MailMessage, MailStatus
-from gateway.notifications.service import address_of
+from gateway.notifications.service import address_of, notice_language
 from gateway.outbox import claim_due
+from gateway.translations import N_, SOURCE, in_language
 
 log = structlog.get_logger(__name__)
 
-SUBJECT = "Er staat iets voor u klaar in Kindkoppeling"
+SUBJECT = N_("Er staat iets voor u klaar in Kindkoppeling")
 TEXTS = {
-    "consent_requested": "een vraag waarop we graag uw antwoord krijgen",
-    "informed": "een bericht over gegevens die zijn gedeeld",
+    "consent_requested": N_(
+        "Er staat een vraag voor u klaar in Kindkoppeling. We krijgen graag uw antwoord."
+    ),
+    "informed": N_(
+        "Er staat een bericht voor u klaar in Kindkoppeling over gegevens die zijn gedeeld."
+    ),
 }
+BODY = N_(
+    "Goedendag,\n\n"
+    "%(what)s\n"
+    "Log in om het te bekijken: %(link)s\n\n"
+    "In deze e-mail staan met opzet geen gegevens over uw kind. Wilt u deze berichten niet "
+    "meer krijgen? Haal dan uw e-mailadres weg in Kindkoppeling, onder 'E-mailberichten'.\n\n"
+    "Kindkoppeling\n"
+)
 RETRY_SCHEDULE = (60, 600, 3600, 21600)
 TIMEOUT = 10.0
 
 
-def body(kind: str, portal_url: str) -> str:
-    return (
-        "Goedendag,\n\n"
-        f"Er staat iets voor u klaar in Kindkoppeling: {TEXTS[kind]}.\n"
-        f"Log in om het te bekijken: {portal_url}\n\n"
-        "In deze e-mail staan met opzet geen gegevens over uw kind. Wilt u deze berichten niet "
-        "meer ontvangen? Verwijder uw e-mailadres in Kindkoppeling onder 'E-mailberichten'.\n\n"
-        "Kindkoppeling\n"
-    )
+def body(kind: str, portal_url: str, language: str = SOURCE) -> str:
+    what = in_language(language, TEXTS[kind])
+    return in_language(language, BODY) % {"what": what, "link": portal_url}
 
 
 @dataclass
@@ -110,11 +118,13 @@ class Mailer:
             mail = EmailMessage()
             mail["From"] = self.sender
             mail["To"] = address
-            mail["Subject"] = SUBJECT
+            language = notice_language(session, message.person_pseudonym)
+            mail["Subject"] = in_language(language, SUBJECT)
             mail["Date"] = format_datetime(now)  # RFC 5322 requires it
             # One id for the notice across retries, so a server that got it twice shows it once.
             mail["Message-ID"] = f"<{message.id}@{_domain_of(self.sender)}>"
-            mail.set_content(body(message.kind, self.portal_url))
+            mail.set_content(body(message.kind, self.portal_url, language))
+            mail["Content-Language"] = language  # after the content, which resets Content-*
             message.attempts += 1
             message.claimed_until = None
             try:

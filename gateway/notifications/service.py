@@ -19,8 +19,9 @@ from gateway.children.models import Child, Guardian
 from gateway.consent.models import CHILD_HOLDER, Notice
 from gateway.errors import ValidationFailedError
 from gateway.exchanges.sealing import MasterKeyring, Sealed, WrappedKey, seal, unseal
-from gateway.notifications.models import ContactAddress, MailMessage
+from gateway.notifications.models import ContactAddress, MailMessage, PreferredLanguage
 from gateway.transactions import NEW, Seen, on_commit
+from gateway.translations import SOURCE
 
 # Deliberately plain: one @, a dot in the domain, no spaces; the mail server has the last word.
 ADDRESS = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s.]{2,63}$")
@@ -72,6 +73,29 @@ def delete_address(session: Session, person_pseudonym: str, actor: Actor) -> boo
     record(session, Entry(action="contact.delete", actor=actor, outcome="success"))
     session.commit()
     return True
+
+
+def language_of(session: Session, person_pseudonym: str) -> str | None:
+    """The language the person chose in the portal, if they chose one."""
+    return session.scalar(
+        select(PreferredLanguage.language).where(
+            PreferredLanguage.person_pseudonym == person_pseudonym
+        )
+    )
+
+
+def notice_language(session: Session, person_pseudonym: str) -> str:
+    return language_of(session, person_pseudonym) or SOURCE
+
+
+def set_language(session: Session, person_pseudonym: str, language: str) -> None:
+    """Keep the person's choice of language. The caller commits."""
+    held = session.get(PreferredLanguage, person_pseudonym)
+    if held is None:
+        session.add(PreferredLanguage(person_pseudonym=person_pseudonym, language=language))
+    else:
+        held.language = language
+        held.updated_at = datetime.now(UTC)
 
 
 def masked(address: str) -> str:

@@ -35,15 +35,27 @@ from gateway.portal.csrf import CheckedForm
 from gateway.portal.family_pages import Citizen, household_of
 from gateway.portal.household import Member, consent_of, field_label
 from gateway.portal.pages import render
+from gateway.translations import N_, _
 
 router = APIRouter(prefix="/portaal", include_in_schema=False)
 
-ROLE_WORDS = {
-    "school": "school",
-    "opvang": "kinderopvang",
-    "swv": "samenwerkingsverband",
-    "leerplicht": "leerplichtafdeling",
+REGION_CHOICE = {
+    "school": N_("Elke school in de regio van %(swv)s"),
+    "opvang": N_("Elke kinderopvang in de regio van %(swv)s"),
+    "swv": N_("Elk samenwerkingsverband in de regio van %(swv)s"),
+    "leerplicht": N_("Elke leerplichtafdeling in de regio van %(swv)s"),
 }
+NOT_AHEAD = N_("Voor dit doel kan geen toestemming vooraf worden gegeven.")
+
+
+def _region(role: str, swv_name: str) -> str:
+    """Every organisation of a role in an SWV's region, as the holder reads it."""
+    return _(REGION_CHOICE.get(role, "%(swv)s"), swv=swv_name)
+
+
+def _lower_first(text: str) -> str:
+    """The label read mid-sentence later ("… vooraf (elke school in de regio van …)")."""
+    return text[:1].lower() + text[1:]
 
 
 def _purposes(exchanges: Exchanges) -> dict[str, dict[str, Any]]:
@@ -55,7 +67,7 @@ def _purposes(exchanges: Exchanges) -> dict[str, dict[str, Any]]:
 def _holder(member: Member) -> str:
     """Only a consent holder gives consent: a parent with gezag, or the child itself."""
     if not (member.is_self or member.gezag):
-        raise ForbiddenError("Alleen een ouder met gezag (of het kind zelf) geeft toestemming.")
+        raise ForbiddenError(N_("Alleen een ouder met gezag (of het kind zelf) geeft toestemming."))
     return member.holder
 
 
@@ -63,21 +75,20 @@ def _recipient_role(spec: dict[str, Any]) -> str:
     for route in spec.get("routes", []):
         if route.get("basis") == "consent":
             return str(route["to"])
-    raise NotFoundError("Voor dit doel kan geen toestemming vooraf worden gegeven.")
+    raise NotFoundError(NOT_AHEAD)
 
 
 def _choices(session: Session, role: str) -> list[tuple[str, str]]:
     """(value, label) for "to whom": every organisation of the role in an SWV's region, or one
     named organisation."""
-    words = ROLE_WORDS.get(role, role)
     active = OrganisationStatus.ACTIVE
     regions = [
-        (f"regio:{swv.id}", f"Elke {words} in de regio van {swv.name}")
+        (f"regio:{swv.id}", _region(role, swv.name))
         for swv in list_organisations(session, role=OrganisationRole.SWV, status=active)
         if swv.region_codes
     ]
     named = [
-        (f"org:{o.id}", f"Alleen {o.name}")
+        (f"org:{o.id}", _("Alleen %(name)s", name=o.name))
         for o in list_organisations(session, role=OrganisationRole(role), status=active)
     ]
     return regions + named
@@ -107,7 +118,7 @@ def _form(
 ) -> Response:
     spec = _purposes(exchanges).get(purpose)
     if spec is None:
-        raise NotFoundError("Voor dit doel kan geen toestemming vooraf worden gegeven.")
+        raise NotFoundError(NOT_AHEAD)
     role = _recipient_role(spec)
     level = consents.standing_level(spec, role) or "signal"
     fields = [
@@ -163,7 +174,7 @@ def ahead_give(
     holder = _holder(member)
     spec = _purposes(exchanges).get(purpose)
     if spec is None:
-        raise NotFoundError("Voor dit doel kan geen toestemming vooraf worden gegeven.")
+        raise NotFoundError(NOT_AHEAD)
     try:
         standing = _standing(session, purpose, _recipient_role(spec), form)
         consent_answers.give_standing_consent(
@@ -176,7 +187,7 @@ def ahead_give(
         )
     except ValidationFailedError as exc:
         session.rollback()
-        return _form(request, session, exchanges, member, purpose, error=exc.detail)
+        return _form(request, session, exchanges, member, purpose, error=_(exc.detail))
     return RedirectResponse("/portaal?vooraf=gegeven#toestemmingen", status_code=303)
 
 
@@ -186,7 +197,7 @@ def _standing(session: Session, purpose: str, role: str, form: Any) -> StandingC
         until = date.fromisoformat(str(form.get("tot", "")))
     except ValueError:
         raise ValidationFailedError(
-            "Kies tot wanneer de toestemming geldt.",
+            N_("Kies tot wanneer de toestemming geldt."),
             errors=[{"pointer": "#/valid_until", "detail": "not a date"}],
         ) from None
     common: dict[str, Any] = {
@@ -194,21 +205,20 @@ def _standing(session: Session, purpose: str, role: str, form: Any) -> StandingC
         "fields": [str(f) for f in form.getlist("velden")],
         "valid_until": end_of_day(until),
     }
-    kind, _, ident = whom.partition(":")
+    kind, _sep, ident = whom.partition(":")
     if kind == "org":
         return StandingConsent(grantee_id=ident, **common)
     if kind == "regio":
         swv = session.get(Organisation, ident)
         if swv is not None and swv.role == OrganisationRole.SWV and swv.region_codes:
-            words = ROLE_WORDS.get(role, role)
             return StandingConsent(
                 scope_role=role,
                 scope_gemeenten=list(swv.region_codes),
-                scope_label=f"elke {words} in de regio van {swv.name}"[:200],
+                scope_label=_lower_first(_region(role, swv.name))[:200],
                 **common,
             )
     raise ValidationFailedError(
-        "Kies aan wie u toestemming geeft.",
+        N_("Kies aan wie u toestemming geeft."),
         errors=[{"pointer": "#/grantee", "detail": "choose a recipient"}],
     )
 

@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 from starlette.datastructures import FormData
 
 from gateway.errors import FORBIDDEN, ForbiddenError
+from gateway.translations import N_
 
 SESSION_KEY = "csrf"
 FIELD = "csrf_token"
@@ -36,8 +37,10 @@ async def check_csrf(request: Request) -> FormData:
         and hmac.compare_digest(sent.encode(), expected.encode())
     ):
         raise ForbiddenError(
-            "Dit formulier is verlopen of komt niet van deze site. Ga terug, laad de pagina "
-            "opnieuw en probeer het nog eens.",
+            N_(
+                "Dit formulier is verlopen of komt niet van deze site. Ga terug, laad de pagina "
+                "opnieuw en probeer het nog eens."
+            ),
             problem=FORBIDDEN,
         )
     return form

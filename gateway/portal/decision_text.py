@@ -16,7 +16,7 @@ from gateway.decisions.models import DecisionRecord
 from gateway.organisations.service import organisation_names
 from gateway.policy.bundle import PolicyBundle
 from gateway.portal.household import field_label
-from gateway.portal.pages import dutch_date
+from gateway.translations import SOURCE, local_date
 
 ROLES = {
     "opvang": "opvang",
@@ -155,7 +155,7 @@ def _describe(
     ]
     return DecisionText(
         record=row,
-        moment=dutch_date(datetime.fromtimestamp(given["now"], UTC)),
+        moment=local_date(datetime.fromtimestamp(given["now"], UTC), SOURCE),
         what=ACTIONS.get(row.action, row.action),
         outcome=OUTCOMES[outcome],
         facts=facts,
@@ -164,4 +164,4 @@ def _describe(
 
 
 def _day(timestamp: Any) -> str:
-    return dutch_date(datetime.fromtimestamp(int(timestamp), UTC).date())
+    return local_date(datetime.fromtimestamp(int(timestamp), UTC).date(), SOURCE)

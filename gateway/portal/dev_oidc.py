@@ -39,6 +39,7 @@ from gateway.portal import assurance
 from gateway.portal.csrf import check_csrf
 from gateway.portal.dev_people import DEV_PEOPLE, DevPerson, dev_person, person_with_bsn
 from gateway.portal.pages import render
+from gateway.translations import _
 
 CODE_LIFETIME = 60
 ID_TOKEN_LIFETIME = 300
@@ -331,14 +332,14 @@ def build_router(provider: DevProvider) -> APIRouter:
             try:
                 person = person_with_bsn(str(form["bsn"]))
             except InvalidBSNError:
-                return _login_page(request, "Dit BSN haalt de elfproef niet. Probeer een ander.")
+                return _login_page(request, _("Dit BSN haalt de elfproef niet. Probeer een ander."))
         else:
             person = dev_person(str(form.get("person", "")))
         if person is None:
-            return _login_error(request, "no_person", "Kies een persoon om mee in te loggen.")
+            return _login_error(request, "no_person", _("Kies een persoon om mee in te loggen."))
         level = str(form.get("level", ""))
         if level not in {"", NO_LEVEL, *assurance.NAMES}:
-            return _login_error(request, "no_level", "Kies een betrouwbaarheidsniveau.")
+            return _login_error(request, "no_level", _("Kies een betrouwbaarheidsniveau."))
         login = DevLogin(person, _acr(person, level))
         oauth_request = _authorization_request(request)
         try:
@@ -358,7 +359,7 @@ def build_router(provider: DevProvider) -> APIRouter:
         except OAuth2Error as exc:
             return _login_error(request, exc.error, exc.get_error_description())
         response: Response | None = provider.create_endpoint_response("end_session", ended)
-        return response or render(request, "message.html", {"title": "U bent uitgelogd"})
+        return response or render(request, "message.html", {"title": _("U bent uitgelogd")})
 
     @router.post("/token")
     async def token(request: Request) -> Response:

@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 from gateway.children.bsn import validate_bsn
+from gateway.translations import N_
 
 
 @dataclass(frozen=True)
@@ -35,24 +36,26 @@ class DevPerson:
 
 
 DEV_PEOPLE = (
-    DevPerson("fatma", "Fatma Yilmaz", "moeder van Noor (4)", bsn="100000034"),
-    DevPerson("pieter", "Pieter Yilmaz", "vader van Noor (4)", bsn="100000046"),
-    DevPerson("sara", "Sara Bakker", "moeder van Sam (8), in de vrouwenopvang", bsn="100000058"),
-    DevPerson("ruud", "Ruud Bakker", "vader van Sam; mag niets zien", bsn="100000071"),
-    DevPerson("karin", "Karin Smit", "moeder van Lina (11)", bsn="100000113"),
-    DevPerson("els", "Els de Wit", "moeder van Daan (13) en Mila (16)", bsn="100000083"),
-    DevPerson("daan", "Daan de Wit", "13 jaar", bsn="100000095", birth_date=date(2013, 6, 10)),
-    DevPerson("mila", "Mila de Wit", "16 jaar", bsn="100000101", birth_date=date(2010, 4, 3)),
+    DevPerson("fatma", "Fatma Yilmaz", N_("moeder van Noor (4)"), bsn="100000034"),
+    DevPerson("pieter", "Pieter Yilmaz", N_("vader van Noor (4)"), bsn="100000046"),
+    DevPerson(
+        "sara", "Sara Bakker", N_("moeder van Sam (8), in de vrouwenopvang"), bsn="100000058"
+    ),
+    DevPerson("ruud", "Ruud Bakker", N_("vader van Sam; mag niets zien"), bsn="100000071"),
+    DevPerson("karin", "Karin Smit", N_("moeder van Lina (11)"), bsn="100000113"),
+    DevPerson("els", "Els de Wit", N_("moeder van Daan (13) en Mila (16)"), bsn="100000083"),
+    DevPerson("daan", "Daan de Wit", N_("13 jaar"), bsn="100000095", birth_date=date(2013, 6, 10)),
+    DevPerson("mila", "Mila de Wit", N_("16 jaar"), bsn="100000101", birth_date=date(2010, 4, 3)),
     DevPerson(
         "fg-regenboog",
         "Henk Jansen",
-        "functionaris gegevensbescherming, Basisschool De Regenboog",
+        N_("functionaris gegevensbescherming, Basisschool De Regenboog"),
         organisation="school:12AB",
     ),
     DevPerson(
         "fg-gateway",
         "Anna Visser",
-        "functionaris gegevensbescherming van Kindkoppeling (ziet alles)",
+        N_("functionaris gegevensbescherming van Kindkoppeling (ziet alles)"),
         organisation="gateway:90000001",
     ),
 )

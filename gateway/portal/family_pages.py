@@ -42,14 +42,15 @@ from gateway.portal.household import (
 )
 from gateway.portal.login import LoginRequiredError, PortalUser, current_user
 from gateway.portal.pages import render
+from gateway.translations import N_, _
 
 ACTION_TEXT = {
-    "delivery": "leverde gegevens aan Kindkoppeling voor",
-    "fetch": "heeft gegevens ontvangen",
-    "shred": "gegevens zijn onherstelbaar gewist bij",
-    "consent.grant": "toestemming gegeven voor",
-    "consent.decline": "toestemming geweigerd voor",
-    "consent.revoke": "toestemming ingetrokken voor",
+    "delivery": N_("%(source)s leverde gegevens aan Kindkoppeling voor %(organisation)s"),
+    "fetch": N_("%(organisation)s heeft gegevens ontvangen"),
+    "shred": N_("Gegevens zijn onherstelbaar gewist bij %(organisation)s"),
+    "consent.grant": N_("Toestemming gegeven voor %(organisation)s"),
+    "consent.decline": N_("Toestemming geweigerd voor %(organisation)s"),
+    "consent.revoke": N_("Toestemming ingetrokken voor %(organisation)s"),
 }
 
 
@@ -96,7 +97,7 @@ def home(request: Request, session: SessionDep, user: Citizen, exchanges: Exchan
             "used": used,
             "names": names,
             "titles": {
-                c.purpose: (bundle.purpose(c.purpose) or {}).get("title", c.purpose)
+                c.purpose: _((bundle.purpose(c.purpose) or {}).get("title", c.purpose))
                 for c in waiting + active
             },
             "members": {m.child.id: m for m in family.members},
@@ -162,7 +163,7 @@ def answer(
             consent,
             explanation,
             status_code=422,
-            error="Kies ten minste één gegeven, of weiger het verzoek.",
+            error=_("Kies ten minste één gegeven, of weiger het verzoek."),
         )
     consent_answers.answer_consent(
         exchanges,
@@ -192,7 +193,7 @@ def revoke_page(
     family = household_of(exchanges, session, user)
     consent = consent_of(session, family, consent_id)
     if consent.status != ConsentStatus.ACTIVE:
-        raise NotFoundError("Deze toestemming geldt niet (meer).")
+        raise NotFoundError(N_("Deze toestemming geldt niet (meer)."))
     explanation = explain(session, exchanges.decider.bundle, consent)
     return render(request, "revoke.html", {"consent": consent, "explanation": explanation})
 
@@ -229,15 +230,20 @@ def history(
     rows = []
     for entry in entries:
         spec = bundle.purpose(entry["purpose"] or "") or {}
+        organisation = names.get(entry["requester_id"] or "", _("een organisatie"))
+        what = ACTION_TEXT.get(entry["action"])
         rows.append(
             {
                 "when": entry["timestamp"],
-                "organisation": names.get(entry["requester_id"] or "", "een organisatie"),
-                "source": names.get(entry["source_id"] or "", ""),
-                "what": ACTION_TEXT.get(entry["action"], entry["action"]),
-                "action": entry["action"],
+                "what": entry["action"]
+                if what is None
+                else _(
+                    what,
+                    organisation=organisation,
+                    source=names.get(entry["source_id"] or "", _("een organisatie")),
+                ),
                 "staff_role": entry["extra"].get("staff_role"),
-                "purpose": spec.get("title", entry["purpose"]),
+                "purpose": _(spec.get("title", entry["purpose"])),
                 "fields": [field_label(spec, f) for f in entry["fields"]],
                 "informed": entry["legal_basis"] in {"legal_duty", "public_task"},
                 "basis": entry["legal_basis"],
@@ -309,7 +315,7 @@ def held_page(
                 "exchange_id": h.exchange.id,
                 "may_react": bool(spec.get("parent_reactions")),
                 "reactions": held_payloads.reactions_of(exchanges, h.exchange),
-                "purpose": spec.get("title", h.exchange.purpose),
+                "purpose": _(spec.get("title", h.exchange.purpose)),
                 "source": names.get(h.exchange.source_id, ""),
                 "recipient": names.get(h.exchange.recipient_id, ""),
                 "until": h.exchange.expires_at,

@@ -24,6 +24,7 @@ from gateway.errors import NotFoundError
 from gateway.exchanges.models import Exchange
 from gateway.organisations.service import organisation_names
 from gateway.policy.bundle import PolicyBundle
+from gateway.translations import N_, _
 
 CO_CONSENT_AGE = 12
 DECIDES_ALONE_AGE = 16
@@ -67,7 +68,7 @@ class Household:
         for member in self.acting:
             if member.child.id == child_id:
                 return member
-        raise NotFoundError("Dit kind hoort niet bij uw gegevens.")
+        raise NotFoundError(N_("Dit kind hoort niet bij uw gegevens."))
 
     def pairs(self) -> list[tuple[str, str]]:
         return [(m.child.id, m.holder) for m in self.acting]
@@ -110,14 +111,14 @@ def consents_of(session: Session, household: Household, *statuses: ConsentStatus
 def consent_of(session: Session, household: Household, consent_id: str) -> Consent:
     consent = session.get(Consent, consent_id)
     if consent is None or (consent.child_id, consent.holder) not in household.pairs():
-        raise NotFoundError("Dit verzoek bestaat niet of is niet voor u.")
+        raise NotFoundError(N_("Dit verzoek bestaat niet of is niet voor u."))
     return consent
 
 
 @dataclass(frozen=True)
 class Explanation:
-    """What a holder is shown before answering, in plain Dutch; its version is a hash of
-    exactly this text, stored with the answer."""
+    """What a holder is shown before answering, in plain words and their language; its version
+    is a hash of exactly this text, stored with the answer."""
 
     purpose_title: str
     purpose_text: str
@@ -144,17 +145,23 @@ class Explanation:
 
 
 BASIS_TEXT = {
-    "consent": "Alleen met uw toestemming.",
-    "legal_duty": "Een wettelijke plicht: dit gebeurt zonder toestemming, maar u wordt "
-    "geïnformeerd.",
-    "public_task": "Een publieke taak van de organisatie; u wordt geïnformeerd.",
-    "break_glass": "Een acute veiligheidssituatie; een privacyfunctionaris controleert dit.",
+    "consent": N_("Alleen met uw toestemming."),
+    "legal_duty": N_(
+        "De wet verplicht dit. Het gebeurt zonder uw toestemming, maar u krijgt er bericht over."
+    ),
+    "public_task": N_("Dit is een publieke taak van de organisatie. U krijgt er bericht over."),
+    "break_glass": N_(
+        "Het kind was acuut in gevaar. Iemand die op privacy let, kijkt daarna of dit terecht was."
+    ),
 }
+# How a person can relate to a child (a guardian's ``relation``), for the catalogues.
+RELATIONS = (N_("moeder"), N_("vader"), N_("voogd"), N_("pleegouder"), N_("verzorger"))
 
 
 def field_label(spec: dict[str, Any], name: str) -> str:
-    """The Dutch label the purpose register gives a field (its name when it has none)."""
-    return str(spec.get("fields", {}).get(name, {}).get("label", name))
+    """The label the purpose register gives a field, in the page's language (its name when it
+    has none)."""
+    return _(str(spec.get("fields", {}).get(name, {}).get("label", name)))
 
 
 def explain(session: Session, bundle: PolicyBundle, consent: Consent) -> Explanation:
@@ -166,12 +173,12 @@ def explain(session: Session, bundle: PolicyBundle, consent: Consent) -> Explana
     )
     basis = (exchange.decision or {}).get("basis") if exchange else None
     return Explanation(
-        purpose_title=str(spec.get("title", consent.purpose)),
-        purpose_text=str(spec.get("description", "")),
+        purpose_title=_(str(spec.get("title", consent.purpose))),
+        purpose_text=_(str(spec.get("description", ""))),
         requester=consent.grantee_text(names),
-        source=names.get(source_id or "", "een organisatie"),
+        source=names.get(source_id or "", _("een organisatie")),
         fields=tuple((name, field_label(spec, name)) for name in consent.fields),
-        basis=BASIS_TEXT.get(str(basis or "consent"), BASIS_TEXT["consent"]),
+        basis=_(BASIS_TEXT.get(str(basis or "consent"), BASIS_TEXT["consent"])),
         retention_days=int(spec.get("retention_days", 0)),
         reason=exchange.reason if exchange else None,
     )

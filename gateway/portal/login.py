@@ -44,6 +44,7 @@ from starlette.responses import RedirectResponse, Response
 
 from gateway.children.bsn import InvalidBSNError, pseudonym, validate_bsn
 from gateway.deps import PseudonymKeyDep, SessionDep
+from gateway.notifications.service import language_of, set_language
 from gateway.organisations.identifiers import OrganisationRole
 from gateway.organisations.service import find_by_identifier
 from gateway.oversight.service import Officer
@@ -51,6 +52,8 @@ from gateway.portal import assurance, logins
 from gateway.portal.csrf import check_csrf
 from gateway.portal.pages import render
 from gateway.settings import Settings
+from gateway.translations import N_, _, chosen, current
+from gateway.translations import SESSION_KEY as LANGUAGE
 
 SESSION_USER = "user"
 SESSION_LOGIN = "login"
@@ -159,19 +162,24 @@ def identify(
     accepted = settings.officer_acr_values if is_officer else settings.parent_acr_values
     if claims.get("acr") not in accepted:
         raise LoginRefusedError(
-            "U bent ingelogd op een te laag niveau. Voor de gegevens van kinderen is "
-            f"{assurance.names(accepted)} nodig. Log opnieuw in op dat niveau."
+            _(
+                "U bent ingelogd op een te laag niveau. Voor de gegevens van kinderen is "
+                "%(levels)s nodig. Log opnieuw in op dat niveau.",
+                levels=assurance.names(accepted),
+            )
         )
     if is_officer:
         organisation_claim = str(claims.get(settings.oidc_organisation_claim) or "")
-        role, _, identifier = organisation_claim.partition(":")
+        role, _sep, identifier = organisation_claim.partition(":")
         try:
             organisation_role = OrganisationRole(role)
         except ValueError:
-            raise LoginRefusedError("Uw organisatie is niet bekend bij Kindkoppeling.") from None
+            raise LoginRefusedError(_("Uw organisatie is niet bekend bij Kindkoppeling.")) from None
         organisation = find_by_identifier(session, organisation_role, identifier)
         if organisation is None or not organisation.is_active:
-            raise LoginRefusedError("Uw organisatie is niet (meer) aangesloten bij Kindkoppeling.")
+            raise LoginRefusedError(
+                _("Uw organisatie is niet (meer) aangesloten bij Kindkoppeling.")
+            )
         return PortalUser(
             kind="officer",
             login_ref=login_ref,
@@ -183,7 +191,7 @@ def identify(
         bsn = validate_bsn(str(claims.get(settings.oidc_bsn_claim) or ""))
     except InvalidBSNError:
         raise LoginRefusedError(
-            "De inlogdienst gaf geen geldig burgerservicenummer door."
+            _("De inlogdienst gaf geen geldig burgerservicenummer door.")
         ) from None
     return PortalUser(
         kind="citizen",
@@ -199,13 +207,22 @@ def _sign_in(
     id_token: str | None,
     settings: Settings,
     key: bytes,
-) -> tuple[PortalUser, str]:
-    """Who the provider's claims name, and a new login for them (in the thread pool)."""
+    language: str | None = None,
+) -> tuple[PortalUser, str, str | None]:
+    """Who the provider's claims name, a new login for them, and their language (in the thread
+    pool). A parent's language is the one they switched to before logging in, else the one
+    they chose before, else their browser's; it is kept for their next login and their
+    notices."""
     with sessions() as session:
         user = identify(claims, settings=settings, session=session, pseudonym_key=key)
         login_id = logins.start(session, id_token)
+        if user.person_pseudonym is not None:
+            kept = language_of(session, user.person_pseudonym)
+            language = language or kept or current()
+            if language != kept:
+                set_language(session, user.person_pseudonym, language)
         session.commit()
-    return user, login_id
+    return user, login_id, language
 
 
 async def _provider_claims(oauth: OAuth, token: dict[str, Any]) -> dict[str, Any]:
@@ -221,10 +238,12 @@ async def _provider_claims(oauth: OAuth, token: dict[str, Any]) -> dict[str, Any
 def _message(
     request: Request, status: int, title: str, message: str, link: tuple[str, str] | None = None
 ) -> Response:
+    """A page with one message; the texts are translated here."""
+    shown = None if link is None else (link[0], _(link[1]))
     return render(
         request,
         "message.html",
-        {"title": title, "message": message, "link": link},
+        {"title": _(title), "message": _(message), "link": shown},
         status_code=status,
     )
 
@@ -233,9 +252,9 @@ def _provider_unreachable(request: Request) -> Response:
     return _message(
         request,
         503,
-        "Inloggen is nu niet mogelijk",
-        "De inlogdienst is nu niet bereikbaar. Probeer het over een paar minuten opnieuw.",
-        ("/portaal/inloggen", "Opnieuw proberen"),
+        N_("Inloggen is nu niet mogelijk"),
+        N_("De inlogdienst is nu niet bereikbaar. Probeer het over een paar minuten opnieuw."),
+        ("/portaal/inloggen", N_("Opnieuw proberen")),
     )
 
 
@@ -243,9 +262,9 @@ def _provider_invalid(request: Request) -> Response:
     return _message(
         request,
         400,
-        "Inloggen is niet gelukt",
-        "De inlogdienst gaf geen geldig antwoord. Probeer het opnieuw.",
-        ("/portaal/inloggen", "Opnieuw inloggen"),
+        N_("Inloggen is niet gelukt"),
+        N_("De inlogdienst gaf geen geldig antwoord. Probeer het opnieuw."),
+        ("/portaal/inloggen", N_("Opnieuw inloggen")),
     )
 
 
@@ -260,8 +279,8 @@ def build_router(oauth: OAuth | None, settings: Settings) -> APIRouter:
             return _message(
                 request,
                 503,
-                "Inloggen is nu niet mogelijk",
-                "Er is geen inlogdienst ingesteld. Probeer het later opnieuw.",
+                N_("Inloggen is nu niet mogelijk"),
+                N_("Er is geen inlogdienst ingesteld. Probeer het later opnieuw."),
             )
         target = safe_next(next)
         request.session[SESSION_NEXT] = target
@@ -280,11 +299,18 @@ def build_router(oauth: OAuth | None, settings: Settings) -> APIRouter:
         if oauth is None:
             return RedirectResponse("/portaal/inloggen", status_code=303)
         next_page = request.session.get(SESSION_NEXT)
+        language = chosen(request.session.get(LANGUAGE))
         try:
             token = await oauth.login.authorize_access_token(request)
             claims = await _provider_claims(oauth, token)
-            user, login_id = await run_in_threadpool(
-                _sign_in, request.app.state.sessions, claims, token.get("id_token"), settings, key
+            user, login_id, language = await run_in_threadpool(
+                _sign_in,
+                request.app.state.sessions,
+                claims,
+                token.get("id_token"),
+                settings,
+                key,
+                language,
             )
         except (OAuthError, JoseError, httpx2.HTTPStatusError):
             return _provider_invalid(request)
@@ -295,13 +321,15 @@ def build_router(oauth: OAuth | None, settings: Settings) -> APIRouter:
             return _message(
                 request,
                 403,
-                "U kunt hier niet inloggen",
+                N_("U kunt hier niet inloggen"),
                 refused.message,
-                ("/portaal/inloggen", "Opnieuw inloggen"),
+                ("/portaal/inloggen", N_("Opnieuw inloggen")),
             )
         request.session.clear()  # a new session for the new login
         request.session[SESSION_USER] = asdict(user)
         request.session[SESSION_LOGIN] = login_id
+        if language is not None:
+            request.session[LANGUAGE] = language
         home = OFFICER_AREA if user.kind == "officer" else "/portaal"
         target = safe_next(next_page)
         if target and (target.startswith(OFFICER_AREA) != (user.kind == "officer")):
@@ -315,7 +343,10 @@ def build_router(oauth: OAuth | None, settings: Settings) -> APIRouter:
         id_token = None
         if isinstance(login_id, str):
             id_token = await run_in_threadpool(_end_login, request, login_id)
+        language = chosen(request.session.get(LANGUAGE))
         request.session.clear()
+        if language is not None:  # the page after logging out is in the same language
+            request.session[LANGUAGE] = language
         end_session = await _end_session_endpoint(oauth)
         if end_session is None:
             return RedirectResponse("/portaal/uitgelogd?inlogdienst=open", status_code=303)
@@ -326,18 +357,18 @@ def build_router(oauth: OAuth | None, settings: Settings) -> APIRouter:
 
     @router.get("/uitgelogd")
     def logged_out(request: Request, inlogdienst: str | None = None) -> Response:
-        message = "Sluit de browser als u een gedeelde computer gebruikt."
+        message = N_("Sluit de browser als u een gedeelde computer gebruikt.")
         if inlogdienst == "open":
-            message = (
+            message = N_(
                 "U bent uitgelogd bij Kindkoppeling, maar misschien nog niet bij de "
                 "inlogdienst. Sluit de browser als u een gedeelde computer gebruikt."
             )
         return _message(
             request,
             200,
-            "U bent uitgelogd",
+            N_("U bent uitgelogd"),
             message,
-            ("/portaal/inloggen", "Opnieuw inloggen"),
+            ("/portaal/inloggen", N_("Opnieuw inloggen")),
         )
 
     return router

@@ -1,5 +1,5 @@
 """``/portaal/e-mail``: a parent (or a child of 12 or older) leaves an e-mail address for notices
-that something waits in Kindkoppeling, or deletes it (Dutch). The address is sealed, used for
+that something waits in Kindkoppeling, or deletes it. The address is sealed, used for
 nothing else, and its setting and deletion are on the audit log (without the address).
 """
 
@@ -16,6 +16,7 @@ from gateway.notifications import service
 from gateway.portal.csrf import CheckedForm
 from gateway.portal.family_pages import Citizen
 from gateway.portal.pages import render
+from gateway.translations import _
 
 router = APIRouter(prefix="/portaal/e-mail", include_in_schema=False)
 
@@ -49,8 +50,8 @@ def email_page(
     address = service.address_of(session, exchanges.keyring, user.person_pseudonym)
     saved = request.query_params.get("klaar")
     notice = {
-        "opgeslagen": "Uw e-mailadres is opgeslagen.",
-        "verwijderd": "Uw e-mailadres is verwijderd.",
+        "opgeslagen": _("Uw e-mailadres is opgeslagen."),
+        "verwijderd": _("Uw e-mailadres is verwijderd."),
     }.get(saved or "")
     return _page(request, address, notice=notice)
 
@@ -77,7 +78,7 @@ def email_change(
         return _page(
             request,
             held,
-            error="Dit is geen e-mailadres. Controleer het en probeer het opnieuw.",
+            error=_("Dit is geen e-mailadres. Controleer het en probeer het opnieuw."),
             status_code=422,
         )
     return RedirectResponse("/portaal/e-mail?klaar=opgeslagen", status_code=303)

@@ -1,56 +1,57 @@
-"""Rendering portal pages: one Jinja2 environment with autoescaping, Dutch dates, and the
-things every page needs (who is logged in, the CSRF token for the logout form)."""
+"""Rendering portal pages: one Jinja2 environment with autoescaping and gettext
+(:mod:`gateway.translations`), dates written for the page's language, and the things every page
+needs (who is logged in, the CSRF token for the forms, the page's language and the others)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader
 from starlette.responses import HTMLResponse
 
-from gateway.dutch_time import DUTCH_TIME
+from gateway import translations
 from gateway.portal.csrf import csrf_token
+from gateway.translations import current, local_date
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
-MONTHS = (
-    "januari",
-    "februari",
-    "maart",
-    "april",
-    "mei",
-    "juni",
-    "juli",
-    "augustus",
-    "september",
-    "oktober",
-    "november",
-    "december",
+
+environment = Environment(
+    loader=FileSystemLoader(TEMPLATES), autoescape=True, extensions=["jinja2.ext.i18n"]
 )
-
-templates = Jinja2Templates(directory=TEMPLATES)
-
-
-def dutch_date(value: date | datetime | str | None) -> str:
-    if not value:
-        return ""
-    if isinstance(value, str):  # an audit entry's ISO timestamp
-        value = datetime.fromisoformat(value)
-    if isinstance(value, datetime):
-        local = value.astimezone(DUTCH_TIME)
-        return f"{local.day} {MONTHS[local.month - 1]} {local.year}, {local:%H:%M}"
-    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
-
-
-templates.env.filters["datum"] = dutch_date
+environment.install_gettext_callables(  # type: ignore[attr-defined]
+    gettext=lambda message: translations.translations(current()).gettext(message),
+    ngettext=lambda one, many, n: translations.translations(current()).ngettext(one, many, n),
+    newstyle=True,
+)
+environment.filters["datum"] = local_date
+templates = Jinja2Templates(env=environment)
 
 
 def render(
     request: Request, name: str, context: dict[str, Any], *, status_code: int = 200
 ) -> HTMLResponse:
     user = request.session.get("user")
-    base = {"user": user, "csrf_token": csrf_token(request)}
-    return templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
+    language = current()
+    base = {
+        "user": user,
+        "csrf_token": csrf_token(request),
+        "language": language,
+        # Where the language switch returns to: this page, unless it is an error (whose path
+        # may name something the person may not see).
+        "here": request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if status_code < 400
+        else "/portaal",
+        "other_languages": [
+            (code, translations.name_of(code))
+            for code in translations.languages()
+            if code != language
+        ],
+    }
+    response: HTMLResponse = templates.TemplateResponse(
+        request, name, {**base, **context}, status_code=status_code
+    )
+    return response

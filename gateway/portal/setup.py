@@ -12,15 +12,35 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.responses import RedirectResponse, Response
 
-from gateway.portal import consent_pages, dev_oidc, family_pages, login, notice_pages, officer_pages
+from gateway.portal import (
+    consent_pages,
+    dev_oidc,
+    family_pages,
+    language_pages,
+    login,
+    notice_pages,
+    officer_pages,
+)
 from gateway.portal.login import LoginRequiredError
 from gateway.portal.logins import LOGIN_LIFETIME
 from gateway.portal.pages import STATIC, render
 from gateway.settings import Settings
+from gateway.translations import N_, LanguageMiddleware, _
 
 SESSION_COOKIE = "kk_session"
 HTML_PREFIXES = ("/portaal", "/dev-oidc")
 STATIC_PATH = "/portaal/static"
+
+
+ERROR_TITLES = {
+    403: N_("Dit mag niet"),
+    404: N_("Niet gevonden"),
+    409: N_("Dit kan nu niet"),
+    410: N_("Niet meer beschikbaar"),
+    422: N_("Controleer uw invoer"),
+    429: N_("Even rustig aan"),
+    503: N_("Even niet bereikbaar"),
+}
 
 
 def install_portal(app: FastAPI, settings: Settings, session_secret: bytes) -> None:
@@ -41,7 +61,9 @@ def install_portal(app: FastAPI, settings: Settings, session_secret: bytes) -> N
     app.include_router(notice_pages.router)
     app.include_router(consent_pages.router)
     app.include_router(officer_pages.router)
+    app.include_router(language_pages.router)
     app.mount(STATIC_PATH, StaticFiles(directory=STATIC), name="portal-static")
+    app.add_middleware(LanguageMiddleware)  # inside the session, which it reads
     app.add_middleware(
         SessionMiddleware,
         secret_key=session_secret.hex(),
@@ -70,18 +92,10 @@ def html_error(request: Request, status: int, title: str, detail: str) -> Respon
     """An HTML page for errors on the portal's paths; None elsewhere (problem+json)."""
     if not request.url.path.startswith(HTML_PREFIXES):
         return None
-    titles = {
-        403: "Dit mag niet",
-        404: "Niet gevonden",
-        409: "Dit kan nu niet",
-        410: "Niet meer beschikbaar",
-        422: "Controleer uw invoer",
-        429: "Even rustig aan",
-        503: "Even niet bereikbaar",
-    }
+    title = ERROR_TITLES.get(status, N_("Er ging iets mis"))
     return render(
         request,
         "error.html",
-        {"title": titles.get(status, "Er ging iets mis"), "detail": detail},
+        {"title": _(title), "detail": _(detail)},
         status_code=status,
     )

@@ -97,7 +97,7 @@ def choose_person(
 ) -> httpx.Response:
     """Submit the dev provider's login form on ``page`` as ``person``, at the default level of
     assurance or the ``level`` (an acr value) chosen."""
-    action = re.search(r'<form method="post" action="([^"]+)"', page.text)
+    action = re.search(r'<form method="post" action="([^"]*/authorize[^"]*)"', page.text)
     assert action, "no login form"
     return client.post(
         action.group(1).replace("&amp;", "&"),
@@ -105,10 +105,12 @@ def choose_person(
     )
 
 
-def log_in(gateway: LiveGateway, person: str) -> httpx.Client:
+def log_in(gateway: LiveGateway, person: str, accept_language: str | None = None) -> httpx.Client:
     """A browser-like client logged in as a dev person, through the real Authorization Code +
-    PKCE flow."""
+    PKCE flow; its browser asks for ``accept_language``, if given."""
     client = browser(gateway)
+    if accept_language is not None:
+        client.headers["Accept-Language"] = accept_language
     page = client.get("/portaal/inloggen")
     assert page.status_code == 200, page.text
     done = choose_person(client, page, person)

@@ -38,6 +38,8 @@ CHROMIUM_FLAGS = [
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 BLOCKING = {"serious", "critical"}
+LOCALES = {"nl": "nl-NL", "en": "en-GB"}
+LOG_IN = {"nl": "Inloggen", "en": "Log in"}
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +55,13 @@ def browser() -> Iterator[Browser]:
 class Visitor:
     """One person's browser, checking each page it sees."""
 
-    def __init__(self, browser: Browser, live: LiveGateway, name: str, backend: str) -> None:
-        self.context = browser.new_context(viewport={"width": 390, "height": 844})  # a phone
+    def __init__(
+        self, browser: Browser, live: LiveGateway, name: str, backend: str, language: str = "nl"
+    ) -> None:
+        self.context = browser.new_context(  # a phone, asking for the language
+            viewport={"width": 390, "height": 844}, locale=LOCALES[language]
+        )
+        self.language = language
         self.page: Page = self.context.new_page()
         self.live = live
         self.name = name
@@ -63,7 +70,7 @@ class Visitor:
 
     def check(self, label: str) -> None:
         """axe-core finds nothing serious or critical; the page is saved as a screenshot."""
-        assert self.page.locator("html").get_attribute("lang") == "nl"
+        assert self.page.locator("html").get_attribute("lang") == self.language
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(
             path=SCREENSHOTS / f"{self.backend}-{self.name}-{label}.png", full_page=True
@@ -79,7 +86,7 @@ class Visitor:
         self.page.goto(f"{self.live.url}/portaal")
         self.check("inloggen")
         self.page.get_by_label(person_label).check()
-        self.page.get_by_role("button", name="Inloggen", exact=True).click()
+        self.page.get_by_role("button", name=LOG_IN[self.language], exact=True).click()
 
     def close(self) -> None:
         self.context.close()
@@ -129,6 +136,60 @@ def test_the_story_of_a_warme_overdracht_in_the_browser(
     assert "Thuistaal" not in sara.page.locator("main").inner_text()
     fatma.close()
     sara.close()
+
+
+def test_every_parent_page_in_english_in_the_browser(
+    browser: Browser, live: LiveGateway, world: World, backend: str
+) -> None:
+    exchange_id = offer_warm(world, NOOR, parent("moeder", "fatma"))
+    fatma = Visitor(browser, live, "fatma-en", backend, language="en")
+    page = fatma.page
+
+    fatma.log_in("Fatma Yilmaz")
+    page.get_by_role("heading", name="My children").wait_for()
+    fatma.check("my-children")
+    page.get_by_role("link", name=re.compile("Warm handover")).click()
+    fatma.check("request")
+    page.get_by_label("Social and emotional development").uncheck()
+    page.get_by_role("button", name="Give consent for the ticked items").click()
+    page.get_by_role("heading", name="Your answer has been recorded").wait_for()
+    fatma.check("answered")
+
+    assert world.deliver(world.kinderopvang, exchange_id, WARM_PAYLOAD).status_code == 200
+    page.goto(f"{live.url}/portaal")
+    page.get_by_role("link", name=re.compile("Read the content")).click()
+    page.get_by_role("heading", name="What is waiting now").wait_for()
+    fatma.check("held")
+    page.goto(f"{live.url}/portaal")
+    page.get_by_role("link", name="Who received what about this child?").click()
+    page.get_by_role("heading", name="Who received what").wait_for()
+    fatma.check("history")
+    page.goto(f"{live.url}/portaal")
+    page.get_by_role("link", name="Give consent in advance for this child").click()
+    fatma.check("ahead-purpose")
+    page.get_by_role("link", name="Warm handover").click()
+    page.get_by_role("heading", name="Warm handover").wait_for()
+    fatma.check("ahead-form")
+    page.goto(f"{live.url}/portaal")
+    page.get_by_role("link", name=re.compile("E-mail notices")).click()
+    page.get_by_role("heading", name="E-mail notices").wait_for()
+    fatma.check("email")
+    page.goto(f"{live.url}/portaal")
+    page.get_by_role("link", name=re.compile("Withdraw")).first.click()
+    fatma.check("withdraw")
+    page.get_by_role("button", name="Yes, withdraw my consent").click()
+    page.get_by_text("You withdrew your consent").wait_for()
+    fatma.check("withdrawn")
+    response = page.goto(f"{live.url}/portaal/kinderen/someone-else/geschiedenis")
+    assert response is not None and response.status == 404
+    fatma.check("not-found")
+
+    page.goto(f"{live.url}/portaal")
+    page.get_by_role("button", name="Nederlands").click()
+    page.get_by_role("heading", name="Mijn kinderen").wait_for()
+    fatma.language = "nl"
+    fatma.check("switched-to-dutch")
+    fatma.close()
 
 
 def test_an_officer_reviews_a_break_glass_exchange_in_the_browser(

@@ -16,7 +16,6 @@ from gateway.consent.models import Consent
 from gateway.dutch_time import end_of_day
 from gateway.exchanges.models import Exchange
 from gateway.organisations.identifiers import OrganisationRole
-from gateway.portal.pages import MONTHS
 from tests.exchanges.world import WARM_FIELDS, WARM_PAYLOAD, Party, World
 from tests.portal.family import NOOR, parent
 from tests.portal.live import LiveGateway, csrf_of, log_in
@@ -32,6 +31,7 @@ def schools(world: World) -> tuple[Party, Party, Party]:
 
 
 UNTIL = date.today() + timedelta(days=200)
+MONTHS = "januari februari maart april mei juni juli augustus september oktober november december"
 
 
 def give_ahead(live: LiveGateway, world: World, region: Party) -> tuple[httpx.Client, str]:
@@ -123,7 +123,7 @@ def test_consent_until_a_day_holds_through_that_day_and_says_so(
     stored = standing.valid_until.replace(tzinfo=standing.valid_until.tzinfo or UTC)
     local = stored.astimezone(ZoneInfo("Europe/Amsterdam"))
     assert (local.date(), local.hour, local.minute) == (UNTIL, 23, 59)
-    shown = f"{UNTIL.day} {MONTHS[UNTIL.month - 1]} {UNTIL.year}, 23:59"
+    shown = f"{UNTIL.day} {MONTHS.split()[UNTIL.month - 1]} {UNTIL.year}, 23:59"
     assert shown in fatma.get("/portaal").text
 
 

@@ -135,5 +135,5 @@ def test_being_informed_of_a_legal_duty_exchange_sends_a_notice_too(
     assert mailer(live, port).run_once() == 1
     [mail] = box.messages
     text = mail.get_payload(decode=True).decode()
-    assert "een bericht over gegevens die zijn gedeeld" in text
+    assert "bericht voor u klaar in Kindkoppeling over gegevens die zijn gedeeld" in text
     assert "verzuim" not in text.lower() and pupil["bsn"] not in text

@@ -89,7 +89,7 @@ def test_a_changed_explanation_is_shown_again_before_anything_is_recorded(
     )
 
     assert stale.status_code == 409
-    assert "gewijzigd" in stale.text
+    assert "veranderd" in stale.text
     assert world.consents(exchange_id)[0].status == ConsentStatus.PROPOSED
 
 
@@ -109,7 +109,7 @@ def test_one_decline_declines_and_revoking_shreds_what_was_not_fetched(
     answer(fatma, consent_id, "grant", ["home_language"])
     world.deliver(world.kinderopvang, other, WARM_PAYLOAD)
     revoke_page = fatma.get(f"/portaal/toestemmingen/{consent_id}/intrekken")
-    assert "onherstelbaar gewist" in revoke_page.text
+    assert "meteen gewist" in revoke_page.text
     revoked = fatma.post(
         f"/portaal/toestemmingen/{consent_id}/intrekken",
         data={"csrf_token": csrf_of(revoke_page.text)},
@@ -215,7 +215,7 @@ def test_the_history_shows_who_received_what_and_marks_legal_duty_as_informed(
     assert "heeft gegevens ontvangen, door een intern begeleider" in history
     assert "door een leerplichtambtenaar" in history
     assert "Thuistaal" in history
-    assert "u bent geïnformeerd" in history
+    assert "u heeft bericht gekregen" in history
     assert "Nederlands en Arabisch" not in history  # names of fields, never values
     world.session.expire_all()
     reads = [json.loads(leaf) for _, leaf, _ in store.iter_leaves(world.session)]

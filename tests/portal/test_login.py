@@ -188,7 +188,7 @@ def test_an_integrator_logs_in_as_the_parent_of_their_own_child_by_bsn(
     )
     client = browser(live)
     page = client.get("/portaal/inloggen")
-    action = re.search(r'<form method="post" action="([^"]+)"', page.text)
+    action = re.search(r'<form method="post" action="([^"]*/authorize[^"]*)"', page.text)
     assert action is not None
     url = action.group(1).replace("&amp;", "&")
 
