@@ -20,6 +20,7 @@ from gateway.errors import ConflictError, NotFoundError, ValidationFailedError
 from gateway.organisations.identifiers import OrganisationRole
 from gateway.organisations.models import Organisation
 from gateway.policy.decision import ConsentFact, ConsentScope, Level
+from gateway.translations import N_, _
 
 LEVEL_RANK = {"signal": 0, "summary": 1, "full": 2}
 
@@ -222,7 +223,7 @@ def give_standing(
     maximum = int(spec.get("standing_consent_max_days", 0))
     if maximum <= 0:
         raise ValidationFailedError(
-            "Voor dit doel kunt u geen toestemming vooraf geven.",
+            N_("Voor dit doel kunt u geen toestemming vooraf geven."),
             errors=[{"pointer": "#/purpose", "detail": "no consent ahead of time"}],
         )
     role = standing.scope_role
@@ -232,8 +233,10 @@ def give_standing(
     level = None if role is None else standing_level(spec, role)
     if level is None or (standing.grantee_id is None) == (not standing.scope_gemeenten):
         raise ValidationFailedError(
-            "Kies één organisatie, of een soort organisatie in een regio, die voor dit doel "
-            "gegevens mag ontvangen.",
+            N_(
+                "Kies één organisatie die voor dit doel gegevens mag krijgen. Of kies een soort "
+                "organisatie in een regio."
+            ),
             errors=[{"pointer": "#/grantee", "detail": "not a recipient of this purpose"}],
         )
     allowed = {
@@ -244,7 +247,7 @@ def give_standing(
     chosen = sorted(set(standing.fields))
     if not chosen or not set(chosen) <= allowed:
         raise ValidationFailedError(
-            "Kies een of meer van de gegevens die voor dit doel gedeeld mogen worden.",
+            N_("Kies een of meer van de gegevens die voor dit doel gedeeld mogen worden."),
             errors=[
                 {"pointer": "#/fields", "detail": f"not allowed: {sorted(set(chosen) - allowed)}"}
             ],
@@ -252,7 +255,7 @@ def give_standing(
     last_day = (now + timedelta(days=maximum)).date()  # through the end of that day
     if not (now < standing.valid_until and standing.valid_until.date() <= last_day):
         raise ValidationFailedError(
-            f"Een toestemming vooraf geldt ten hoogste {maximum} dagen.",
+            _("Een toestemming vooraf geldt ten hoogste %(days)s dagen.", days=maximum),
             errors=[{"pointer": "#/valid_until", "detail": f"within {maximum} days from now"}],
         )
     consent = Consent(

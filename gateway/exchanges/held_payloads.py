@@ -17,6 +17,7 @@ from gateway.exchanges.models import Exchange
 from gateway.exchanges.recording import record_step
 from gateway.exchanges.sealing import WrappedKey, payload_context, seal_beside, unseal_beside
 from gateway.exchanges.work import Exchanges
+from gateway.translations import N_, _
 
 REACTIONS = b"reactions"  # what a payload's reactions are sealed as, beside the payload
 REACTION_MAX = 2000
@@ -67,11 +68,11 @@ def add_reaction(
     ``actor`` may read the payload; this commits."""
     payload = exchange.payload
     if not work.purpose(exchange.purpose).get("parent_reactions"):
-        raise ForbiddenError("Bij dit soort gegevens hoort geen reactie van ouders.")
+        raise ForbiddenError(N_("Bij dit soort gegevens hoort geen reactie van ouders."))
     text = text.strip()
     if not 1 <= len(text) <= REACTION_MAX:
         raise ValidationFailedError(
-            f"Schrijf een reactie van 1 tot {REACTION_MAX} tekens.",
+            _("Schrijf een reactie van 1 tot %(most)s tekens.", most=REACTION_MAX),
             errors=[{"pointer": "#/text", "detail": f"1 to {REACTION_MAX} characters"}],
         )
     if payload is None or payload.shredded or exchange.expires_at <= work.clock():

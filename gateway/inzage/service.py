@@ -27,6 +27,7 @@ from gateway.exchanges import held_payloads
 from gateway.exchanges.models import Exchange, ExchangeStatus
 from gateway.exchanges.work import Exchanges
 from gateway.organisations.service import organisation_names
+from gateway.translations import N_
 
 HELD = (ExchangeStatus.DELIVERED, ExchangeStatus.FETCHED)
 
@@ -57,7 +58,7 @@ class Held:
 def _require(member: Reader) -> None:
     if not member.may_read_content:
         raise ForbiddenError(
-            "Alleen een ouder met gezag (of het kind zelf vanaf 16 jaar) kan de inhoud lezen."
+            N_("Alleen een ouder met gezag (of het kind zelf vanaf 16 jaar) kan de inhoud lezen.")
         )
 
 
@@ -89,7 +90,7 @@ def held_exchange(session: Session, member: Reader, exchange_id: str) -> Exchang
     _require(member)
     exchange = session.get(Exchange, exchange_id)
     if exchange is None or exchange.child_id != member.child.id or exchange.status not in HELD:
-        raise NotFoundError("Hier ligt niets klaar met dit nummer.")
+        raise NotFoundError(N_("Hier ligt niets klaar met dit nummer."))
     return exchange
 
 

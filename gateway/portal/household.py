@@ -155,7 +155,7 @@ BASIS_TEXT = {
     ),
 }
 # How a person can relate to a child (a guardian's ``relation``), for the catalogues.
-RELATIONS = (N_("moeder"), N_("vader"), N_("voogd"), N_("pleegouder"), N_("verzorger"))
+RELATIONS = (N_("moeder"), N_("vader"), N_("voogd"), N_("pleegouder"), N_("verzorger"), N_("kind"))
 
 
 def field_label(spec: dict[str, Any], name: str) -> str:
