@@ -493,8 +493,9 @@ def _exchanges(settings: Settings) -> Exchanges:
 def maintenance_run() -> None:
     """Expire consents and exchanges that are due, shred their payloads, raise at-home alerts,
     store the statistics of ended school years, erase signals and exemptions past retention,
-    sign a checkpoint of the audit log and send it to the witnesses, once (idempotent; serve
-    also runs this every GATEWAY_MAINTENANCE_INTERVAL seconds)."""
+    tell officers of break-glass reviews that fell overdue, sign a checkpoint of the audit log
+    and send it to the witnesses, once (idempotent; serve also runs this every
+    GATEWAY_MAINTENANCE_INTERVAL seconds)."""
     settings = Settings()
     signals = Signals(_exchanges(settings))
     with _session(settings) as session:
@@ -512,7 +513,8 @@ def maintenance_run() -> None:
         f"{report.exchanges_expired}, payloads shredded: {report.payloads_shredded}, "
         f"at-home alerts raised: {report.alerts_raised}, school years closed: "
         f"{report.school_years_closed}, signals and exemptions erased: {report.records_erased}, "
-        f"portal logins ended: {report.logins_ended}, witnesses asked: {report.witnesses_asked}"
+        f"portal logins ended: {report.logins_ended}, break-glass reviews newly overdue: "
+        f"{report.reviews_overdue}, witnesses asked: {report.witnesses_asked}"
     )
 
 

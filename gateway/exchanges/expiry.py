@@ -33,6 +33,7 @@ class MaintenanceReport:
     school_years_closed: int = 0  # statistics tables stored (gateway.statistics)
     records_erased: int = 0  # signals and exemptions past retention (gateway.signals.retention)
     witnesses_asked: int = 0  # witnesses the latest checkpoint went to (gateway.auditing)
+    reviews_overdue: int = 0  # break-glass reviews newly late, officers told (gateway.oversight)
 
 
 def expire_due(work: Exchanges, session: Session) -> MaintenanceReport:

@@ -1,5 +1,6 @@
 """Expiry, shredding, the at-home alerts, closing school years and erasing what is past its
-retention, and ending old portal logins, on a timer inside ``serve`` and once on demand
+retention, ending old portal logins, and telling officers of late break-glass reviews
+(:mod:`gateway.oversight.overdue`), on a timer inside ``serve`` and once on demand
 (``gateway maintenance run``). Both call :func:`gateway.exchanges.expiry.expire_due`,
 :meth:`Signals.raise_at_home_alerts`, :func:`gateway.statistics.service.close_ended_years`,
 :func:`gateway.signals.retention.erase_lapsed` and :func:`gateway.portal.logins.purge`, which
@@ -30,6 +31,7 @@ from gateway.background import to_completion
 from gateway.errors import GatewayError
 from gateway.exchanges import expiry
 from gateway.exchanges.expiry import MaintenanceReport
+from gateway.oversight.overdue import notify_overdue_reviews
 from gateway.portal import logins
 from gateway.signals.retention import erase_lapsed
 from gateway.signals.service import Signals
@@ -47,13 +49,15 @@ def maintain(
 ) -> MaintenanceReport:
     """One maintenance run: expiry and shredding, the at-home alerts, storing the statistics of
     ended school years and then erasing the records past retention that only they still
-    counted, ending portal logins past their lifetime, then a checkpoint and its witnesses."""
+    counted, ending portal logins past their lifetime, telling officers of break-glass reviews
+    that fell overdue, then a checkpoint and its witnesses."""
     report = expiry.expire_due(signals.exchanges, session)
     report.alerts_raised = signals.raise_at_home_alerts(session)
     report.school_years_closed = len(close_ended_years(session, signals.exchanges))
     session.commit()
     report.records_erased = erase_lapsed(session, signals)
     report.logins_ended = logins.purge(session)
+    report.reviews_overdue = notify_overdue_reviews(session, datetime.now(UTC))
     rate_limits.purge(session, datetime.now(UTC) - timedelta(hours=2))
     session.commit()
     auditing.checkpoint(session, signer)
@@ -92,6 +96,7 @@ def run_once(
         school_years_closed=report.school_years_closed,
         records_erased=report.records_erased,
         logins_ended=report.logins_ended,
+        reviews_overdue=report.reviews_overdue,
         witnesses_asked=report.witnesses_asked,
     )
     return report

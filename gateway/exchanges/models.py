@@ -71,6 +71,8 @@ class Exchange(Base):
     break_glass_justification: Mapped[str | None] = mapped_column(Text, default=None)
     # When a privacy officer's review of a break-glass exchange is due (working days).
     break_glass_review_due: Mapped[datetime | None] = mapped_column(default=None)
+    # When the officers were told that its review is late (maintenance tells them once).
+    break_glass_overdue_notice_at: Mapped[datetime | None] = mapped_column(default=None)
     status: Mapped[ExchangeStatus] = mapped_column(str_enum(ExchangeStatus, length=24))
     status_reason: Mapped[str | None] = mapped_column(Text, default=None)
     # The latest decision document (allow, basis, level, fields, stripped, reasons, ...).

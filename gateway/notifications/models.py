@@ -26,9 +26,13 @@ class MailStatus(StrEnum):
 
 
 class ContactAddress(Base):
+    """A parent's address, under their pseudonym; or a privacy officer's work address, under
+    ``officer:<login_ref>`` with their organisation (for overdue-review notices)."""
+
     __tablename__ = "contact_addresses"
 
     person_pseudonym: Mapped[str] = mapped_column(String(64), primary_key=True)
+    organisation_id: Mapped[str | None] = mapped_column(String(36), index=True, default=None)
     key_id: Mapped[str] = mapped_column(String(64))
     wrapped: Mapped[bytes] = mapped_column(LargeBinary)
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
@@ -39,7 +43,7 @@ class MailMessage(Base):
     __tablename__ = "mail_messages"
     __table_args__ = (
         CheckConstraint("status IN ('pending', 'sent', 'failed')", name="status"),
-        CheckConstraint("kind IN ('consent_requested', 'informed')", name="kind"),
+        CheckConstraint("kind IN ('consent_requested', 'informed', 'review_overdue')", name="kind"),
         Index("ix_mail_messages_due", "status", "next_attempt_at"),
     )
 

@@ -50,7 +50,26 @@ RETRY_SCHEDULE = (60, 600, 3600, 21600)
 TIMEOUT = 10.0
 
 
+# To privacy officers, whose pages are Dutch: no child, organisation or exchange is named.
+OFFICER_SUBJECT = "Een break-glass-beoordeling is te laat"
+OFFICER_BODY = (
+    "Goedendag,\n\n"
+    "Een uitwisseling met de noodprocedure (break-glass) wacht langer op beoordeling dan de "
+    "termijn toestaat. U bent privacyfunctionaris van een van de partijen, of van Kindkoppeling.\n"
+    "Bekijk de wachtrij: %(link)s/fg/break-glass\n\n"
+    "U krijgt dit bericht omdat u een werkadres achterliet in Kindkoppeling. U haalt het daar "
+    "weg onder 'E-mail bij te late beoordelingen'.\n\n"
+    "Kindkoppeling\n"
+)
+
+
+def subject(kind: str, language: str = SOURCE) -> str:
+    return OFFICER_SUBJECT if kind == "review_overdue" else in_language(language, SUBJECT)
+
+
 def body(kind: str, portal_url: str, language: str = SOURCE) -> str:
+    if kind == "review_overdue":
+        return OFFICER_BODY % {"link": portal_url}
     what = in_language(language, TEXTS[kind])
     return in_language(language, BODY) % {"what": what, "link": portal_url}
 
@@ -119,7 +138,7 @@ class Mailer:
             mail["From"] = self.sender
             mail["To"] = address
             language = notice_language(session, message.person_pseudonym)
-            mail["Subject"] = in_language(language, SUBJECT)
+            mail["Subject"] = subject(message.kind, language)
             mail["Date"] = format_datetime(now)  # RFC 5322 requires it
             # One id for the notice across retries, so a server that got it twice shows it once.
             mail["Message-ID"] = f"<{message.id}@{_domain_of(self.sender)}>"

@@ -31,9 +31,20 @@ def _context(person_pseudonym: str) -> bytes:
     return f"contact:{person_pseudonym}".encode()
 
 
+def officer_key(login_ref: str) -> str:
+    """Where a privacy officer's work address is kept (officers have no BSN pseudonym)."""
+    return f"officer:{login_ref}"
+
+
 def set_address(
-    session: Session, keyring: MasterKeyring, person_pseudonym: str, address: str, actor: Actor
+    session: Session,
+    keyring: MasterKeyring,
+    person_pseudonym: str,
+    address: str,
+    actor: Actor,
+    organisation_id: str | None = None,
 ) -> None:
+    """Keep a person's address sealed (an officer's with their ``organisation_id``); commits."""
     address = address.strip()
     if len(address) > 254 or not ADDRESS.match(address):
         raise ValidationFailedError(
@@ -48,6 +59,7 @@ def set_address(
     held.key_id = sealed.wrapped_key.key_id
     held.wrapped = sealed.wrapped_key.blob
     held.sealed = sealed.ciphertext
+    held.organisation_id = organisation_id
     held.created_at = datetime.now(UTC)
     record(session, Entry(action="contact.set", actor=actor, outcome="success"))
     session.commit()

@@ -61,7 +61,7 @@ def _count(session: Session, query: Select[Any]) -> int:
     return int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
 
 
-def _unreviewed(officer: Officer | None) -> Select[Exchange]:
+def unreviewed(officer: Officer | None) -> Select[Exchange]:
     """Break-glass exchanges not yet reviewed: those ``officer`` sees, or all (None)."""
     query = (
         select(Exchange)
@@ -75,18 +75,18 @@ def _unreviewed(officer: Officer | None) -> Select[Exchange]:
 
 def break_glass_queue(session: Session, officer: Officer) -> list[Exchange]:
     """Break-glass exchanges nobody has reviewed yet, the first due first."""
-    query = _unreviewed(officer).order_by(Exchange.break_glass_review_due, Exchange.created_at)
+    query = unreviewed(officer).order_by(Exchange.break_glass_review_due, Exchange.created_at)
     return list(session.scalars(query))
 
 
 def pending_reviews(session: Session, officer: Officer) -> int:
-    return _count(session, _unreviewed(officer))
+    return _count(session, unreviewed(officer))
 
 
 def overdue_reviews(session: Session, officer: Officer | None, now: datetime) -> int:
     """Unreviewed break-glass exchanges whose review was due before ``now`` (that ``officer``
     sees; all of them for None)."""
-    return _count(session, _unreviewed(officer).where(Exchange.break_glass_review_due < now))
+    return _count(session, unreviewed(officer).where(Exchange.break_glass_review_due < now))
 
 
 def reviews(session: Session, officer: Officer, limit: int = 50) -> list[BreakGlassReview]:

@@ -39,6 +39,8 @@ from gateway.errors import ValidationFailedError
 from gateway.exchanges.deps import ExchangesDep
 from gateway.exchanges.models import Exchange
 from gateway.exchanges.work import Exchanges
+from gateway.notifications.models import ContactAddress
+from gateway.notifications.service import officer_key
 from gateway.organisations.service import organisation_names
 from gateway.oversight import service as oversight
 from gateway.oversight.service import Officer
@@ -102,6 +104,7 @@ def dashboard(
             "queue": oversight.pending_reviews(session, user),
             "overdue": oversight.overdue_reviews(session, user, datetime.now(UTC)),
             "denied": oversight.denied_count(session, user),
+            "notified": session.get(ContactAddress, officer_key(user.login_ref)) is not None,
             "sees_all": user.sees_all,
             "organisation": organisation_names(session, [user.organisation_id]).get(
                 user.organisation_id, ""

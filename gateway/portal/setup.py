@@ -19,6 +19,7 @@ from gateway.portal import (
     language_pages,
     login,
     notice_pages,
+    officer_email_pages,
     officer_pages,
 )
 from gateway.portal.login import LoginRequiredError
@@ -61,6 +62,7 @@ def install_portal(app: FastAPI, settings: Settings, session_secret: bytes) -> N
     app.include_router(notice_pages.router)
     app.include_router(consent_pages.router)
     app.include_router(officer_pages.router)
+    app.include_router(officer_email_pages.router)
     app.include_router(language_pages.router)
     app.mount(STATIC_PATH, StaticFiles(directory=STATIC), name="portal-static")
     app.add_middleware(LanguageMiddleware)  # inside the session, which it reads
