@@ -209,7 +209,12 @@ def test_an_officer_reviews_a_break_glass_exchange_in_the_browser(
     anna.page.get_by_role("button", name="Markeer als beoordeeld").click()
     anna.page.get_by_text("Er wacht niets op beoordeling").wait_for()
     assert "break_glass.review" in world.audit_actions(exchange_id)
-    for path, label in (("/portaal/fg/logboek", "logboek"), ("/portaal/fg/geweigerd", "geweigerd")):
+    officer_pages = (
+        ("/portaal/fg/logboek", "logboek"),
+        ("/portaal/fg/geweigerd", "geweigerd"),
+        ("/portaal/fg/e-mail", "werkadres"),
+    )
+    for path, label in officer_pages:
         anna.page.goto(f"{live.url}{path}")
         anna.check(label)
     anna.page.goto(f"{live.url}/portaal/fg/logboek")
