@@ -20,7 +20,7 @@ import textstat
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
-from babel.messages.pofile import read_po
+from babel.messages.pofile import read_po, write_po
 
 from gateway.translations import (
     SOURCE,
@@ -161,3 +161,33 @@ def test_texts_outside_a_request_come_in_the_language_asked() -> None:
     assert in_language("en", "moeder") == "mother"
     assert in_language("nl", "moeder") == "moeder"
     assert in_language("xx", "moeder") == "moeder"
+
+
+def test_a_third_language_is_only_a_catalogue(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the README promises: a ``messages.po`` under ``locales/<language>/`` is enough for
+    negotiation, the switch's list, texts and dates."""
+    from gateway import translations
+
+    german = tmp_path / "de" / "LC_MESSAGES" / "messages.po"
+    german.parent.mkdir(parents=True)
+    held = catalogue("en")
+    held.locale = "de"  # type: ignore[assignment]
+    held["moeder"].string = "Mutter"
+    with german.open("wb") as po:
+        write_po(po, held)
+    monkeypatch.setattr(translations, "LOCALES", tmp_path)
+    translations.languages.cache_clear()
+    translations.translations.cache_clear()
+    try:
+        assert translations.languages() == (SOURCE, "de")
+        assert negotiate("de-AT,de;q=0.9") == "de"
+        assert in_language("de", "moeder") == "Mutter"
+        assert local_date(date(2027, 3, 1), "de") == "1 März 2027"
+        assert name_of("de") == "Deutsch"
+    finally:
+        monkeypatch.undo()
+        translations.languages.cache_clear()
+        translations.translations.cache_clear()
+    assert "de" not in languages()
