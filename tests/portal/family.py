@@ -57,11 +57,12 @@ def as_officer(live: LiveGateway, world: World, person: str, organisation_id: st
     return log_in(live, person)
 
 
-def break_glass(world: World) -> str:
+def break_glass(world: World, recipient: Party | None = None) -> str:
+    """A break-glass exchange from the shelter to the school (or ``recipient``)."""
     world.guardians(world.shelter, YOUNG, {"relation": "moeder", "gezag": True})
     created = world.create(
         world.shelter,
-        world.school,
+        recipient or world.school,
         "plaatsing-opvang",
         ["safe_place_notice"],
         break_glass={"justification": "Veilig Thuis is betrokken; acuut risico bij ophalen."},
