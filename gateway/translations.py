@@ -136,13 +136,15 @@ def local_date(value: date | datetime | str | None, language: str | None = None)
 
 
 class LanguageMiddleware:
-    """Sets the language of each request (inside the session middleware, which it reads)."""
+    """Sets the language of each request to the pages under ``prefixes`` (inside the session
+    middleware, which it reads); the API and the officer pages keep Dutch's texts."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, prefixes: tuple[str, ...]) -> None:
         self.app = app
+        self.prefixes = prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefixes):
             await self.app(scope, receive, send)
             return
         language = SOURCE

@@ -65,7 +65,7 @@ def install_portal(app: FastAPI, settings: Settings, session_secret: bytes) -> N
     app.include_router(officer_email_pages.router)
     app.include_router(language_pages.router)
     app.mount(STATIC_PATH, StaticFiles(directory=STATIC), name="portal-static")
-    app.add_middleware(LanguageMiddleware)  # inside the session, which it reads
+    app.add_middleware(LanguageMiddleware, HTML_PREFIXES)  # inside the session, which it reads
     app.add_middleware(
         SessionMiddleware,
         secret_key=session_secret.hex(),
