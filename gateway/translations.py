@@ -71,15 +71,20 @@ def current() -> str:
     return _language.get()
 
 
+def gettext(message: str) -> str:
+    """``message`` in the current language."""
+    return translations(current()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """The singular or plural in the current language, for ``n``."""
+    return translations(current()).ngettext(singular, plural, n)
+
+
 def _(message: str, **values: Any) -> str:
     """``message`` in the current language, with ``%(name)s`` filled in from ``values``."""
-    text = translations(current()).gettext(message)
+    text = gettext(message)
     return text % values if values else text
-
-
-def ngettext(singular: str, plural: str, n: int, **values: Any) -> str:
-    text = translations(current()).ngettext(singular, plural, n)
-    return text % {"num": n, **values}
 
 
 def N_(message: str) -> str:  # noqa: N802 (gettext's own name for it)

@@ -10,9 +10,8 @@ from starlette.responses import RedirectResponse, Response
 from gateway.deps import SessionDep
 from gateway.errors import ValidationFailedError
 from gateway.notifications.service import set_language
-from gateway.portal import logins
 from gateway.portal.csrf import CheckedForm
-from gateway.portal.login import SESSION_LOGIN, SESSION_USER, safe_next
+from gateway.portal.login import LoginRequiredError, PortalUser, current_user, safe_next
 from gateway.translations import N_, SESSION_KEY, chosen
 
 router = APIRouter(prefix="/portaal", include_in_schema=False)
@@ -26,16 +25,13 @@ def switch_language(request: Request, session: SessionDep, form: CheckedForm) ->
             N_("Deze taal kennen wij niet."),
             errors=[{"pointer": "#/taal", "detail": "not a language of the portal"}],
         )
+    try:
+        user: PortalUser | None = current_user(request, session)
+    except LoginRequiredError:
+        user = None  # not logged in (any more): the session alone keeps the choice
     request.session[SESSION_KEY] = language
-    user = request.session.get(SESSION_USER)
-    login_id = request.session.get(SESSION_LOGIN)
-    if (
-        isinstance(user, dict)
-        and user.get("person_pseudonym")
-        and isinstance(login_id, str)
-        and logins.is_live(session, login_id)
-    ):
-        set_language(session, str(user["person_pseudonym"]), language)
+    if user is not None and user.person_pseudonym is not None:
+        set_language(session, user.person_pseudonym, language)
         session.commit()
     back = safe_next(str(form.get("terug") or "")) or "/portaal"
     return RedirectResponse(back, status_code=303)

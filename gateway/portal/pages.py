@@ -23,9 +23,7 @@ environment = Environment(
     loader=FileSystemLoader(TEMPLATES), autoescape=True, extensions=["jinja2.ext.i18n"]
 )
 environment.install_gettext_callables(  # type: ignore[attr-defined]
-    gettext=lambda message: translations.translations(current()).gettext(message),
-    ngettext=lambda one, many, n: translations.translations(current()).ngettext(one, many, n),
-    newstyle=True,
+    gettext=translations.gettext, ngettext=translations.ngettext, newstyle=True
 )
 environment.filters["datum"] = local_date
 templates = Jinja2Templates(env=environment)
