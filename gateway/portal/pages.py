@@ -52,4 +52,6 @@ def render(
     response: HTMLResponse = templates.TemplateResponse(
         request, name, {**base, **context}, status_code=status_code
     )
+    response.headers["Content-Language"] = language
+    response.headers.append("Vary", "Accept-Language")  # a page differs per browser language
     return response

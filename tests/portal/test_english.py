@@ -49,6 +49,8 @@ def visible(page: httpx.Response) -> str:
 def assert_english(page: httpx.Response) -> None:
     assert page.status_code < 400, page.text
     assert '<html lang="en">' in page.text
+    assert page.headers["Content-Language"] == "en"
+    assert "Accept-Language" in page.headers["Vary"]
     text = " ".join(visible(page).split())
     left = [p.pattern for p in dutch_only() if p.search(text)]
     assert left == [], f"Dutch left on {page.url}: {left}"
