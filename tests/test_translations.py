@@ -21,6 +21,8 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po, write_po
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gateway.translations import (
     SOURCE,
@@ -191,3 +193,9 @@ def test_a_third_language_is_only_a_catalogue(
         translations.languages.cache_clear()
         translations.translations.cache_clear()
     assert "de" not in languages()
+
+
+@given(st.text(max_size=200))
+@settings(max_examples=500, deadline=None)
+def test_any_accept_language_header_gives_one_of_our_languages(header: str) -> None:
+    assert negotiate(header) in languages()
