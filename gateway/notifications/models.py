@@ -18,6 +18,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.db import Base, str_enum, utcnow
 
+REVIEW_OVERDUE = "review_overdue"  # the mail kind for privacy officers (gateway.oversight)
+
 
 class MailStatus(StrEnum):
     PENDING = "pending"

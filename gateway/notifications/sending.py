@@ -22,8 +22,8 @@ import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.exchanges.sealing import MasterKeyring
-from gateway.notifications.models import MailMessage, MailStatus
-from gateway.notifications.service import address_of, notice_language
+from gateway.notifications.models import REVIEW_OVERDUE, MailMessage, MailStatus
+from gateway.notifications.service import address_of, language_of
 from gateway.outbox import claim_due
 from gateway.translations import N_, SOURCE, in_language
 
@@ -63,15 +63,13 @@ OFFICER_BODY = (
 )
 
 
-def subject(kind: str, language: str = SOURCE) -> str:
-    return OFFICER_SUBJECT if kind == "review_overdue" else in_language(language, SUBJECT)
-
-
-def body(kind: str, portal_url: str, language: str = SOURCE) -> str:
-    if kind == "review_overdue":
-        return OFFICER_BODY % {"link": portal_url}
+def compose(kind: str, portal_url: str, language: str = SOURCE) -> tuple[str, str]:
+    """A notice's subject and body: an officer's in Dutch, a parent's in their language."""
+    if kind == REVIEW_OVERDUE:
+        return OFFICER_SUBJECT, OFFICER_BODY % {"link": portal_url}
     what = in_language(language, TEXTS[kind])
-    return in_language(language, BODY) % {"what": what, "link": portal_url}
+    body = in_language(language, BODY) % {"what": what, "link": portal_url}
+    return in_language(language, SUBJECT), body
 
 
 @dataclass
@@ -137,12 +135,13 @@ class Mailer:
             mail = EmailMessage()
             mail["From"] = self.sender
             mail["To"] = address
-            language = notice_language(session, message.person_pseudonym)
-            mail["Subject"] = subject(message.kind, language)
+            language = language_of(session, message.person_pseudonym) or SOURCE
+            subject, body = compose(message.kind, self.portal_url, language)
+            mail["Subject"] = subject
             mail["Date"] = format_datetime(now)  # RFC 5322 requires it
             # One id for the notice across retries, so a server that got it twice shows it once.
             mail["Message-ID"] = f"<{message.id}@{_domain_of(self.sender)}>"
-            mail.set_content(body(message.kind, self.portal_url, language))
+            mail.set_content(body)
             mail["Content-Language"] = language  # after the content, which resets Content-*
             message.attempts += 1
             message.claimed_until = None

@@ -21,7 +21,6 @@ from gateway.errors import ValidationFailedError
 from gateway.exchanges.sealing import MasterKeyring, Sealed, WrappedKey, seal, unseal
 from gateway.notifications.models import ContactAddress, MailMessage, PreferredLanguage
 from gateway.transactions import NEW, Seen, on_commit
-from gateway.translations import SOURCE
 
 # Deliberately plain: one @, a dot in the domain, no spaces; the mail server has the last word.
 ADDRESS = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s.]{2,63}$")
@@ -94,10 +93,6 @@ def language_of(session: Session, person_pseudonym: str) -> str | None:
             PreferredLanguage.person_pseudonym == person_pseudonym
         )
     )
-
-
-def notice_language(session: Session, person_pseudonym: str) -> str:
-    return language_of(session, person_pseudonym) or SOURCE
 
 
 def set_language(session: Session, person_pseudonym: str, language: str) -> None:

@@ -15,12 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.exchanges.models import Exchange
-from gateway.notifications.models import ContactAddress, MailMessage
+from gateway.notifications.models import REVIEW_OVERDUE, ContactAddress, MailMessage
 from gateway.organisations.identifiers import OrganisationRole
 from gateway.organisations.models import Organisation
 from gateway.oversight.service import unreviewed
-
-KIND = "review_overdue"
 
 
 def notify_overdue_reviews(session: Session, now: datetime) -> int:
@@ -48,7 +46,7 @@ def notify_overdue_reviews(session: Session, now: datetime) -> int:
         .order_by(ContactAddress.person_pseudonym)
     )
     for officer in officers:
-        session.add(MailMessage(person_pseudonym=officer, kind=KIND, next_attempt_at=now))
+        session.add(MailMessage(person_pseudonym=officer, kind=REVIEW_OVERDUE, next_attempt_at=now))
     for exchange in late:
         exchange.break_glass_overdue_notice_at = now
     return len(late)
