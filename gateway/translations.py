@@ -97,6 +97,7 @@ def in_language(language: str, message: str) -> str:
     return translations(language).gettext(message)
 
 
+@cache
 def name_of(language: str) -> str:
     """The language's own name for itself: "Nederlands", "English"."""
     return str(Locale.parse(language).get_display_name(language)).capitalize()

@@ -174,11 +174,13 @@ def identify(
         try:
             organisation_role = OrganisationRole(role)
         except ValueError:
-            raise LoginRefusedError(_("Uw organisatie is niet bekend bij Kindkoppeling.")) from None
+            raise LoginRefusedError(
+                N_("Uw organisatie is niet bekend bij Kindkoppeling.")
+            ) from None
         organisation = find_by_identifier(session, organisation_role, identifier)
         if organisation is None or not organisation.is_active:
             raise LoginRefusedError(
-                _("Uw organisatie is niet (meer) aangesloten bij Kindkoppeling.")
+                N_("Uw organisatie is niet (meer) aangesloten bij Kindkoppeling.")
             )
         return PortalUser(
             kind="officer",
@@ -191,7 +193,7 @@ def identify(
         bsn = validate_bsn(str(claims.get(settings.oidc_bsn_claim) or ""))
     except InvalidBSNError:
         raise LoginRefusedError(
-            _("De inlogdienst gaf geen geldig burgerservicenummer door.")
+            N_("De inlogdienst gaf geen geldig burgerservicenummer door.")
         ) from None
     return PortalUser(
         kind="citizen",
@@ -233,6 +235,13 @@ async def _provider_claims(oauth: OAuth, token: dict[str, Any]) -> dict[str, Any
         userinfo = await oauth.login.userinfo(token=token)
         claims = merge_claims(claims, dict(userinfo))
     return claims
+
+
+def _new_session(request: Request, language: str | None) -> None:
+    """An empty session that keeps only the language, if there is one."""
+    request.session.clear()
+    if language is not None:
+        request.session[LANGUAGE] = language
 
 
 def _message(
@@ -325,11 +334,9 @@ def build_router(oauth: OAuth | None, settings: Settings) -> APIRouter:
                 refused.message,
                 ("/portaal/inloggen", N_("Opnieuw inloggen")),
             )
-        request.session.clear()  # a new session for the new login
+        _new_session(request, language)  # a new session for the new login
         request.session[SESSION_USER] = asdict(user)
         request.session[SESSION_LOGIN] = login_id
-        if language is not None:
-            request.session[LANGUAGE] = language
         home = OFFICER_AREA if user.kind == "officer" else "/portaal"
         target = safe_next(next_page)
         if target and (target.startswith(OFFICER_AREA) != (user.kind == "officer")):
@@ -343,10 +350,8 @@ def build_router(oauth: OAuth | None, settings: Settings) -> APIRouter:
         id_token = None
         if isinstance(login_id, str):
             id_token = await run_in_threadpool(_end_login, request, login_id)
-        language = chosen(request.session.get(LANGUAGE))
-        request.session.clear()
-        if language is not None:  # the page after logging out is in the same language
-            request.session[LANGUAGE] = language
+        # The page after logging out is in the same language.
+        _new_session(request, chosen(request.session.get(LANGUAGE)))
         end_session = await _end_session_endpoint(oauth)
         if end_session is None:
             return RedirectResponse("/portaal/uitgelogd?inlogdienst=open", status_code=303)
