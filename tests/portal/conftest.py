@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from tests.exchanges.world import World, make_world
 from tests.portal.live import LiveGateway, live_gateway
+from tests.portal.mail import Inbox, receiving
 
 
 @pytest.fixture
@@ -25,3 +26,10 @@ def live(database_url: str, engine: Engine, tmp_path: Path) -> Iterator[LiveGate
 @pytest.fixture
 def world(live: LiveGateway, session: Session) -> World:
     return make_world(TestClient(live.app, base_url=live.url), session)
+
+
+@pytest.fixture
+def inbox() -> Iterator[tuple[Inbox, int]]:
+    """An SMTP server on loopback keeping what it receives, and its port."""
+    with receiving() as received:
+        yield received

@@ -4,66 +4,17 @@ and nothing about the child; a deleted address sends nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email import message_from_bytes
-from email.message import Message
 from email.utils import parsedate_to_datetime
-from typing import Any
 
-import httpx
-import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from gateway.notifications.models import ContactAddress, MailMessage, MailStatus
-from gateway.notifications.sending import Mailer, SmtpServer
 from tests.exchanges.test_api import SIGNAL_FIELDS
 from tests.exchanges.world import WARM_PAYLOAD, World
 from tests.portal.family import NOOR, offer_warm, parent
-from tests.portal.live import LiveGateway, csrf_of, free_port, log_in
-
-ADDRESS = "fatma.yilmaz@mail.example"
-
-
-@dataclass
-class Inbox:
-    messages: list[Message] = field(default_factory=list)
-    recipients: list[list[str]] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        self.messages.append(message_from_bytes(envelope.content))
-        self.recipients.append(list(envelope.rcpt_tos))
-        return "250 OK"
-
-
-@pytest.fixture
-def inbox() -> Iterator[tuple[Inbox, int]]:
-    box, port = Inbox(), free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield box, port
-    controller.stop()
-
-
-def mailer(live: LiveGateway, port: int) -> Mailer:
-    state = live.app.state
-    return Mailer(
-        state.sessions,
-        state.exchanges.keyring,
-        SmtpServer(f"smtp://127.0.0.1:{port}"),
-        "Kindkoppeling <noreply@kindkoppeling.test>",
-        f"{live.url}/portaal",
-    )
-
-
-def leave_address(client: httpx.Client, address: str) -> httpx.Response:
-    page = client.get("/portaal/e-mail")
-    return client.post(
-        "/portaal/e-mail",
-        data={"csrf_token": csrf_of(page.text), "email": address, "actie": "opslaan"},
-    )
+from tests.portal.live import LiveGateway, csrf_of, log_in
+from tests.portal.mail import ADDRESS, Inbox, leave_address, mailer
 
 
 def test_a_waiting_request_sends_a_notice_with_nothing_about_the_child(

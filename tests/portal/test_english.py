@@ -19,9 +19,7 @@ from gateway.translations import catalogue_path
 from tests.exchanges.world import WARM_PAYLOAD, World
 from tests.portal.family import NOOR, as_officer, offer_warm, parent
 from tests.portal.live import LiveGateway, csrf_of, log_in
-from tests.portal.test_email_notices import ADDRESS, Inbox, inbox, leave_address, mailer
-
-__all__ = ["inbox"]  # the fixture, used by name
+from tests.portal.mail import ADDRESS, Inbox, leave_address, mailer
 
 ENGLISH = "en-GB,en;q=0.9,nl;q=0.3"
 

@@ -17,9 +17,7 @@ from gateway.organisations.identifiers import OrganisationRole
 from tests.exchanges.world import YOUNG, World
 from tests.portal.family import as_officer, break_glass
 from tests.portal.live import LiveGateway, csrf_of
-from tests.portal.test_email_notices import Inbox, inbox, mailer
-
-__all__ = ["inbox"]  # the fixture, used by name
+from tests.portal.mail import Inbox, mailer
 
 
 def leave_work_address(officer: httpx.Client, address: str) -> httpx.Response:
